@@ -1,0 +1,121 @@
+//! Reading a shard from any node: from the local replica when this node hosts one,
+//! otherwise from a replica that does (`Peer.Read`). Reads are idempotent, so any failure
+//! moves on to the next replica.
+
+use super::node::Node;
+use crate::domain::{GroupId, NodeId, SequenceNumber, ShardId};
+use crate::raft::{decode, encode};
+use crate::shard::read::{arrival_of, first_counter_at_or_after, read_records};
+use runnel_proto::v1::peer::ReadRequest;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShardRead {
+    pub group: GroupId,
+    pub shard: ShardId,
+    pub from: ReadFrom,
+    /// 0 asks only for the shard's position (LATEST, MillisBehindLatest).
+    pub limit: u32,
+    pub bytes_max: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub enum ReadFrom {
+    Counter(u64),
+    /// The first record that arrived at or after this time (AT_TIMESTAMP).
+    Timestamp(i64),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReadRecord {
+    pub sequence_number: SequenceNumber,
+    pub arrival_ms: i64,
+    pub partition_key: String,
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShardReadReply {
+    pub records: Vec<ReadRecord>,
+    /// Where the next read continues.
+    pub next_counter: u64,
+    /// The newest record's counter (0 when empty).
+    pub last_counter: u64,
+    /// Arrival time of the first record not returned, when there is one.
+    pub next_arrival_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
+pub enum ReadError {
+    #[error("no replica of group {0} answered")]
+    Unavailable(GroupId),
+    #[error("group {0} is not hosted on this node")]
+    NotHosted(GroupId),
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+pub fn read_local(node: &Node, req: &ShardRead) -> Result<ShardReadReply, ReadError> {
+    let group = node.group(req.group).ok_or(ReadError::NotHosted(req.group))?;
+    let engine = node.engine.as_ref();
+    let storage = |e: std::io::Error| ReadError::Storage(e.to_string());
+    let last_counter = group.shared.applied().last_counter;
+    let from_counter = match req.from {
+        ReadFrom::Counter(c) => c,
+        ReadFrom::Timestamp(ts) => first_counter_at_or_after(engine, req.group, ts).map_err(storage)?.unwrap_or(last_counter + 1),
+    };
+    let batch = if req.limit == 0 {
+        crate::shard::read::ReadBatch { records: Vec::new(), next_counter: from_counter }
+    } else {
+        read_records(engine, req.group, req.shard, from_counter, req.limit as usize, req.bytes_max as usize)
+            .map_err(storage)?
+    };
+    // The first record at or after `next_counter`, if any: counters may skip (ordering).
+    let next_arrival_ms = if batch.next_counter <= last_counter {
+        let probe = read_records(engine, req.group, req.shard, batch.next_counter, 1, 0).map_err(storage)?;
+        match probe.records.first() {
+            Some(r) => Some(r.arrival_ms),
+            None => arrival_of(engine, req.group, batch.next_counter).map_err(storage)?,
+        }
+    } else {
+        None
+    };
+    Ok(ShardReadReply {
+        records: batch
+            .records
+            .into_iter()
+            .map(|r| ReadRecord {
+                sequence_number: r.sequence_number,
+                arrival_ms: r.arrival_ms,
+                partition_key: r.partition_key,
+                data: r.data,
+            })
+            .collect(),
+        next_counter: batch.next_counter,
+        last_counter,
+        next_arrival_ms,
+    })
+}
+
+pub async fn read(node: &Node, replicas: &[NodeId], req: &ShardRead) -> Result<ShardReadReply, ReadError> {
+    if node.group(req.group).is_some() {
+        return read_local(node, req);
+    }
+    let payload = encode(req).map_err(|e| ReadError::Storage(e.to_string()))?;
+    for replica in replicas {
+        let Some(addr) = node.address_of(*replica) else { continue };
+        let Ok(mut client) = node.peers.client(&addr) else { continue };
+        let call = client.read(ReadRequest { payload: payload.clone() });
+        let Ok(Ok(reply)) = tokio::time::timeout(READ_TIMEOUT, call).await else { continue };
+        match decode::<Result<ShardReadReply, ReadError>>(&reply.into_inner().payload) {
+            Ok(Ok(r)) => return Ok(r),
+            Ok(Err(e)) => tracing::debug!(replica, "read refused: {e}"),
+            Err(e) => tracing::debug!(replica, "read reply undecodable: {e}"),
+        }
+    }
+    Err(ReadError::Unavailable(req.group))
+}

@@ -1,0 +1,50 @@
+//! Every Kinesis quota Runnel enforces, in one place. Units come last in the names.
+//!
+//! Values are those of Amazon Kinesis Data Streams (API 2013-12-02); see
+//! ../shared/design/kinesis-semantics.md for the sources.
+
+/// Largest data blob of one record (PutRecord, or one entry of PutRecords).
+pub const RECORD_DATA_BYTES_MAX: usize = 1024 * 1024;
+/// A partition key is 1 to 256 Unicode characters.
+pub const PARTITION_KEY_CHARS_MIN: usize = 1;
+pub const PARTITION_KEY_CHARS_MAX: usize = 256;
+/// PutRecords takes at most 500 records per call...
+pub const PUT_RECORDS_COUNT_MAX: usize = 500;
+/// ...and at most 5 MiB per call, partition keys included.
+pub const PUT_RECORDS_BYTES_MAX: usize = 5 * 1024 * 1024;
+
+/// Stream names: 1 to 128 characters of `[a-zA-Z0-9_.-]`.
+pub const STREAM_NAME_CHARS_MAX: usize = 128;
+/// Shards one CreateStream may ask for (the default per-account shard quota).
+pub const SHARDS_PER_STREAM_MAX: u32 = 500;
+/// Streams one cluster holds.
+pub const STREAMS_MAX: usize = 10_000;
+
+/// GetRecords returns at most this many records; also the default Limit.
+pub const GET_RECORDS_LIMIT_MAX: u32 = 10_000;
+/// GetRecords returns at most this many bytes of record data per call.
+pub const GET_RECORDS_BYTES_MAX: usize = 10 * 1024 * 1024;
+/// A shard iterator expires this long after it was issued.
+pub const SHARD_ITERATOR_TTL_MS: i64 = 5 * 60 * 1000;
+/// A NextToken of ListShards or ListStreams expires this long after it was issued.
+pub const NEXT_TOKEN_TTL_MS: i64 = 5 * 60 * 1000;
+
+/// ListShards pages hold 1 to 1,000 shards; 1,000 when MaxResults is absent.
+pub const LIST_SHARDS_RESULTS_MAX: u32 = 1_000;
+/// ListStreams pages hold 1 to 10,000 names; 100 when Limit is absent.
+pub const LIST_STREAMS_LIMIT_MAX: u32 = 10_000;
+pub const LIST_STREAMS_LIMIT_DEFAULT: u32 = 100;
+/// DescribeStream pages hold 1 to 100 shards; 100 when Limit is absent.
+pub const DESCRIBE_STREAM_LIMIT_MAX: u32 = 100;
+
+/// Records are kept this long unless the stream's retention is raised.
+pub const RETENTION_HOURS_DEFAULT: u32 = 24;
+
+/// A sequence number is a decimal string of at most 129 digits (`0|([1-9]\d{0,128})`).
+pub const SEQUENCE_NUMBER_DIGITS_MAX: usize = 129;
+
+// The relations the code relies on.
+const _: () = assert!(RECORD_DATA_BYTES_MAX <= PUT_RECORDS_BYTES_MAX);
+const _: () = assert!(PUT_RECORDS_BYTES_MAX <= GET_RECORDS_BYTES_MAX);
+const _: () = assert!(PARTITION_KEY_CHARS_MIN <= PARTITION_KEY_CHARS_MAX);
+const _: () = assert!(LIST_STREAMS_LIMIT_DEFAULT <= LIST_STREAMS_LIMIT_MAX);

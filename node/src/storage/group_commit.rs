@@ -1,0 +1,103 @@
+//! Group commit: one fsync makes the appends of many Raft groups durable.
+//!
+//! Every log append writes its batch (visible, not yet durable) and then asks for a sync.
+//! One worker takes all the requests waiting, syncs once, and completes them all. Under
+//! load many groups share each fsync; alone, a request costs one fsync as before.
+
+use super::engine::Engine;
+use std::io;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Requests waiting for the sync worker; a full queue makes appenders wait (backpressure).
+const SYNC_QUEUE_DEPTH: usize = 4096;
+/// Requests completed by one fsync at the most.
+const SYNC_BATCH_MAX: usize = 1024;
+
+type Done = Box<dyn FnOnce(io::Result<()>) + Send>;
+
+#[derive(Clone)]
+pub struct GroupCommit {
+    tx: mpsc::Sender<Done>,
+}
+
+impl GroupCommit {
+    /// Starts the sync worker: on its own OS thread when the engine's sync blocks, else as a
+    /// task on the current runtime (simulation).
+    pub fn start(engine: Arc<dyn Engine>) -> GroupCommit {
+        let (tx, mut rx) = mpsc::channel::<Done>(SYNC_QUEUE_DEPTH);
+        if engine.sync_blocks() {
+            let spawned = std::thread::Builder::new().name("runnel-sync".into()).spawn(move || {
+                while let Some(first) = rx.blocking_recv() {
+                    sync_round(engine.as_ref(), first, &mut rx);
+                }
+            });
+            if let Err(e) = spawned {
+                // Without the worker every append would wait forever; fail loudly instead.
+                panic!("cannot start the sync thread: {e}");
+            }
+        } else {
+            tokio::spawn(async move {
+                while let Some(first) = rx.recv().await {
+                    sync_round(engine.as_ref(), first, &mut rx);
+                }
+            });
+        }
+        GroupCommit { tx }
+    }
+
+    /// Calls `done` once every write that returned before this call is durable.
+    pub async fn request(&self, done: Done) {
+        if let Err(mpsc::error::SendError(done)) = self.tx.send(done).await {
+            done(Err(io::Error::other("sync worker stopped")));
+        }
+    }
+
+    /// Waits until every write that returned before this call is durable.
+    pub async fn sync(&self) -> io::Result<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.request(Box::new(move |r| {
+            let _ = tx.send(r);
+        }))
+        .await;
+        rx.await.unwrap_or_else(|_| Err(io::Error::other("sync worker dropped the request")))
+    }
+}
+
+fn sync_round(engine: &dyn Engine, first: Done, rx: &mut mpsc::Receiver<Done>) {
+    let mut waiting = vec![first];
+    while waiting.len() < SYNC_BATCH_MAX {
+        match rx.try_recv() {
+            Ok(done) => waiting.push(done),
+            Err(_) => break,
+        }
+    }
+    let result = engine.sync();
+    for done in waiting {
+        done(match &result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::memory::MemoryEngine;
+    use crate::storage::{Batch, Cf};
+
+    #[tokio::test]
+    async fn a_sync_request_makes_earlier_writes_durable() {
+        let engine = Arc::new(MemoryEngine::default());
+        let commit = GroupCommit::start(engine.clone());
+        let mut b = Batch::default();
+        b.put(Cf::Log, b"k".to_vec(), b"v".to_vec());
+        engine.write(b).unwrap();
+        assert_eq!(engine.unsynced_count(), 1);
+        commit.sync().await.unwrap();
+        assert_eq!(engine.unsynced_count(), 0);
+        engine.crash();
+        assert_eq!(engine.get(Cf::Log, b"k").unwrap(), Some(b"v".to_vec()));
+    }
+}

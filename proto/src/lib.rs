@@ -1,0 +1,26 @@
+//! Runnel's wire types: generated from `proto/runnel/v1/*.proto`.
+//!
+//! # Layout
+//! - `v1`: the public `Kinesis` and `Admin` services and their messages.
+//! - `v1::peer`: node-to-node RPCs (Raft messages, forwarded proposals and reads).
+//! - `FILE_DESCRIPTOR_SET`: the encoded descriptors, served by gRPC reflection.
+//! - `ERROR_METADATA_KEY`: where a status carries its Kinesis error name.
+
+pub mod v1 {
+    tonic::include_proto!("runnel.v1");
+
+    pub mod peer {
+        tonic::include_proto!("runnel.v1.peer");
+    }
+}
+
+/// Encoded `FileDescriptorSet` of every Runnel proto, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/runnel_descriptor.bin"));
+
+/// The gRPC metadata key whose value is the Kinesis error name of a failed call.
+pub const ERROR_METADATA_KEY: &str = "x-kinesis-error";
+
+/// The gRPC metadata key with the address of the node that leads the shard, when known.
+pub const LEADER_HINT_METADATA_KEY: &str = "x-runnel-leader";
+
+pub mod hash_key;
