@@ -40,7 +40,8 @@ async fn put_batch(cluster: &Cluster, node: usize, first: usize, count: usize, a
             acks.written.insert(String::from_utf8_lossy(&r.data).into_owned());
         }
         let mut k = cluster.kinesis(node).await;
-        let reply = k.put_records(PutRecordsRequest { records, stream_name: STREAM.into(), stream_arn: String::new() }).await;
+        let reply =
+            k.put_records(PutRecordsRequest { records, stream_name: STREAM.into(), stream_arn: String::new() }).await;
         match reply {
             Ok(reply) => {
                 let reply = reply.into_inner();
@@ -129,7 +130,9 @@ async fn wait_caught_up(cluster: &Cluster, node: usize) {
                 .filter(|g| {
                     g.leader.is_none()
                         || g.replica_states.len() != g.replicas.len()
-                        || g.replica_states.iter().any(|r| r.applied_index.is_none() || r.applied_index < g.commit_index)
+                        || g.replica_states
+                            .iter()
+                            .any(|r| r.applied_index.is_none() || r.applied_index < g.commit_index)
                 })
                 .collect();
             if lagging.is_empty() && reply.nodes.iter().all(|n| n.healthy) {

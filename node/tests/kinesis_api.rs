@@ -57,12 +57,30 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
     expect_err!(k.create_stream(create("noshards", None, None)), "InvalidArgumentException");
     expect_err!(k.create_stream(create("mode", Some(1), Some("TURBO"))), "ValidationException");
     expect_err!(k.create_stream(create("good", Some(1), None)), "ResourceInUseException");
-    expect_err!(k.delete_stream(DeleteStreamRequest { stream_name: "missing".into(), ..Default::default() }), "ResourceNotFoundException");
-    expect_err!(k.describe_stream(DescribeStreamRequest { stream_name: "missing".into(), ..Default::default() }), "ResourceNotFoundException");
-    expect_err!(k.describe_stream(DescribeStreamRequest { stream_name: "good".into(), limit: Some(0), ..Default::default() }), "ValidationException");
-    expect_err!(k.describe_stream_summary(DescribeStreamSummaryRequest { stream_name: "missing".into(), stream_arn: String::new() }), "ResourceNotFoundException");
+    expect_err!(
+        k.delete_stream(DeleteStreamRequest { stream_name: "missing".into(), ..Default::default() }),
+        "ResourceNotFoundException"
+    );
+    expect_err!(
+        k.describe_stream(DescribeStreamRequest { stream_name: "missing".into(), ..Default::default() }),
+        "ResourceNotFoundException"
+    );
+    expect_err!(
+        k.describe_stream(DescribeStreamRequest { stream_name: "good".into(), limit: Some(0), ..Default::default() }),
+        "ValidationException"
+    );
+    expect_err!(
+        k.describe_stream_summary(DescribeStreamSummaryRequest {
+            stream_name: "missing".into(),
+            stream_arn: String::new()
+        }),
+        "ResourceNotFoundException"
+    );
     expect_err!(k.list_streams(ListStreamsRequest { limit: Some(0), ..Default::default() }), "ValidationException");
-    expect_err!(k.list_streams(ListStreamsRequest { next_token: "garbage".into(), ..Default::default() }), "InvalidArgumentException");
+    expect_err!(
+        k.list_streams(ListStreamsRequest { next_token: "garbage".into(), ..Default::default() }),
+        "InvalidArgumentException"
+    );
 
     // PutRecord
     expect_err!(k.put_record(put("missing", "k", b"x")), "ResourceNotFoundException");
@@ -77,10 +95,17 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
     expect_err!(k.put_record(req), "InvalidArgumentException");
 
     // PutRecords
-    let records = |entries: Vec<PutRecordsRequestEntry>| PutRecordsRequest { records: entries, stream_name: "good".into(), stream_arn: String::new() };
+    let records = |entries: Vec<PutRecordsRequestEntry>| PutRecordsRequest {
+        records: entries,
+        stream_name: "good".into(),
+        stream_arn: String::new(),
+    };
     expect_err!(k.put_records(records(vec![])), "ValidationException");
     expect_err!(k.put_records(records((0..501).map(|_| entry("k", b"x")).collect())), "ValidationException");
-    expect_err!(k.put_records(records((0..6).map(|_| entry("k", &vec![1u8; 1024 * 1024])).collect())), "InvalidArgumentException");
+    expect_err!(
+        k.put_records(records((0..6).map(|_| entry("k", &vec![1u8; 1024 * 1024])).collect())),
+        "InvalidArgumentException"
+    );
     expect_err!(k.put_records(records(vec![entry("k", b"fine"), entry("", b"bad key")])), "ValidationException");
     let mut bad_hash = entry("k", b"x");
     bad_hash.explicit_hash_key = Some("99999999999999999999999999999999999999999".into());
@@ -88,20 +113,38 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
 
     // GetShardIterator
     let shards = shard_ids(&mut k, "good").await;
-    expect_err!(k.get_shard_iterator(iterator_req("good", "shardId-000000000099", "TRIM_HORIZON")), "ResourceNotFoundException");
+    expect_err!(
+        k.get_shard_iterator(iterator_req("good", "shardId-000000000099", "TRIM_HORIZON")),
+        "ResourceNotFoundException"
+    );
     expect_err!(k.get_shard_iterator(iterator_req("good", "shard-7", "TRIM_HORIZON")), "ValidationException");
     expect_err!(k.get_shard_iterator(iterator_req("good", &shards[0], "SOMEWHERE")), "ValidationException");
     expect_err!(k.get_shard_iterator(iterator_req("missing", &shards[0], "LATEST")), "ResourceNotFoundException");
-    expect_err!(k.get_shard_iterator(iterator_req("good", &shards[0], "AT_SEQUENCE_NUMBER")), "InvalidArgumentException");
+    expect_err!(
+        k.get_shard_iterator(iterator_req("good", &shards[0], "AT_SEQUENCE_NUMBER")),
+        "InvalidArgumentException"
+    );
     expect_err!(k.get_shard_iterator(iterator_req("good", &shards[0], "AT_TIMESTAMP")), "InvalidArgumentException");
     let other_shard_seq = runnel_node::domain::SequenceNumber::new(ShardId(1), 5).to_string();
-    let req = GetShardIteratorRequest { starting_sequence_number: Some(other_shard_seq), ..iterator_req("good", &shards[0], "AT_SEQUENCE_NUMBER") };
+    let req = GetShardIteratorRequest {
+        starting_sequence_number: Some(other_shard_seq),
+        ..iterator_req("good", &shards[0], "AT_SEQUENCE_NUMBER")
+    };
     expect_err!(k.get_shard_iterator(req), "InvalidArgumentException");
 
     // GetRecords
-    let get = |it: &str, limit: Option<i32>| GetRecordsRequest { shard_iterator: it.into(), limit, stream_arn: String::new() };
+    let get = |it: &str, limit: Option<i32>| GetRecordsRequest {
+        shard_iterator: it.into(),
+        limit,
+        stream_arn: String::new(),
+    };
     expect_err!(k.get_records(get("not-an-iterator", None)), "InvalidArgumentException");
-    let it = k.get_shard_iterator(iterator_req("good", &shards[0], "TRIM_HORIZON")).await.unwrap().into_inner().shard_iterator;
+    let it = k
+        .get_shard_iterator(iterator_req("good", &shards[0], "TRIM_HORIZON"))
+        .await
+        .unwrap()
+        .into_inner()
+        .shard_iterator;
     expect_err!(k.get_records(get(&it, Some(0))), "ValidationException");
     expect_err!(k.get_records(get(&it, Some(10_001))), "ValidationException");
     let mut stale: ShardIterator = tokens::open(&it).expect("our own iterator opens");
@@ -112,12 +155,38 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
     let req = ListShardsRequest { stream_name: "good".into(), next_token: "x".into(), ..Default::default() };
     expect_err!(k.list_shards(req), "InvalidArgumentException");
     let filter = ShardFilter { r#type: "SIDEWAYS".into(), ..Default::default() };
-    expect_err!(k.list_shards(ListShardsRequest { stream_name: "good".into(), shard_filter: Some(filter), ..Default::default() }), "ValidationException");
+    expect_err!(
+        k.list_shards(ListShardsRequest {
+            stream_name: "good".into(),
+            shard_filter: Some(filter),
+            ..Default::default()
+        }),
+        "ValidationException"
+    );
     let filter = ShardFilter { r#type: "AT_TIMESTAMP".into(), ..Default::default() };
-    expect_err!(k.list_shards(ListShardsRequest { stream_name: "good".into(), shard_filter: Some(filter), ..Default::default() }), "InvalidArgumentException");
-    let old = NextToken { stream: Some(StreamName::parse("good").unwrap()), incarnation: 1, after: "0".into(), page_size: 1, issued_ms: 0 };
-    expect_err!(k.list_shards(ListShardsRequest { next_token: tokens::seal(&old), ..Default::default() }), "ExpiredNextTokenException");
-    expect_err!(k.list_shards(ListShardsRequest { stream_name: "missing".into(), ..Default::default() }), "ResourceNotFoundException");
+    expect_err!(
+        k.list_shards(ListShardsRequest {
+            stream_name: "good".into(),
+            shard_filter: Some(filter),
+            ..Default::default()
+        }),
+        "InvalidArgumentException"
+    );
+    let old = NextToken {
+        stream: Some(StreamName::parse("good").unwrap()),
+        incarnation: 1,
+        after: "0".into(),
+        page_size: 1,
+        issued_ms: 0,
+    };
+    expect_err!(
+        k.list_shards(ListShardsRequest { next_token: tokens::seal(&old), ..Default::default() }),
+        "ExpiredNextTokenException"
+    );
+    expect_err!(
+        k.list_shards(ListShardsRequest { stream_name: "missing".into(), ..Default::default() }),
+        "ResourceNotFoundException"
+    );
 
     // Nothing changed: one stream, one record.
     let names = k.list_streams(ListStreamsRequest::default()).await.unwrap().into_inner().stream_names;
@@ -134,7 +203,12 @@ async fn iterators_routing_and_ordering_follow_kinesis() {
     let cluster = Cluster::start(3).await;
     let mut k = cluster.kinesis(0).await;
     create_active(&mut k, "it", 3).await;
-    let listed = k.list_shards(ListShardsRequest { stream_name: "it".into(), ..Default::default() }).await.unwrap().into_inner().shards;
+    let listed = k
+        .list_shards(ListShardsRequest { stream_name: "it".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .shards;
 
     // MD5 routing: the put lands on the shard whose range holds md5(partition key).
     for pk in ["alpha", "beta", "gamma", "δέλτα", "0", "a-much-longer-partition-key-with-many-characters"] {
@@ -173,11 +247,19 @@ async fn iterators_routing_and_ordering_follow_kinesis() {
         starting_sequence_number: seq.cloned(),
         ..iterator_req("it", &shard, kind)
     };
-    let first_of = |k: &mut runnel_proto::v1::kinesis_client::KinesisClient<tonic::transport::Channel>, it: String, limit: Option<i32>| {
+    let first_of = |k: &mut runnel_proto::v1::kinesis_client::KinesisClient<tonic::transport::Channel>,
+                    it: String,
+                    limit: Option<i32>| {
         let mut k = k.clone();
-        async move { k.get_records(GetRecordsRequest { shard_iterator: it, limit, stream_arn: String::new() }).await.unwrap().into_inner() }
+        async move {
+            k.get_records(GetRecordsRequest { shard_iterator: it, limit, stream_arn: String::new() })
+                .await
+                .unwrap()
+                .into_inner()
+        }
     };
-    let it = k.get_shard_iterator(from("AT_SEQUENCE_NUMBER", Some(&seqs[4]))).await.unwrap().into_inner().shard_iterator;
+    let it =
+        k.get_shard_iterator(from("AT_SEQUENCE_NUMBER", Some(&seqs[4]))).await.unwrap().into_inner().shard_iterator;
     let page = first_of(&mut k, it, Some(3)).await;
     assert_eq!(page.records.iter().map(|r| &r.sequence_number).collect::<Vec<_>>(), vec![&seqs[4], &seqs[5], &seqs[6]]);
     assert!(page.millis_behind_latest > 0, "three of six remaining records read: behind the tip");
@@ -185,7 +267,8 @@ async fn iterators_routing_and_ordering_follow_kinesis() {
     assert_eq!(rest.records.iter().map(|r| &r.sequence_number).collect::<Vec<_>>(), vec![&seqs[7], &seqs[8], &seqs[9]]);
     assert_eq!(rest.millis_behind_latest, 0);
 
-    let it = k.get_shard_iterator(from("AFTER_SEQUENCE_NUMBER", Some(&seqs[8]))).await.unwrap().into_inner().shard_iterator;
+    let it =
+        k.get_shard_iterator(from("AFTER_SEQUENCE_NUMBER", Some(&seqs[8]))).await.unwrap().into_inner().shard_iterator;
     let page = first_of(&mut k, it, None).await;
     assert_eq!(page.records.iter().map(|r| &r.sequence_number).collect::<Vec<_>>(), vec![&seqs[9]]);
 
@@ -209,7 +292,8 @@ async fn iterators_routing_and_ordering_follow_kinesis() {
 
     // SequenceNumberForOrdering: strictly greater, even given a number from a busier shard.
     let huge = runnel_node::domain::SequenceNumber::new(ShardId(2), 1_000_000).to_string();
-    let req = PutRecordRequest { sequence_number_for_ordering: Some(huge.clone()), ..put("it", "same-key", b"ordered") };
+    let req =
+        PutRecordRequest { sequence_number_for_ordering: Some(huge.clone()), ..put("it", "same-key", b"ordered") };
     let reply = k.put_record(req).await.unwrap().into_inner();
     assert!(reply.sequence_number.parse::<u128>().unwrap() > huge.parse::<u128>().unwrap());
     let next = k.put_record(put("it", "same-key", b"next")).await.unwrap().into_inner();
@@ -221,13 +305,23 @@ async fn pagination_and_deletion() {
     let cluster = Cluster::start(3).await;
     let mut k = cluster.kinesis(1).await;
     for name in ["s1", "s2", "s3", "s4", "s5"] {
-        k.create_stream(CreateStreamRequest { stream_name: name.into(), shard_count: Some(1), stream_mode_details: None }).await.unwrap();
+        k.create_stream(CreateStreamRequest {
+            stream_name: name.into(),
+            shard_count: Some(1),
+            stream_mode_details: None,
+        })
+        .await
+        .unwrap();
     }
     // ListStreams, two at a time.
     let mut names = Vec::new();
     let mut token = String::new();
     for _ in 0..10 {
-        let page = k.list_streams(ListStreamsRequest { limit: Some(2), next_token: token.clone(), ..Default::default() }).await.unwrap().into_inner();
+        let page = k
+            .list_streams(ListStreamsRequest { limit: Some(2), next_token: token.clone(), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
         assert!(page.stream_names.len() <= 2);
         names.extend(page.stream_names);
         match (page.has_more_streams, page.next_token) {
@@ -237,13 +331,21 @@ async fn pagination_and_deletion() {
         }
     }
     assert_eq!(names, vec!["s1", "s2", "s3", "s4", "s5"]);
-    let page = k.list_streams(ListStreamsRequest { exclusive_start_stream_name: "s3".into(), ..Default::default() }).await.unwrap().into_inner();
+    let page = k
+        .list_streams(ListStreamsRequest { exclusive_start_stream_name: "s3".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(page.stream_names, vec!["s4", "s5"]);
 
     // ListShards and DescribeStream pages over 7 shards.
     create_active(&mut k, "wide", 7).await;
     let mut ids = Vec::new();
-    let mut page = k.list_shards(ListShardsRequest { stream_name: "wide".into(), max_results: Some(3), ..Default::default() }).await.unwrap().into_inner();
+    let mut page = k
+        .list_shards(ListShardsRequest { stream_name: "wide".into(), max_results: Some(3), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     for _ in 0..10 {
         assert!(page.shards.len() <= 3);
         ids.extend(page.shards.iter().map(|s| s.shard_id.clone()));
@@ -252,15 +354,44 @@ async fn pagination_and_deletion() {
     }
     let expected: Vec<String> = (0..7).map(|i| ShardId(i).to_string()).collect();
     assert_eq!(ids, expected);
-    let after = k.list_shards(ListShardsRequest { stream_name: "wide".into(), exclusive_start_shard_id: ShardId(4).to_string(), ..Default::default() }).await.unwrap().into_inner();
+    let after = k
+        .list_shards(ListShardsRequest {
+            stream_name: "wide".into(),
+            exclusive_start_shard_id: ShardId(4).to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(after.shards.len(), 2);
-    let d = k.describe_stream(DescribeStreamRequest { stream_name: "wide".into(), limit: Some(5), ..Default::default() }).await.unwrap().into_inner().stream_description.unwrap();
+    let d = k
+        .describe_stream(DescribeStreamRequest { stream_name: "wide".into(), limit: Some(5), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .stream_description
+        .unwrap();
     assert_eq!((d.shards.len(), d.has_more_shards, d.stream_status.as_str()), (5, true, "ACTIVE"));
-    let d = k.describe_stream(DescribeStreamRequest { stream_name: "wide".into(), exclusive_start_shard_id: ShardId(4).to_string(), ..Default::default() }).await.unwrap().into_inner().stream_description.unwrap();
+    let d = k
+        .describe_stream(DescribeStreamRequest {
+            stream_name: "wide".into(),
+            exclusive_start_shard_id: ShardId(4).to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .stream_description
+        .unwrap();
     assert_eq!((d.shards.len(), d.has_more_shards), (2, false));
     // Hash ranges: contiguous, covering the whole space.
     let mut next = 0u128;
-    let all = k.list_shards(ListShardsRequest { stream_name: "wide".into(), ..Default::default() }).await.unwrap().into_inner().shards;
+    let all = k
+        .list_shards(ListShardsRequest { stream_name: "wide".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .shards;
     for s in &all {
         let r = s.hash_key_range.as_ref().unwrap();
         assert_eq!(r.starting_hash_key.parse::<u128>().unwrap(), next);
@@ -272,7 +403,12 @@ async fn pagination_and_deletion() {
     // Delete: iterators of the old stream stop working; the name can be used again.
     create_active(&mut k, "gone", 1).await;
     k.put_record(put("gone", "k", b"old")).await.unwrap();
-    let it = k.get_shard_iterator(iterator_req("gone", &ShardId(0).to_string(), "TRIM_HORIZON")).await.unwrap().into_inner().shard_iterator;
+    let it = k
+        .get_shard_iterator(iterator_req("gone", &ShardId(0).to_string(), "TRIM_HORIZON"))
+        .await
+        .unwrap()
+        .into_inner()
+        .shard_iterator;
     k.delete_stream(DeleteStreamRequest { stream_name: "gone".into(), ..Default::default() }).await.unwrap();
     expect_err!(k.put_record(put("gone", "k", b"late")), "ResourceNotFoundException");
     let mut recreated = false;
@@ -289,6 +425,9 @@ async fn pagination_and_deletion() {
     }
     assert!(recreated, "a deleted stream's name becomes free");
     common::wait_active(&mut k, "gone").await;
-    expect_err!(k.get_records(GetRecordsRequest { shard_iterator: it, limit: None, stream_arn: String::new() }), "ResourceNotFoundException");
+    expect_err!(
+        k.get_records(GetRecordsRequest { shard_iterator: it, limit: None, stream_arn: String::new() }),
+        "ResourceNotFoundException"
+    );
     assert!(read_shard(&mut k, "gone", &ShardId(0).to_string()).await.is_empty(), "a new stream starts empty");
 }

@@ -56,14 +56,23 @@ impl Admin for AdminService {
                     for g in status.groups {
                         views.entry(g.group).or_default().push((id, g));
                     }
-                    nodes.push(pb::NodeState { node_id: id, address, healthy: true, leader_count, error: String::new() });
+                    nodes.push(pb::NodeState {
+                        node_id: id,
+                        address,
+                        healthy: true,
+                        leader_count,
+                        error: String::new(),
+                    });
                 }
-                Err(error) => nodes.push(pb::NodeState { node_id: id, address, healthy: false, leader_count: 0, error }),
+                Err(error) => {
+                    nodes.push(pb::NodeState { node_id: id, address, healthy: false, leader_count: 0, error })
+                }
             }
         }
 
         let meta = self.node.meta.current();
-        let mut groups = vec![(META_GROUP, String::new(), String::new(), addresses.keys().copied().collect::<Vec<_>>())];
+        let mut groups =
+            vec![(META_GROUP, String::new(), String::new(), addresses.keys().copied().collect::<Vec<_>>())];
         for (stream, shard) in meta.state.groups() {
             groups.push((shard.group, stream.name.to_string(), shard.id.to_string(), shard.replicas.clone()));
         }

@@ -106,7 +106,11 @@ impl KinesisService {
     }
 
     /// Appends records to one shard; returns their sequence numbers.
-    async fn append(&self, shard: &ShardMeta, records: Vec<NewRecord>) -> Result<Vec<crate::domain::SequenceNumber>, KinesisError> {
+    async fn append(
+        &self,
+        shard: &ShardMeta,
+        records: Vec<NewRecord>,
+    ) -> Result<Vec<crate::domain::SequenceNumber>, KinesisError> {
         let count = records.len();
         let batch = AppendBatch { arrival_ms: self.now_ms(), records };
         let proposed = propose(&self.node, shard.group, &shard.replicas, Request::Append(batch)).await?;
@@ -116,7 +120,7 @@ impl KinesisService {
         }
     }
 
-    fn check_next_token<'a>(&self, token: &'a str) -> Result<NextToken, KinesisError> {
+    fn check_next_token(&self, token: &str) -> Result<NextToken, KinesisError> {
         let parsed: NextToken =
             tokens::open(token).ok_or_else(|| KinesisError::InvalidArgument("NextToken is not valid".into()))?;
         if self.now_ms() - parsed.issued_ms > NEXT_TOKEN_TTL_MS {
@@ -135,14 +139,19 @@ impl Kinesis for KinesisService {
             None | Some("PROVISIONED") => StreamMode::Provisioned,
             Some("ON_DEMAND") => StreamMode::OnDemand,
             Some(other) => {
-                return Err(KinesisError::Validation(format!("StreamMode must be PROVISIONED or ON_DEMAND, got {other:?}")).into())
+                return Err(KinesisError::Validation(format!(
+                    "StreamMode must be PROVISIONED or ON_DEMAND, got {other:?}"
+                ))
+                .into())
             }
         };
         let shard_count = match (mode, req.shard_count) {
             // On-demand streams start with 4 shards, as in Kinesis.
             (StreamMode::OnDemand, None) => 4,
             (StreamMode::Provisioned, None) => {
-                return Err(KinesisError::InvalidArgument("ShardCount is required for a PROVISIONED stream".into()).into())
+                return Err(
+                    KinesisError::InvalidArgument("ShardCount is required for a PROVISIONED stream".into()).into()
+                )
             }
             (_, Some(n)) if n < 1 => {
                 return Err(KinesisError::Validation(format!("ShardCount must be at least 1, got {n}")).into())
@@ -165,10 +174,10 @@ impl Kinesis for KinesisService {
         };
         match self.meta_write(command).await? {
             MetaResult::Ok => Ok(GrpcResponse::new(pb::CreateStreamResponse {})),
-            MetaResult::StreamInUse(_) => Err(KinesisError::ResourceInUse(format!(
-                "Stream {name} under account {ACCOUNT_ID} already exists."
-            ))
-            .into()),
+            MetaResult::StreamInUse(_) => {
+                Err(KinesisError::ResourceInUse(format!("Stream {name} under account {ACCOUNT_ID} already exists."))
+                    .into())
+            }
             MetaResult::TooManyStreams => {
                 Err(KinesisError::LimitExceeded(format!("A cluster holds at most {STREAMS_MAX} streams.")).into())
             }
@@ -190,7 +199,8 @@ impl Kinesis for KinesisService {
         let req = req.into_inner();
         let name = validate::stream_name(&req.stream_name, &req.stream_arn)?;
         // Limit may be 1 to 10,000; pages hold at most 100 shards.
-        let limit = validate::bounded(req.limit, 1, 10_000, DESCRIBE_STREAM_LIMIT_MAX, "Limit")?.min(DESCRIBE_STREAM_LIMIT_MAX);
+        let limit =
+            validate::bounded(req.limit, 1, 10_000, DESCRIBE_STREAM_LIMIT_MAX, "Limit")?.min(DESCRIBE_STREAM_LIMIT_MAX);
         let stream = self.stream(&name)?;
         let after = if req.exclusive_start_shard_id.is_empty() {
             None
@@ -248,7 +258,8 @@ impl Kinesis for KinesisService {
         let req = req.into_inner();
         let (after, limit) = if req.next_token.is_empty() {
             let limit = validate::bounded(req.limit, 1, LIST_STREAMS_LIMIT_MAX, LIST_STREAMS_LIMIT_DEFAULT, "Limit")?;
-            let after = (!req.exclusive_start_stream_name.is_empty()).then_some(req.exclusive_start_stream_name.clone());
+            let after =
+                (!req.exclusive_start_stream_name.is_empty()).then_some(req.exclusive_start_stream_name.clone());
             (after, limit)
         } else {
             let token = self.check_next_token(&req.next_token)?;
@@ -291,10 +302,15 @@ impl Kinesis for KinesisService {
         let req = req.into_inner();
         let (stream, after, page_size) = if !req.next_token.is_empty() {
             if !req.stream_name.is_empty() || !req.stream_arn.is_empty() {
-                return Err(KinesisError::InvalidArgument("NextToken and StreamName cannot be provided together.".into()).into());
+                return Err(KinesisError::InvalidArgument(
+                    "NextToken and StreamName cannot be provided together.".into(),
+                )
+                .into());
             }
             let token = self.check_next_token(&req.next_token)?;
-            let name = token.stream.ok_or_else(|| KinesisError::InvalidArgument("NextToken is not a ListShards token".into()))?;
+            let name = token
+                .stream
+                .ok_or_else(|| KinesisError::InvalidArgument("NextToken is not a ListShards token".into()))?;
             let stream = self.stream(&name)?;
             if stream.incarnation != token.incarnation {
                 return Err(KinesisError::ExpiredNextToken("the stream of this NextToken was deleted".into()).into());
@@ -353,7 +369,10 @@ impl Kinesis for KinesisService {
             })),
             _ => None,
         };
-        Ok(GrpcResponse::new(pb::ListShardsResponse { shards: page.into_iter().map(shard_to_pb).collect(), next_token }))
+        Ok(GrpcResponse::new(pb::ListShardsResponse {
+            shards: page.into_iter().map(shard_to_pb).collect(),
+            next_token,
+        }))
     }
 
     async fn put_record(&self, req: GrpcRequest<pb::PutRecordRequest>) -> Reply<pb::PutRecordResponse> {
@@ -460,10 +479,8 @@ impl Kinesis for KinesisService {
     ) -> Reply<pb::GetShardIteratorResponse> {
         let req = req.into_inner();
         let name = validate::stream_name(&req.stream_name, &req.stream_arn)?;
-        let shard_id = req
-            .shard_id
-            .parse::<ShardId>()
-            .map_err(|e| KinesisError::Validation(format!("ShardId: {e}")))?;
+        let shard_id =
+            req.shard_id.parse::<ShardId>().map_err(|e| KinesisError::Validation(format!("ShardId: {e}")))?;
         let stream = self.live_stream(&name)?;
         let shard = stream.shard(shard_id).ok_or_else(|| {
             KinesisError::ResourceNotFound(format!(
@@ -483,15 +500,12 @@ impl Kinesis for KinesisService {
             }
             Ok(seq.counter())
         };
+        // Where the iterator starts: a counter, or a position only the shard can tell.
         let from = match req.shard_iterator_type.as_str() {
-            "TRIM_HORIZON" => ReadFrom::Counter(0),
-            "AT_SEQUENCE_NUMBER" => ReadFrom::Counter(at_sequence("AT_SEQUENCE_NUMBER")?),
-            "AFTER_SEQUENCE_NUMBER" => ReadFrom::Counter(at_sequence("AFTER_SEQUENCE_NUMBER")?.saturating_add(1)),
-            "AT_TIMESTAMP" => ReadFrom::Timestamp(
-                req.timestamp.ok_or_else(|| KinesisError::InvalidArgument("AT_TIMESTAMP needs a Timestamp".into()))?,
-            ),
-            // LATEST: just after the newest record at the time of the call.
-            "LATEST" => ReadFrom::Counter(u64::MAX),
+            "TRIM_HORIZON" => Some(0),
+            "AT_SEQUENCE_NUMBER" => Some(at_sequence("AT_SEQUENCE_NUMBER")?),
+            "AFTER_SEQUENCE_NUMBER" => Some(at_sequence("AFTER_SEQUENCE_NUMBER")?.saturating_add(1)),
+            "AT_TIMESTAMP" | "LATEST" => None,
             other => {
                 return Err(KinesisError::Validation(format!(
                     "ShardIteratorType must be one of AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST; got {other:?}"
@@ -500,14 +514,27 @@ impl Kinesis for KinesisService {
             }
         };
         let next_counter = match from {
-            ReadFrom::Counter(c) if c != u64::MAX => c,
-            _ => {
-                let probe = ShardRead { group: shard.group, shard: shard.id, from, limit: 0, bytes_max: 0 };
+            Some(counter) => counter,
+            None => {
+                let timestamp = match req.shard_iterator_type.as_str() {
+                    "AT_TIMESTAMP" => Some(
+                        req.timestamp
+                            .ok_or_else(|| KinesisError::InvalidArgument("AT_TIMESTAMP needs a Timestamp".into()))?,
+                    ),
+                    _ => None,
+                };
+                let probe = ShardRead {
+                    group: shard.group,
+                    shard: shard.id,
+                    from: timestamp.map_or(ReadFrom::Counter(0), ReadFrom::Timestamp),
+                    limit: 0,
+                    bytes_max: 0,
+                };
                 let reply = read(&self.node, &shard.replicas, &probe).await.map_err(KinesisError::from)?;
-                if matches!(from, ReadFrom::Counter(_)) {
-                    reply.last_counter + 1
-                } else {
-                    reply.next_counter
+                match timestamp {
+                    Some(_) => reply.next_counter,
+                    // LATEST: just after the newest record at the time of the call.
+                    None => reply.last_counter + 1,
                 }
             }
         };

@@ -1,6 +1,5 @@
 //! The node-to-node service: Raft messages, forwarded proposals and reads, status.
 
-use openraft::async_runtime::WatchReceiver as _;
 use crate::cluster::propose::propose_local;
 use crate::cluster::read::{read_local, ShardRead};
 use crate::cluster::Node;
@@ -8,6 +7,7 @@ use crate::domain::{GroupId, NodeId};
 use crate::raft::network::{kind, SnapshotMessage};
 use crate::raft::types::TypeConfig;
 use crate::raft::{decode, encode, Request};
+use openraft::async_runtime::WatchReceiver as _;
 use openraft::raft::{AppendEntriesRequest, VoteRequest};
 use openraft::Snapshot;
 use runnel_proto::v1::peer::peer_server::Peer;

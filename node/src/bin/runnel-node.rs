@@ -146,7 +146,8 @@ async fn main() -> anyhow::Result<()> {
             std::fs::create_dir_all(&args.dir)?;
             let dir = std::fs::canonicalize(&args.dir)?;
             let port = |i: u64| args.base_port as u64 + i - 1;
-            let peers: BTreeMap<u64, String> = (1..=args.nodes).map(|i| (i, format!("http://127.0.0.1:{}", port(i)))).collect();
+            let peers: BTreeMap<u64, String> =
+                (1..=args.nodes).map(|i| (i, format!("http://127.0.0.1:{}", port(i)))).collect();
             let mut handles = Vec::new();
             for id in 1..=args.nodes {
                 let config = NodeConfig {
@@ -166,7 +167,10 @@ async fn main() -> anyhow::Result<()> {
                 println!("  node {id}: {url}");
             }
             println!("Try:");
-            println!("  cargo run --release -p runnel-client -- --endpoint {} stream create demo --shards 4", endpoints[0]);
+            println!(
+                "  cargo run --release -p runnel-client -- --endpoint {} stream create demo --shards 4",
+                endpoints[0]
+            );
             println!("  grpcurl -plaintext 127.0.0.1:{} list", args.base_port);
             println!("Ctrl-C stops the cluster; starting it again keeps the data.");
             for h in handles {

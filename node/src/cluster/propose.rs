@@ -5,10 +5,10 @@
 //! not the leader). Any other failure may have been applied, so it is reported as
 //! `Unknown` and the client decides whether to retry (and risk a duplicate).
 
-use openraft::async_runtime::WatchReceiver as _;
 use super::node::Node;
 use crate::domain::{GroupId, NodeId};
 use crate::raft::{decode, encode, Request, Response};
+use openraft::async_runtime::WatchReceiver as _;
 use openraft::error::{ClientWriteError, RaftError};
 use runnel_proto::v1::peer::Proposal;
 use serde::{Deserialize, Serialize};
@@ -62,7 +62,12 @@ pub async fn propose_local(node: &Node, group: GroupId, request: Request) -> Res
 
 /// Proposes to `group` wherever its leader is. `replicas` are tried when this node does not
 /// host the group and knows no leader.
-pub async fn propose(node: &Node, group: GroupId, replicas: &[NodeId], request: Request) -> Result<Proposed, ProposeError> {
+pub async fn propose(
+    node: &Node,
+    group: GroupId,
+    replicas: &[NodeId],
+    request: Request,
+) -> Result<Proposed, ProposeError> {
     let deadline = Instant::now() + PROPOSE_DEADLINE;
     let mut backoff = BACKOFF_MIN;
     let mut hint: Option<NodeId> = None;

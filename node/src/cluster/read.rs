@@ -66,7 +66,9 @@ pub fn read_local(node: &Node, req: &ShardRead) -> Result<ShardReadReply, ReadEr
     let last_counter = group.shared.applied().last_counter;
     let from_counter = match req.from {
         ReadFrom::Counter(c) => c,
-        ReadFrom::Timestamp(ts) => first_counter_at_or_after(engine, req.group, ts).map_err(storage)?.unwrap_or(last_counter + 1),
+        ReadFrom::Timestamp(ts) => {
+            first_counter_at_or_after(engine, req.group, ts).map_err(storage)?.unwrap_or(last_counter + 1)
+        }
     };
     let batch = if req.limit == 0 {
         crate::shard::read::ReadBatch { records: Vec::new(), next_counter: from_counter }

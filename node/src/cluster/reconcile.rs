@@ -3,12 +3,12 @@
 //! shards ready, drop the groups of deleted streams, and (on the metadata leader) purge
 //! deleted streams.
 
-use openraft::async_runtime::WatchReceiver as _;
 use super::node::Node;
 use super::propose::propose;
 use crate::control::metadata::{MetaCommand, StreamStatus};
 use crate::domain::{GroupId, META_GROUP};
 use crate::raft::Request;
+use openraft::async_runtime::WatchReceiver as _;
 use openraft::BasicNode;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -30,8 +30,13 @@ struct Pass {
 pub async fn run(node: Arc<Node>) {
     let mut meta_rx = node.meta.subscribe();
     let mut shutdown = node.shutting_down();
-    let mut pass =
-        Pass { node, started: Instant::now(), meta_initialized: false, first_seen: HashMap::new(), reported: HashMap::new() };
+    let mut pass = Pass {
+        node,
+        started: Instant::now(),
+        meta_initialized: false,
+        first_seen: HashMap::new(),
+        reported: HashMap::new(),
+    };
     loop {
         tokio::select! {
             _ = meta_rx.changed() => {}

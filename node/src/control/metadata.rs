@@ -117,10 +117,17 @@ pub enum MetaCommand {
         retention_hours: u32,
     },
     /// A shard's group has a leader; when all of a stream's have one it becomes ACTIVE.
-    ShardReady { group: GroupId },
-    DeleteStream { name: StreamName },
+    ShardReady {
+        group: GroupId,
+    },
+    DeleteStream {
+        name: StreamName,
+    },
     /// Forgets a DELETING stream; nodes then drop its groups' data.
-    PurgeStream { name: StreamName, incarnation: u64 },
+    PurgeStream {
+        name: StreamName,
+        incarnation: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -94,7 +94,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let last_purged_log_id: Option<LogId> = self.get_meta(&self.purged_key())?;
         let last_log_id = match last {
             Some((_, value)) => Some(decode::<Entry>(&value)?.log_id()),
-            None => last_purged_log_id.clone(),
+            None => last_purged_log_id,
         };
         Ok(LogState { last_purged_log_id, last_log_id })
     }

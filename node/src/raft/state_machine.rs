@@ -100,18 +100,12 @@ impl GroupStateMachine {
         match &self.holds {
             Holds::Meta(meta) => {
                 let applied = meta.current();
-                Ok((applied.last_applied.clone(), applied.membership.clone(), encode(&applied.state)?))
+                Ok((applied.last_applied, applied.membership.clone(), encode(&applied.state)?))
             }
             Holds::Shard(shard) => {
                 let applied = shard.applied();
-                let rows = read_records(
-                    self.engine.as_ref(),
-                    self.group,
-                    shard.shard,
-                    0,
-                    SNAPSHOT_RECORDS_MAX,
-                    usize::MAX,
-                )?;
+                let rows =
+                    read_records(self.engine.as_ref(), self.group, shard.shard, 0, SNAPSHOT_RECORDS_MAX, usize::MAX)?;
                 let records = rows
                     .records
                     .into_iter()
@@ -158,7 +152,7 @@ impl RaftStateMachine<TypeConfig> for GroupStateMachine {
         Ok(match &self.holds {
             Holds::Meta(meta) => {
                 let a = meta.current();
-                (a.last_applied.clone(), a.membership.clone())
+                (a.last_applied, a.membership.clone())
             }
             Holds::Shard(shard) => {
                 let a = shard.applied();
@@ -223,7 +217,7 @@ impl RaftStateMachine<TypeConfig> for GroupStateMachine {
         match self.holds.clone() {
             Holds::Meta(shared) => {
                 let applied = MetaApplied {
-                    last_applied: meta.last_log_id.clone(),
+                    last_applied: meta.last_log_id,
                     membership: meta.last_membership.clone(),
                     state: decode(&data)?,
                 };
@@ -238,7 +232,7 @@ impl RaftStateMachine<TypeConfig> for GroupStateMachine {
                     out.put(Cf::Index, keys::numbered(self.group, *counter), encode(value)?);
                 }
                 let applied = ShardApplied {
-                    last_applied: meta.last_log_id.clone(),
+                    last_applied: meta.last_log_id,
                     membership: meta.last_membership.clone(),
                     last_counter: snap.last_counter,
                     last_arrival_ms: snap.last_arrival_ms,

@@ -57,8 +57,9 @@ pub fn read_records(
                 IndexValue::Inline { arrival_ms, partition_key, data } => (arrival_ms, partition_key, data),
                 IndexValue::InLog { log_index, position, arrival_ms } => {
                     if cached.as_ref().map(|(i, _)| *i) != Some(log_index) {
-                        let entry = read_entry(engine, group, log_index)?
-                            .ok_or_else(|| corrupt(format!("{group}: index points at missing log entry {log_index}")))?;
+                        let entry = read_entry(engine, group, log_index)?.ok_or_else(|| {
+                            corrupt(format!("{group}: index points at missing log entry {log_index}"))
+                        })?;
                         cached = Some((log_index, entry));
                     }
                     let Some((_, entry)) = &cached else { unreachable!("cached just above") };

@@ -59,7 +59,9 @@ mod tests {
         let g = GroupId(7);
         let keys: Vec<_> = [0u64, 1, 255, 256, u64::MAX].iter().map(|n| numbered(g, *n)).collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]));
-        assert!(keys.iter().all(|k| k.as_slice() >= group_prefix(g).as_slice() && k.as_slice() < group_end(g).as_slice()));
+        assert!(keys
+            .iter()
+            .all(|k| k.as_slice() >= group_prefix(g).as_slice() && k.as_slice() < group_end(g).as_slice()));
         assert!(numbered(GroupId(6), u64::MAX) < numbered(g, 0));
         assert_eq!(numbered_part(&numbered(g, 300)), Some(300));
     }

@@ -99,7 +99,11 @@ impl Engine for MemoryEngine {
         if from >= to {
             return Ok(None);
         }
-        Ok(inner.visible.range((cf, from.to_vec())..(cf, to.to_vec())).next_back().map(|((_, k), v)| (k.clone(), v.clone())))
+        Ok(inner
+            .visible
+            .range((cf, from.to_vec())..(cf, to.to_vec()))
+            .next_back()
+            .map(|((_, k), v)| (k.clone(), v.clone())))
     }
 
     fn sync_blocks(&self) -> bool {

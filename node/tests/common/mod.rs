@@ -159,9 +159,13 @@ pub fn error_name(status: &tonic::Status) -> String {
 }
 
 pub async fn create_active(k: &mut KinesisClient<Channel>, name: &str, shards: i32) {
-    k.create_stream(CreateStreamRequest { stream_name: name.into(), shard_count: Some(shards), stream_mode_details: None })
-        .await
-        .expect("create stream");
+    k.create_stream(CreateStreamRequest {
+        stream_name: name.into(),
+        shard_count: Some(shards),
+        stream_mode_details: None,
+    })
+    .await
+    .expect("create stream");
     wait_active(k, name).await;
 }
 
@@ -197,7 +201,11 @@ pub async fn read_shard(k: &mut KinesisClient<Channel>, name: &str, shard_id: &s
     let mut records = Vec::new();
     for _ in 0..10_000 {
         let page = k
-            .get_records(GetRecordsRequest { shard_iterator: iterator.clone(), limit: Some(1000), stream_arn: String::new() })
+            .get_records(GetRecordsRequest {
+                shard_iterator: iterator.clone(),
+                limit: Some(1000),
+                stream_arn: String::new(),
+            })
             .await
             .expect("get records")
             .into_inner();

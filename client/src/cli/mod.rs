@@ -1,0 +1,203 @@
+//! The `runnel` command line: argument definitions and dispatch to one module per command.
+
+mod cluster;
+mod get;
+mod output;
+mod put;
+mod stream;
+mod tail;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use runnel_client::{Client, ShardIteratorType};
+
+pub use output::Output;
+
+/// Command-line client for a Runnel cluster (Kinesis Data Streams over gRPC).
+#[derive(Debug, Parser)]
+#[command(name = "runnel", version, about)]
+pub struct Cli {
+    /// Node to talk to; repeat (or separate with commas) to give several.
+    #[arg(
+        long = "endpoint",
+        global = true,
+        env = "RUNNEL_ENDPOINT",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub endpoints: Vec<String>,
+
+    /// Machine-readable output: one JSON document, or one JSON object per record.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, list, describe or delete streams.
+    #[command(subcommand)]
+    Stream(StreamCommand),
+    /// Put one record (--data) or one record per line of a file (--file).
+    Put(PutArgs),
+    /// Read a stream (or one shard) from an iterator position until caught up.
+    Get(GetArgs),
+    /// Follow every shard of a stream and print records as they arrive, until Ctrl-C.
+    Tail(TailArgs),
+    /// Show the cluster's nodes and Raft groups.
+    Cluster,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StreamCommand {
+    /// Create a stream and wait until it is ACTIVE.
+    Create {
+        name: String,
+        /// Number of shards.
+        #[arg(long, default_value_t = 1)]
+        shards: u32,
+        /// Return as soon as the stream is CREATING.
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for ACTIVE.
+        #[arg(long, default_value_t = 60)]
+        wait_timeout: u64,
+    },
+    /// List every stream.
+    List,
+    /// Show a stream and all of its shards.
+    Describe { name: String },
+    /// Delete a stream.
+    Delete { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// Stream to write to.
+    pub stream: String,
+    /// Partition key; with --file, the key of every line (default: the line number).
+    #[arg(long, short = 'k')]
+    pub partition_key: Option<String>,
+    /// Explicit hash key (decimal), overriding the partition key's hash.
+    #[arg(long)]
+    pub explicit_hash_key: Option<String>,
+    /// Data of the single record to put (as UTF-8).
+    #[arg(long, short = 'd', conflicts_with = "file", requires = "partition_key")]
+    pub data: Option<String>,
+    /// File to read records from, one per line; `-` for standard input.
+    #[arg(long, short = 'f', required_unless_present = "data")]
+    pub file: Option<PathBuf>,
+    /// Records per PutRecords call (at most 500).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub batch_size: u32,
+    /// PutRecords calls in flight at once; 1 keeps file order (except for retried records).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub in_flight: u32,
+    /// Attempts per record before it counts as failed (throttled or internal failures).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub attempts: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Stream to read.
+    pub stream: String,
+    /// Read only this shard (default: every shard, one after the other).
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Where to start: TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER or AT_TIMESTAMP.
+    #[arg(long = "type", short = 't', default_value = "TRIM_HORIZON")]
+    pub iterator_type: ShardIteratorType,
+    /// Sequence number for AT_/AFTER_SEQUENCE_NUMBER.
+    #[arg(long)]
+    pub sequence_number: Option<String>,
+    /// Milliseconds since the Unix epoch, for AT_TIMESTAMP.
+    #[arg(long)]
+    pub timestamp: Option<i64>,
+    /// Stop after this many records in all.
+    #[arg(long, short = 'n')]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// Stream to follow.
+    pub stream: String,
+    /// Start at the oldest record instead of new ones only.
+    #[arg(long)]
+    pub from_start: bool,
+    /// Milliseconds between polls of a shard that has nothing new.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub poll_ms: u64,
+}
+
+impl TailArgs {
+    fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_ms)
+    }
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli, out: &mut Output) -> anyhow::Result<()> {
+    let client = Client::connect(cli.endpoints).await?;
+    match cli.command {
+        Command::Stream(command) => stream::run(&client, command, out).await,
+        Command::Put(args) => put::run(&client, args, out).await,
+        Command::Get(args) => get::run(&client, args, out).await,
+        Command::Tail(args) => tail::run(&client, args, out).await,
+        Command::Cluster => cluster::run(&client, out).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn arguments_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn put_needs_data_with_a_key_or_a_file() {
+        assert!(Cli::try_parse_from(["runnel", "put", "s"]).is_err());
+        assert!(Cli::try_parse_from(["runnel", "put", "s", "--data", "x"]).is_err());
+        assert!(Cli::try_parse_from(["runnel", "put", "s", "--data", "x", "-k", "k"]).is_ok());
+        assert!(Cli::try_parse_from(["runnel", "put", "s", "--file", "-"]).is_ok());
+        assert!(Cli::try_parse_from(["runnel", "put", "s", "--file", "-", "--data", "x", "-k", "k"]).is_err());
+    }
+
+    #[test]
+    fn endpoints_repeat_and_default() {
+        let cli = Cli::try_parse_from(["runnel", "cluster"]).expect("parses");
+        assert!(!cli.endpoints.is_empty());
+        let cli = Cli::try_parse_from([
+            "runnel",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--endpoint",
+            "http://127.0.0.1:2",
+            "cluster",
+        ])
+        .expect("parses");
+        assert_eq!(cli.endpoints, ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+    }
+
+    #[test]
+    fn get_parses_iterator_types() {
+        let cli = Cli::try_parse_from(["runnel", "get", "s", "--type", "at_sequence_number", "--sequence-number", "7"])
+            .expect("parses");
+        match cli.command {
+            Command::Get(args) => {
+                assert_eq!(args.iterator_type, ShardIteratorType::AtSequenceNumber)
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["runnel", "get", "s", "--type", "EARLIEST"]).is_err());
+    }
+}

@@ -1,0 +1,277 @@
+//! The retry loop every call goes through, and upkeep of the routing cache around it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use runnel_proto::v1::{DescribeClusterRequest, ListShardsRequest};
+use tonic::transport::Channel;
+use tonic::Status;
+
+use super::{admin_stub, kinesis_stub, Client};
+use crate::backoff::RetryPolicy;
+use crate::error::{disposition, ClientError, Disposition, ErrorCode};
+use crate::routing::{NodeAddress, ShardId, ShardMap};
+
+/// How long a cluster view is trusted before a background refresh: leaders move without
+/// any request failing, since the old leader forwards.
+const CLUSTER_VIEW_TTL: Duration = Duration::from_secs(10);
+
+/// Upper bound on one DescribeCluster made to refresh the cache.
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Where a call should go first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Any node; they all forward.
+    Any,
+    /// The leader of this shard, when known.
+    Leader { stream: String, shard: ShardId },
+}
+
+impl Client {
+    /// Runs `op` against a node chosen by `route`, retrying per the client's policy.
+    pub(crate) async fn call<T, F, Fut>(&self, route: Route, op: F) -> Result<T, ClientError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        self.call_with(route, self.inner.config.retry, op).await
+    }
+
+    /// The retry loop: on a transport failure, InternalFailure or leader hint, move to
+    /// another node (the hinted one first), refresh the cluster view, back off, try again.
+    pub(crate) async fn call_with<T, F, Fut>(&self, route: Route, policy: RetryPolicy, op: F) -> Result<T, ClientError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        let started = Instant::now();
+        let mut tried: Vec<NodeAddress> = Vec::new();
+        let mut hinted: Option<NodeAddress> = None;
+        let mut attempt: u32 = 0;
+        loop {
+            let address = match hinted.take() {
+                Some(address) => address,
+                None => self.pick(&route, &tried),
+            };
+            attempt += 1;
+            let failure = match self.inner.pool.channel(&address) {
+                Ok(channel) => match op(channel).await {
+                    Ok(response) => {
+                        self.inner.pool.clear_suspect(&address);
+                        return Ok(response.into_inner());
+                    }
+                    Err(status) => status,
+                },
+                Err(e) => Status::unavailable(e.to_string()),
+            };
+            let hint = match disposition(&failure) {
+                Disposition::Fatal => return Err(ClientError::from_status(&failure)),
+                Disposition::Retry { hint } => hint.map(|h| NodeAddress::new(&h)),
+            };
+            tracing::debug!(%address, attempt, code = ?failure.code(), message = failure.message(), "retryable failure");
+            let seen_epoch = self.routing().epoch();
+            self.forget_route(&route, &address, hint.as_ref());
+            tried.push(address.clone());
+
+            let delay = policy.delay(attempt - 1);
+            let elapsed = started.elapsed();
+            if attempt >= policy.max_attempts.max(1) || elapsed + delay >= policy.max_elapsed {
+                return Err(exhausted(attempt, elapsed, &failure));
+            }
+            match hint {
+                // The hinted node can still be the one that just failed: then it is no help.
+                Some(hint) if hint != address => hinted = Some(hint),
+                _ => self.refresh_cluster(seen_epoch, Some(&address)).await,
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// The node to try next for `route`, passing over nodes this call already tried.
+    fn pick(&self, route: &Route, tried: &[NodeAddress]) -> NodeAddress {
+        let routing = self.routing();
+        if let Route::Leader { stream, shard } = route {
+            if let Some(leader) = routing.leader(stream, shard) {
+                if !tried.contains(leader) && !self.inner.pool.is_suspect(leader) {
+                    return leader.clone();
+                }
+            }
+        }
+        self.inner.pool.pick_any(routing.nodes(), tried)
+    }
+
+    /// Records what a failure says about the cluster: the leader moved (hint), or the
+    /// node we used did not answer.
+    fn forget_route(&self, route: &Route, failed: &NodeAddress, hint: Option<&NodeAddress>) {
+        match hint {
+            Some(_) => {}
+            None => self.inner.pool.mark_suspect(failed),
+        }
+        if let Route::Leader { stream, shard } = route {
+            let mut routing = self.routing_mut();
+            match hint {
+                Some(hint) => routing.set_leader(stream, shard, hint.clone()),
+                None => routing.forget_leader(stream, shard),
+            }
+        }
+    }
+
+    /// Fetches DescribeCluster once (no retry) and applies it, unless another task
+    /// refreshed since this one looked at `seen_epoch`. Failures only leave the cache stale.
+    pub(crate) async fn refresh_cluster(&self, seen_epoch: u64, avoid: Option<&NodeAddress>) {
+        let _guard = self.inner.refresh_lock.lock().await;
+        let target = {
+            let mut routing = self.routing_mut();
+            if routing.epoch() != seen_epoch {
+                return;
+            }
+            routing.bump_epoch();
+            // Marks the attempt, so a cluster without DescribeCluster is not asked on every call.
+            routing.mark_refresh_attempt(Instant::now());
+            self.inner.pool.pick_any(routing.nodes(), avoid.map(std::slice::from_ref).unwrap_or_default())
+        };
+        let channel = match self.inner.pool.channel(&target) {
+            Ok(channel) => channel,
+            Err(e) => {
+                tracing::debug!(%target, error = %e, "cannot refresh the cluster view");
+                return;
+            }
+        };
+        let timeout = REFRESH_TIMEOUT.min(self.inner.config.request_timeout);
+        let mut admin = admin_stub(channel);
+        match tokio::time::timeout(timeout, admin.describe_cluster(DescribeClusterRequest {})).await {
+            Ok(Ok(response)) => self.routing_mut().apply_cluster(response.get_ref(), Instant::now()),
+            Ok(Err(status)) => tracing::debug!(%target, %status, "cluster refresh failed"),
+            Err(_) => tracing::debug!(%target, "cluster refresh timed out"),
+        }
+    }
+
+    /// Makes sure a cluster view exists (waiting for the first one) and is not too old
+    /// (refreshing in the background).
+    pub(crate) async fn ensure_cluster_view(&self) {
+        let (epoch, attempted) = {
+            let routing = self.routing();
+            (routing.epoch(), routing.refreshed_at())
+        };
+        match attempted {
+            None => self.refresh_cluster(epoch, None).await,
+            Some(at) if at.elapsed() > CLUSTER_VIEW_TTL => {
+                let client = self.clone();
+                tokio::spawn(async move { client.refresh_cluster(epoch, None).await });
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// The cached shard map of `stream`, fetched with a single ListShards attempt when
+    /// missing. `None` when it cannot be had: the caller then routes to any node.
+    pub(crate) async fn shard_map(&self, stream: &str) -> Option<Arc<ShardMap>> {
+        if stream.is_empty() {
+            return None;
+        }
+        if let Some(map) = self.routing().shard_map(stream) {
+            return Some(map);
+        }
+        match self.fetch_shards(stream, RetryPolicy::no_retry()).await {
+            Ok(_) => self.routing().shard_map(stream),
+            Err(e) => {
+                tracing::debug!(stream, error = %e, "no shard map; routing to any node");
+                None
+            }
+        }
+    }
+
+    /// Every shard of `stream`, following `next_token`; refreshes the cached shard map.
+    pub(crate) async fn fetch_shards(
+        &self,
+        stream: &str,
+        policy: RetryPolicy,
+    ) -> Result<Vec<runnel_proto::v1::Shard>, ClientError> {
+        let mut shards = Vec::new();
+        let mut next_token: Option<String> = None;
+        for _ in 0..super::streams::MAX_PAGES {
+            // Kinesis refuses StreamName together with NextToken.
+            let request = match next_token.take() {
+                Some(token) => ListShardsRequest { next_token: token, ..Default::default() },
+                None => ListShardsRequest { stream_name: stream.to_string(), ..Default::default() },
+            };
+            let page = self
+                .call_with(Route::Any, policy, |channel| {
+                    let request = request.clone();
+                    async move { kinesis_stub(channel).list_shards(request).await }
+                })
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    self.forget_stream_on_not_found(stream, &e);
+                    return Err(e);
+                }
+            };
+            shards.extend(page.shards);
+            match page.next_token.filter(|t| !t.is_empty()) {
+                Some(token) => next_token = Some(token),
+                None => {
+                    if let Ok(map) = ShardMap::from_shards(&shards) {
+                        self.routing_mut().set_shard_map(stream, map);
+                    }
+                    return Ok(shards);
+                }
+            }
+        }
+        Err(too_many_pages("ListShards"))
+    }
+
+    /// Where a write of records with these keys should go: the shared leader of their
+    /// shards when there is one, else any node (which forwards).
+    pub(crate) async fn write_route<'a>(
+        &self,
+        stream: &str,
+        keys: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Route {
+        let Some(map) = self.shard_map(stream).await else {
+            return Route::Any;
+        };
+        self.ensure_cluster_view().await;
+        let routing = self.routing();
+        let mut chosen: Option<(&ShardId, &NodeAddress)> = None;
+        for (partition_key, explicit_hash_key) in keys {
+            let Some(shard) = map.shard_for_record(partition_key, explicit_hash_key) else {
+                return Route::Any;
+            };
+            let Some(leader) = routing.leader(stream, shard) else {
+                return Route::Any;
+            };
+            match chosen {
+                None => chosen = Some((shard, leader)),
+                Some((_, first)) if first == leader => {}
+                Some(_) => return Route::Any,
+            }
+        }
+        match chosen {
+            Some((shard, _)) => Route::Leader { stream: stream.to_string(), shard: shard.clone() },
+            None => Route::Any,
+        }
+    }
+
+    /// A stream that is not found may come back with other shards: drop its cache.
+    pub(crate) fn forget_stream_on_not_found(&self, stream: &str, error: &ClientError) {
+        if error.code() == Some(&ErrorCode::ResourceNotFoundException) {
+            self.routing_mut().forget_stream(stream);
+        }
+    }
+}
+
+fn exhausted(attempts: u32, elapsed: Duration, last: &Status) -> ClientError {
+    let last = match ClientError::from_status(last) {
+        ClientError::Status { code, message } => format!("{code:?}: {message}"),
+        other => other.to_string(),
+    };
+    ClientError::Unavailable { attempts, elapsed, last }
+}
+
+pub(crate) fn too_many_pages(action: &str) -> ClientError {
+    ClientError::MalformedResponse(format!("{action} kept returning more pages than any stream can have"))
+}

@@ -1,0 +1,51 @@
+//! Runnel's Rust client: the Kinesis Data Streams actions over gRPC, with leader-aware
+//! routing and bounded retries.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), runnel_client::ClientError> {
+//! use runnel_client::{proto::PutRecordRequest, Client};
+//! use std::time::Duration;
+//!
+//! let client = Client::connect(vec!["http://127.0.0.1:50051".into()]).await?;
+//! client.create_stream("events", 2).await?;
+//! client.wait_for_active("events", Duration::from_secs(30)).await?;
+//! let put = client
+//!     .put_record(PutRecordRequest {
+//!         stream_name: "events".into(),
+//!         partition_key: "user-1".into(),
+//!         data: b"hello".to_vec(),
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! println!("{} {}", put.shard_id, put.sequence_number);
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - `client/`: the `Client` handle. `mod.rs` builds it and hands out raw stubs;
+//!   `call.rs` is the retry loop and routing-cache upkeep; `streams.rs`, `records.rs`
+//!   and `cluster.rs` are the actions, grouped by what they touch.
+//! - `error`: `ClientError` and `ErrorCode`, decoded from gRPC statuses, and which
+//!   failures are worth retrying.
+//! - `backoff`: `RetryPolicy`, the bounded exponential backoff of every retry loop.
+//! - `routing`: the shard map of each stream and the leader of each shard.
+//! - `nodes`: one channel per node address and the choice of node for a request.
+//! - `model`: enums for values the wire carries as strings (stream status, iterator type).
+//! - `main.rs` and `cli/` (binary only): the `runnel` command-line tool.
+
+mod backoff;
+mod client;
+mod error;
+mod model;
+mod nodes;
+mod routing;
+
+pub use backoff::RetryPolicy;
+pub use client::{Client, ClientConfig};
+pub use error::{ClientError, ErrorCode};
+pub use model::{ParseShardIteratorTypeError, ShardIteratorType, StreamStatus};
+pub use routing::{NodeAddress, ShardId, ShardMap, ShardRoute};
+
+pub use runnel_proto::hash_key;
+/// The wire types, re-exported so users need not depend on `runnel-proto` directly.
+pub use runnel_proto::v1 as proto;
