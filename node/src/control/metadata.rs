@@ -267,4 +267,21 @@ mod tests {
         state.apply(&create("s", 1));
         assert_eq!(state.streams.values().next().unwrap().shards[0].group, GroupId(2));
     }
+
+    #[test]
+    fn partition_keys_route_to_the_shard_whose_range_holds_their_md5() {
+        let mut state = state_with_nodes(3);
+        state.apply(&create("r", 5));
+        let stream = &state.streams[&StreamName::parse("r").unwrap()];
+        for i in 0..1000 {
+            let pk = format!("key-{i}");
+            let key = HashKey::of_partition_key(&pk);
+            let shard = stream.shard_for(key).expect("the shards cover the key space");
+            assert!(shard.start_hash <= key.0 && key.0 <= shard.end_hash);
+            // No other shard claims it.
+            assert_eq!(stream.shards.iter().filter(|s| s.range().contains(key)).count(), 1);
+        }
+        assert_eq!(stream.shard_for(HashKey::MIN).unwrap().id, ShardId(0));
+        assert_eq!(stream.shard_for(HashKey::MAX).unwrap().id, ShardId(4));
+    }
 }

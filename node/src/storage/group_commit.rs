@@ -100,4 +100,58 @@ mod tests {
         engine.crash();
         assert_eq!(engine.get(Cf::Log, b"k").unwrap(), Some(b"v".to_vec()));
     }
+
+    /// Counts syncs, to show that waiting requests share one.
+    #[derive(Default)]
+    struct CountingEngine {
+        inner: MemoryEngine,
+        syncs: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Engine for CountingEngine {
+        fn get(&self, cf: Cf, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+            self.inner.get(cf, key)
+        }
+        fn write(&self, batch: Batch) -> io::Result<()> {
+            self.inner.write(batch)
+        }
+        fn sync(&self) -> io::Result<()> {
+            self.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.sync()
+        }
+        fn scan(&self, cf: Cf, from: &[u8], to: &[u8], limit: usize) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            self.inner.scan(cf, from, to, limit)
+        }
+        fn last(&self, cf: Cf, from: &[u8], to: &[u8]) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+            self.inner.last(cf, from, to)
+        }
+        fn sync_blocks(&self) -> bool {
+            false
+        }
+    }
+
+    #[tokio::test]
+    async fn appends_of_many_groups_share_one_sync() {
+        let engine = Arc::new(CountingEngine::default());
+        let commit = GroupCommit::start(engine.clone());
+        // 64 groups append and ask for durability before the worker gets to run.
+        let mut waits = Vec::new();
+        for group in 0..64u8 {
+            let mut b = Batch::default();
+            b.put(Cf::Log, vec![group], vec![group]);
+            engine.write(b).unwrap();
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            commit
+                .request(Box::new(move |r| {
+                    let _ = tx.send(r);
+                }))
+                .await;
+            waits.push(rx);
+        }
+        for rx in waits {
+            rx.await.unwrap().unwrap();
+        }
+        assert_eq!(engine.syncs.load(std::sync::atomic::Ordering::SeqCst), 1, "one fsync for all 64 appends");
+        assert_eq!(engine.inner.unsynced_count(), 0);
+    }
 }
