@@ -8,6 +8,7 @@ use runnel_node::cluster::peers::TcpConnector;
 use runnel_node::cluster::{Node, NodeDeps};
 use runnel_node::config::{parse_peer, FileConfig, NodeConfig, RaftTiming, REPLICATION_FACTOR_DEFAULT};
 use runnel_node::storage::rocks::RocksEngine;
+use runnel_node::storage::AckPolicy;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -116,7 +117,13 @@ async fn start_node(config: NodeConfig) -> anyhow::Result<tokio::task::JoinHandl
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let deps = NodeDeps { engine: Arc::new(engine), connector: Arc::new(TcpConnector), clock: Arc::new(SystemClock) };
+    let deps = NodeDeps {
+        engine: Arc::new(engine),
+        connector: Arc::new(TcpConnector),
+        clock: Arc::new(SystemClock),
+        seed: rand::random(),
+        ack_policy: AckPolicy::AfterSync,
+    };
     let id = config.id;
     let node = Node::start(config, deps).await?;
     let incoming = TcpListenerStream::new(listener);

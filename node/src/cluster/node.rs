@@ -9,11 +9,12 @@ use crate::domain::{GroupId, NodeId, META_GROUP};
 use crate::raft::log_store::{drop_group, LogStore};
 use crate::raft::network::NetworkFactory;
 use crate::raft::state_machine::{load_meta_applied, load_shard_applied, GroupStateMachine, Holds, MetaShared};
+use crate::raft::types::Runtime;
 use crate::raft::Raft;
 use crate::shard::ShardShared;
-use crate::storage::{Engine, GroupCommit};
+use crate::storage::{AckPolicy, Engine, GroupCommit};
 use openraft::{BasicNode, SnapshotPolicy};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
 
@@ -22,6 +23,9 @@ pub struct NodeDeps {
     pub engine: Arc<dyn Engine>,
     pub connector: Arc<dyn Connector>,
     pub clock: Arc<dyn Clock>,
+    /// Seeds openraft's randomness (election timeouts) on this node.
+    pub seed: u64,
+    pub ack_policy: AckPolicy,
 }
 
 pub struct ShardGroup {
@@ -47,7 +51,8 @@ pub struct Node {
     pub meta: Arc<MetaShared>,
     commit: GroupCommit,
     raft_config: Arc<openraft::Config>,
-    groups: RwLock<HashMap<GroupId, Arc<ShardGroup>>>,
+    groups: RwLock<BTreeMap<GroupId, Arc<ShardGroup>>>,
+    seed: u64,
     shutdown: watch::Sender<bool>,
 }
 
@@ -64,17 +69,20 @@ impl Node {
             ..Default::default()
         };
         let raft_config = Arc::new(raft_config.validate().map_err(|e| StartError::Raft(e.to_string()))?);
-        let commit = GroupCommit::start(deps.engine.clone());
+        let commit = GroupCommit::start(deps.engine.clone(), deps.ack_policy);
         let peers = Peers::new(deps.connector.clone());
 
         let meta = MetaShared::new(load_meta_applied(deps.engine.as_ref(), META_GROUP)?);
         let sm = GroupStateMachine::new(META_GROUP, deps.engine.clone(), Holds::Meta(meta.clone()));
-        let meta_raft = Raft::new(
-            config.id,
-            raft_config.clone(),
-            NetworkFactory { group: META_GROUP, peers: peers.clone() },
-            LogStore::new(META_GROUP, deps.engine.clone(), commit.clone()),
-            sm,
+        let meta_raft = Runtime::scope(
+            deps.seed,
+            Raft::new(
+                config.id,
+                raft_config.clone(),
+                NetworkFactory { group: META_GROUP, peers: peers.clone() },
+                LogStore::new(META_GROUP, deps.engine.clone(), commit.clone()),
+                sm,
+            ),
         )
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
@@ -91,6 +99,7 @@ impl Node {
             commit,
             raft_config,
             groups: RwLock::default(),
+            seed: deps.seed,
             shutdown,
         });
         tokio::spawn(reconcile::run(node.clone()));
@@ -135,12 +144,17 @@ impl Node {
         let applied = load_shard_applied(self.engine.as_ref(), shard.group)?;
         let shared = ShardShared::new(shard.group, shard.id, shard.starting_counter, applied);
         let sm = GroupStateMachine::new(shard.group, self.engine.clone(), Holds::Shard(shared.clone()));
-        let raft = Raft::new(
-            self.id,
-            self.raft_config.clone(),
-            NetworkFactory { group: shard.group, peers: self.peers.clone() },
-            LogStore::new(shard.group, self.engine.clone(), self.commit.clone()),
-            sm,
+        // Each group draws its own stream of randomness from the node's seed.
+        let seed = self.seed ^ shard.group.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let raft = Runtime::scope(
+            seed,
+            Raft::new(
+                self.id,
+                self.raft_config.clone(),
+                NetworkFactory { group: shard.group, peers: self.peers.clone() },
+                LogStore::new(shard.group, self.engine.clone(), self.commit.clone()),
+                sm,
+            ),
         )
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
@@ -169,7 +183,8 @@ impl Node {
     /// Stops every group. The engine is left to the caller (a simulation may "crash" it).
     pub async fn shutdown(&self) {
         self.shutdown.send_replace(true);
-        let groups: Vec<_> = self.groups.write().map(|mut g| g.drain().collect()).unwrap_or_default();
+        let groups: Vec<_> =
+            self.groups.write().map(|mut g| std::mem::take(&mut *g).into_iter().collect()).unwrap_or_default();
         for (_, g) in groups {
             let _ = g.raft.shutdown().await;
         }

@@ -1,11 +1,12 @@
-//! Reading a shard from any node: from the local replica when this node hosts one,
-//! otherwise from a replica that does (`Peer.Read`). Reads are idempotent, so any failure
-//! moves on to the next replica.
+//! Reading a shard from any node: at the shard's leader when known, else from any replica
+//! (`Peer.Read` when it is not this node). Reads are idempotent, so any failure moves on to
+//! the next replica.
 
 use super::node::Node;
 use crate::domain::{GroupId, NodeId, SequenceNumber, ShardId};
 use crate::raft::{decode, encode};
 use crate::shard::read::{arrival_of, first_counter_at_or_after, read_records};
+use openraft::async_runtime::WatchReceiver as _;
 use runnel_proto::v1::peer::ReadRequest;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -103,21 +104,46 @@ pub fn read_local(node: &Node, req: &ShardRead) -> Result<ShardReadReply, ReadEr
     })
 }
 
+/// Reads at the shard's leader when it is known, so a record is readable as soon as its
+/// put was acknowledged (the leader applies before it acknowledges); falls back to this
+/// node's replica, then to the other replicas.
 pub async fn read(node: &Node, replicas: &[NodeId], req: &ShardRead) -> Result<ShardReadReply, ReadError> {
-    if node.group(req.group).is_some() {
+    let leader = node.group(req.group).and_then(|g| g.raft.metrics().borrow_watched().current_leader);
+    let hosted = node.group(req.group).is_some();
+    if hosted && (leader.is_none() || leader == Some(node.id)) {
         return read_local(node, req);
     }
     let payload = encode(req).map_err(|e| ReadError::Storage(e.to_string()))?;
+    if let Some(leader) = leader {
+        if let Some(reply) = read_remote(node, leader, &payload).await {
+            return Ok(reply);
+        }
+    }
+    if hosted {
+        return read_local(node, req);
+    }
     for replica in replicas {
-        let Some(addr) = node.address_of(*replica) else { continue };
-        let Ok(mut client) = node.peers.client(&addr) else { continue };
-        let call = client.read(ReadRequest { payload: payload.clone() });
-        let Ok(Ok(reply)) = tokio::time::timeout(READ_TIMEOUT, call).await else { continue };
-        match decode::<Result<ShardReadReply, ReadError>>(&reply.into_inner().payload) {
-            Ok(Ok(r)) => return Ok(r),
-            Ok(Err(e)) => tracing::debug!(replica, "read refused: {e}"),
-            Err(e) => tracing::debug!(replica, "read reply undecodable: {e}"),
+        if let Some(reply) = read_remote(node, *replica, &payload).await {
+            return Ok(reply);
         }
     }
     Err(ReadError::Unavailable(req.group))
+}
+
+async fn read_remote(node: &Node, replica: NodeId, payload: &[u8]) -> Option<ShardReadReply> {
+    let addr = node.address_of(replica)?;
+    let mut client = node.peers.client(&addr).ok()?;
+    let call = client.read(ReadRequest { payload: payload.to_vec() });
+    let Ok(Ok(reply)) = tokio::time::timeout(READ_TIMEOUT, call).await else { return None };
+    match decode::<Result<ShardReadReply, ReadError>>(&reply.into_inner().payload) {
+        Ok(Ok(r)) => Some(r),
+        Ok(Err(e)) => {
+            tracing::debug!(replica, "read refused: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::debug!(replica, "read reply undecodable: {e}");
+            None
+        }
+    }
 }

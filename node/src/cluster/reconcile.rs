@@ -38,7 +38,9 @@ pub async fn run(node: Arc<Node>) {
         reported: HashMap::new(),
     };
     loop {
+        // `biased`: no random branch choice, so a simulation replays exactly.
         tokio::select! {
+            biased;
             _ = meta_rx.changed() => {}
             _ = tokio::time::sleep(PASS_INTERVAL) => {}
             _ = shutdown.changed() => {}

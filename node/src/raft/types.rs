@@ -9,7 +9,13 @@ openraft::declare_raft_types!(
         R = Response,
         NodeId = u64,
         Node = openraft::BasicNode,
+        AsyncRuntime = Runtime,
 );
+
+/// Tokio, with openraft's randomness (election timeouts) drawn from a seed carried by the
+/// task: every node runs its groups inside `Runtime::scope(seed, ..)`, so a simulation
+/// replays the same elections from the same seed.
+pub type Runtime = openraft_rt::deterministic_rng::DeterministicRng<openraft_rt_tokio::TokioRuntime>;
 
 pub type Entry = openraft::alias::EntryOf<TypeConfig>;
 pub type LogId = openraft::alias::LogIdOf<TypeConfig>;

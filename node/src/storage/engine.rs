@@ -81,4 +81,9 @@ pub trait Engine: Send + Sync + 'static {
     /// Whether `sync` blocks on real I/O and must run on its own OS thread. The in-memory
     /// engine says no, so a simulation stays on one thread and deterministic.
     fn sync_blocks(&self) -> bool;
+
+    /// Extra time each sync takes (a slow disk, in simulation).
+    fn sync_delay(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }

@@ -16,15 +16,27 @@ const SYNC_BATCH_MAX: usize = 1024;
 
 type Done = Box<dyn FnOnce(io::Result<()>) + Send>;
 
+/// When an append counts as durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AckPolicy {
+    /// After the sync that covers it: the only correct choice.
+    #[default]
+    AfterSync,
+    /// At once, before any sync. Deliberately broken: the simulation's self-test turns this on
+    /// to show that its checker catches acknowledged writes lost in a crash.
+    BeforeSync,
+}
+
 #[derive(Clone)]
 pub struct GroupCommit {
     tx: mpsc::Sender<Done>,
+    policy: AckPolicy,
 }
 
 impl GroupCommit {
     /// Starts the sync worker: on its own OS thread when the engine's sync blocks, else as a
     /// task on the current runtime (simulation).
-    pub fn start(engine: Arc<dyn Engine>) -> GroupCommit {
+    pub fn start(engine: Arc<dyn Engine>, policy: AckPolicy) -> GroupCommit {
         let (tx, mut rx) = mpsc::channel::<Done>(SYNC_QUEUE_DEPTH);
         if engine.sync_blocks() {
             let spawned = std::thread::Builder::new().name("runnel-sync".into()).spawn(move || {
@@ -39,15 +51,23 @@ impl GroupCommit {
         } else {
             tokio::spawn(async move {
                 while let Some(first) = rx.recv().await {
+                    let delay = engine.sync_delay();
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
                     sync_round(engine.as_ref(), first, &mut rx);
                 }
             });
         }
-        GroupCommit { tx }
+        GroupCommit { tx, policy }
     }
 
     /// Calls `done` once every write that returned before this call is durable.
     pub async fn request(&self, done: Done) {
+        if self.policy == AckPolicy::BeforeSync {
+            done(Ok(()));
+            return;
+        }
         if let Err(mpsc::error::SendError(done)) = self.tx.send(done).await {
             done(Err(io::Error::other("sync worker stopped")));
         }
@@ -90,7 +110,7 @@ mod tests {
     #[tokio::test]
     async fn a_sync_request_makes_earlier_writes_durable() {
         let engine = Arc::new(MemoryEngine::default());
-        let commit = GroupCommit::start(engine.clone());
+        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync);
         let mut b = Batch::default();
         b.put(Cf::Log, b"k".to_vec(), b"v".to_vec());
         engine.write(b).unwrap();
@@ -133,7 +153,7 @@ mod tests {
     #[tokio::test]
     async fn appends_of_many_groups_share_one_sync() {
         let engine = Arc::new(CountingEngine::default());
-        let commit = GroupCommit::start(engine.clone());
+        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync);
         // 64 groups append and ask for durability before the worker gets to run.
         let mut waits = Vec::new();
         for group in 0..64u8 {

@@ -19,6 +19,8 @@ struct Inner {
 #[derive(Default)]
 pub struct MemoryEngine {
     inner: Mutex<Inner>,
+    /// Milliseconds each sync takes; a simulation turns this up to model a slow disk.
+    sync_delay_ms: std::sync::atomic::AtomicU64,
 }
 
 fn apply(map: &mut Map, op: &Op) {
@@ -49,6 +51,10 @@ impl MemoryEngine {
             inner.visible = inner.durable.clone();
             inner.unsynced.clear();
         }
+    }
+
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        self.sync_delay_ms.store(delay.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Writes waiting for a sync.
@@ -108,6 +114,10 @@ impl Engine for MemoryEngine {
 
     fn sync_blocks(&self) -> bool {
         false
+    }
+
+    fn sync_delay(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.sync_delay_ms.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 

@@ -12,4 +12,4 @@ pub mod memory;
 pub mod rocks;
 
 pub use engine::{Batch, Cf, Engine};
-pub use group_commit::GroupCommit;
+pub use group_commit::{AckPolicy, GroupCommit};
