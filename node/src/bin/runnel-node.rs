@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::StreamExt as _;
 
 #[derive(Parser)]
 #[command(name = "runnel-node", version, about = "A node of a Runnel cluster (Kinesis-compatible replicated log)")]
@@ -126,7 +127,14 @@ async fn start_node(config: NodeConfig) -> anyhow::Result<tokio::task::JoinHandl
     };
     let id = config.id;
     let node = Node::start(config, deps).await?;
-    let incoming = TcpListenerStream::new(listener);
+    // Small replies must not wait for delayed ACKs (Nagle): ~40 ms per call otherwise.
+    let incoming = TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::warn!("cannot set TCP_NODELAY: {e}");
+            }
+        })
+    });
     Ok(tokio::spawn(async move {
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
