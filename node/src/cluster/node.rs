@@ -66,6 +66,10 @@ impl Node {
             // The shard log is the data: it is never compacted into snapshots (yet).
             snapshot_policy: SnapshotPolicy::Never,
             max_in_snapshot_log_to_keep: u64::MAX,
+            // A node that acknowledges before syncing (the simulation's deliberate bug) loses
+            // acknowledged entries in a crash; let openraft carry on so the simulation's
+            // checker, not an assertion deep in openraft, reports the loss.
+            allow_log_reversion: Some(deps.ack_policy == AckPolicy::BeforeSync),
             ..Default::default()
         };
         let raft_config = Arc::new(raft_config.validate().map_err(|e| StartError::Raft(e.to_string()))?);

@@ -9,6 +9,9 @@ openraft::declare_raft_types!(
         R = Response,
         NodeId = u64,
         Node = openraft::BasicNode,
+        // Standard Raft elections: at most one leader per term (openraft's default allows
+        // several per term, told apart by node id).
+        LeaderId = openraft::impls::leader_id_std::LeaderId<u64, u64>,
         AsyncRuntime = Runtime,
 );
 

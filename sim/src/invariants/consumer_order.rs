@@ -1,0 +1,33 @@
+//! Consumers see each shard in order with no gaps: what a consumer read of a shard, across
+//! all its iterators, is exactly a prefix of the shard as finally read.
+//!
+//! Source: Kinesis GetRecords with NextShardIterator / AFTER_SEQUENCE_NUMBER continues
+//! where the last read stopped; a committed record is never inserted behind a reader.
+
+use super::Violation;
+use crate::oracle::Oracle;
+
+const NAME: &str = "consumer-order";
+
+pub fn check(oracle: &Oracle) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for view in oracle.consumer_views.values() {
+        let Some(finals) = oracle.final_reads.get(&view.shard) else { continue };
+        for (i, record) in view.records.iter().enumerate() {
+            match finals.get(i) {
+                Some(expected) if expected == record => {}
+                other => {
+                    out.push(Violation {
+                        invariant: NAME,
+                        detail: format!(
+                            "{} read {:?} as record {i} of {}, the shard has {:?} there",
+                            view.consumer, record, view.shard, other
+                        ),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,48 @@
+//! No acknowledged write is lost, and it is where it was acknowledged.
+//!
+//! Source: Runnel's durability promise (acknowledge only after a quorum synced), and
+//! Kinesis PutRecord/PutRecords: the returned ShardId and SequenceNumber identify the
+//! record. Routing: a record lands on the shard whose hash range holds MD5(partition key).
+//! Writes whose outcome the client never learned are unknown and not checked here.
+
+use super::{Violation, REPORT_MAX};
+use crate::oracle::Oracle;
+use runnel_proto::hash_key::HashKey;
+use std::collections::BTreeSet;
+
+const NAME: &str = "no-lost-acks";
+
+pub fn check(oracle: &Oracle) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let present: BTreeSet<(&str, u128, &str)> = oracle
+        .final_reads
+        .iter()
+        .flat_map(|(shard, records)| records.iter().map(move |(seq, p)| (shard.as_str(), *seq, p.as_str())))
+        .collect();
+    for (payload, write) in &oracle.writes {
+        for (shard, seq) in &write.acks {
+            if !present.contains(&(shard.as_str(), *seq, payload.as_str())) {
+                out.push(Violation {
+                    invariant: NAME,
+                    detail: format!("{payload} acknowledged as {shard} #{seq} is not there"),
+                });
+            }
+            let key = HashKey::of_partition_key(&write.partition_key).0;
+            let routed =
+                oracle.shard_ranges.iter().find(|(_, (start, end))| *start <= key && key <= *end).map(|(s, _)| s);
+            if routed.is_some_and(|r| r != shard) {
+                out.push(Violation {
+                    invariant: NAME,
+                    detail: format!(
+                        "{payload} (key {}) acknowledged on {shard} but routes to {routed:?}",
+                        write.partition_key
+                    ),
+                });
+            }
+        }
+        if out.len() >= REPORT_MAX {
+            break;
+        }
+    }
+    out
+}
