@@ -15,6 +15,8 @@ pub enum Fault {
     PartitionOneWay(NodeId, NodeId),
     /// One node cut off from every other node (and from clients).
     Isolate(NodeId),
+    /// A node leading a shard group at that moment is cut off from everyone.
+    IsolateLeader,
     /// Power loss: the node stops and its unsynced writes are gone.
     Crash(NodeId),
     /// Every node loses power at once.
@@ -126,6 +128,7 @@ pub fn plan(seed: u64, nodes: &[NodeId], safety: Duration, profile: Profile) -> 
                 }
                 Fault::PartitionOneWay(a, b)
             }
+            5 if rng.random_bool(0.5) => Fault::IsolateLeader,
             5 => Fault::Isolate(pick(&mut rng)),
             6 => Fault::MessageLoss(rng.random_range(0.01..0.15)),
             7 => Fault::Latency(rng.random_range(5..200)),
@@ -177,6 +180,7 @@ mod tests {
         assert!(kinds(Profile::Crashes).contains("Restart"));
         assert!(kinds(Profile::Partitions).contains("Partition"));
         assert!(kinds(Profile::Partitions).contains("Isolate"));
+        assert!(kinds(Profile::Partitions).contains("IsolateLeader"));
         assert!(kinds(Profile::Network).contains("MessageLoss"));
         assert!(kinds(Profile::Network).contains("Hold"));
     }

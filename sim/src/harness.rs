@@ -159,8 +159,8 @@ pub fn run(cfg: &SimConfig) -> Outcome {
     loop {
         while pending.peek().is_some_and(|(t, _)| *t <= sim.elapsed()) {
             if let Some((_, fault)) = pending.next() {
-                oracle.borrow_mut().log(sim.elapsed(), format!("fault: {fault}"));
-                apply(&mut sim, &fault, &node_ids, &clients, &engines, &registry);
+                let done = apply(&mut sim, &fault, &node_ids, &clients, &engines, &registry);
+                oracle.borrow_mut().log(sim.elapsed(), format!("fault: {done}"));
                 faults_applied += 1;
             }
         }
@@ -222,7 +222,7 @@ fn apply(
     clients: &[String],
     engines: &BTreeMap<NodeId, Arc<MemoryEngine>>,
     registry: &Registry,
-) {
+) -> String {
     let crash = |sim: &mut turmoil::Sim<'_>, n: NodeId| {
         if sim.is_host_running(host_name(n)) {
             sim.crash(host_name(n));
@@ -235,10 +235,21 @@ fn apply(
     match fault {
         Fault::Partition(a, b) => sim.partition(host_name(*a), host_name(*b)),
         Fault::PartitionOneWay(a, b) => sim.partition_oneway(host_name(*a), host_name(*b)),
-        Fault::Isolate(n) => {
-            for other in all_hosts.iter().filter(|h| **h != host_name(*n)) {
-                sim.partition(host_name(*n), other.as_str());
-            }
+        Fault::Isolate(n) => isolate(sim, *n, &all_hosts),
+        Fault::IsolateLeader => {
+            let leader = registry.borrow().values().find_map(|node| {
+                let group = node.group_ids().into_iter().next()?;
+                let raft = node.raft(group)?;
+                let m = raft.metrics().borrow_watched().clone();
+                (m.state == ServerState::Leader).then_some(node.id)
+            });
+            return match leader {
+                Some(n) => {
+                    isolate(sim, n, &all_hosts);
+                    format!("{fault}: n{n}")
+                }
+                None => format!("{fault}: no leader to isolate"),
+            };
         }
         Fault::Crash(n) => crash(sim, *n),
         Fault::CrashAll => {
@@ -282,6 +293,13 @@ fn apply(
                 }
             }
         }
+    }
+    fault.to_string()
+}
+
+fn isolate(sim: &mut turmoil::Sim<'_>, node: NodeId, all_hosts: &[String]) {
+    for other in all_hosts.iter().filter(|h| **h != host_name(node)) {
+        sim.partition(host_name(node), other.as_str());
     }
 }
 

@@ -202,15 +202,7 @@ impl Kinesis for KinesisService {
         let limit =
             validate::bounded(req.limit, 1, 10_000, DESCRIBE_STREAM_LIMIT_MAX, "Limit")?.min(DESCRIBE_STREAM_LIMIT_MAX);
         let stream = self.stream(&name)?;
-        let after = if req.exclusive_start_shard_id.is_empty() {
-            None
-        } else {
-            Some(
-                req.exclusive_start_shard_id
-                    .parse::<ShardId>()
-                    .map_err(|e| KinesisError::Validation(format!("ExclusiveStartShardId: {e}")))?,
-            )
-        };
+        let after = validate::optional_shard_id(&req.exclusive_start_shard_id, "ExclusiveStartShardId")?;
         let remaining: Vec<_> = stream.shards.iter().filter(|s| after.is_none_or(|a| s.id > a)).collect();
         let page: Vec<_> = remaining.iter().take(limit as usize).map(|s| shard_to_pb(s)).collect();
         Ok(GrpcResponse::new(pb::DescribeStreamResponse {
@@ -322,15 +314,7 @@ impl Kinesis for KinesisService {
             let name = validate::stream_name(&req.stream_name, &req.stream_arn)?;
             let stream = self.stream(&name)?;
             let size = validate::bounded(req.max_results, 1, 10_000, LIST_SHARDS_RESULTS_MAX, "MaxResults")?;
-            let mut after = if req.exclusive_start_shard_id.is_empty() {
-                None
-            } else {
-                Some(
-                    req.exclusive_start_shard_id
-                        .parse::<ShardId>()
-                        .map_err(|e| KinesisError::Validation(format!("ExclusiveStartShardId: {e}")))?,
-                )
-            };
+            let mut after = validate::optional_shard_id(&req.exclusive_start_shard_id, "ExclusiveStartShardId")?;
             if let Some(filter) = &req.shard_filter {
                 match filter.r#type.as_str() {
                     "AFTER_SHARD_ID" => {

@@ -3,7 +3,7 @@
 //! InvalidArgumentException, as Kinesis does.
 
 use super::error::KinesisError;
-use crate::domain::{HashKey, SequenceNumber, StreamName};
+use crate::domain::{HashKey, SequenceNumber, ShardId, StreamName};
 use crate::limits::{PARTITION_KEY_CHARS_MAX, PARTITION_KEY_CHARS_MIN, RECORD_DATA_BYTES_MAX};
 
 /// The stream a request names, by StreamName or by StreamARN (`...:stream/NAME`).
@@ -53,6 +53,14 @@ pub fn sequence_number(s: &str, what: &str) -> Result<SequenceNumber, KinesisErr
         Ok(None) => Err(KinesisError::InvalidArgument(format!("{what} {s} was not issued by this stream"))),
         Err(e) => Err(KinesisError::InvalidArgument(format!("{what}: {e}"))),
     }
+}
+
+/// An optional shard id member (empty when absent).
+pub fn optional_shard_id(s: &str, member: &str) -> Result<Option<ShardId>, KinesisError> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<ShardId>().map(Some).map_err(|e| KinesisError::Validation(format!("{member}: {e}")))
 }
 
 /// An optional numeric request member within `[min, max]`, else `default`.
