@@ -5,7 +5,7 @@
 use super::node::Node;
 use crate::domain::{GroupId, NodeId, SequenceNumber, ShardId};
 use crate::raft::{decode, encode};
-use crate::shard::read::{arrival_of, first_counter_at_or_after, read_records};
+use crate::shard::read::{first_counter_at_or_after, next_arrival, read_records};
 use openraft::async_runtime::WatchReceiver as _;
 use runnel_proto::v1::peer::ReadRequest;
 use serde::{Deserialize, Serialize};
@@ -77,13 +77,9 @@ pub fn read_local(node: &Node, req: &ShardRead) -> Result<ShardReadReply, ReadEr
         read_records(engine, req.group, req.shard, from_counter, req.limit as usize, req.bytes_max as usize)
             .map_err(storage)?
     };
-    // The first record at or after `next_counter`, if any: counters may skip (ordering).
+    // Counters may skip (SequenceNumberForOrdering): ask the index for the next record.
     let next_arrival_ms = if batch.next_counter <= last_counter {
-        let probe = read_records(engine, req.group, req.shard, batch.next_counter, 1, 0).map_err(storage)?;
-        match probe.records.first() {
-            Some(r) => Some(r.arrival_ms),
-            None => arrival_of(engine, req.group, batch.next_counter).map_err(storage)?,
-        }
+        next_arrival(engine, req.group, batch.next_counter).map_err(storage)?
     } else {
         None
     };

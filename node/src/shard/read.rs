@@ -113,10 +113,12 @@ pub fn first_counter_at_or_after(engine: &dyn Engine, group: GroupId, timestamp_
     }
 }
 
-/// Arrival time of the record at `counter`, if it exists.
-pub fn arrival_of(engine: &dyn Engine, group: GroupId, counter: u64) -> io::Result<Option<i64>> {
-    match engine.get(Cf::Index, &keys::numbered(group, counter))? {
-        Some(v) => Ok(Some(decode::<IndexValue>(&v)?.arrival_ms())),
+/// Arrival time of the first record at or after `counter`, from its index row alone (no
+/// log entry is loaded), if there is such a record.
+pub fn next_arrival(engine: &dyn Engine, group: GroupId, counter: u64) -> io::Result<Option<i64>> {
+    let rows = engine.scan(Cf::Index, &keys::numbered(group, counter), &keys::group_end(group), 1)?;
+    match rows.first() {
+        Some((_, value)) => Ok(Some(decode::<IndexValue>(value)?.arrival_ms())),
         None => Ok(None),
     }
 }

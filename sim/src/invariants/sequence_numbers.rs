@@ -24,26 +24,17 @@ pub fn check(oracle: &Oracle, replicas: &ReplicaContents) -> Vec<Violation> {
             named.insert(seq, (payload.to_string(), who));
         }
     };
-    for (shard, records) in &oracle.final_reads {
+    let ordered = oracle
+        .final_reads
+        .iter()
+        .map(|(shard, records)| (format!("final read of {shard}"), records))
+        .chain(replicas.iter().map(|((shard, node), records)| (format!("replica n{node} of {shard}"), records)));
+    for (reader, records) in ordered {
         if let Some(w) = records.windows(2).find(|w| w[0].0 >= w[1].0) {
-            out.push(Violation {
-                invariant: NAME,
-                detail: format!("final read of {shard}: #{} then #{}", w[0].0, w[1].0),
-            });
+            out.push(Violation { invariant: NAME, detail: format!("{reader}: #{} then #{}", w[0].0, w[1].0) });
         }
         for (seq, p) in records {
-            observe(*seq, p, format!("final read of {shard}"), &mut out);
-        }
-    }
-    for ((shard, node), records) in replicas {
-        if let Some(w) = records.windows(2).find(|w| w[0].0 >= w[1].0) {
-            out.push(Violation {
-                invariant: NAME,
-                detail: format!("replica n{node} of {shard}: #{} then #{}", w[0].0, w[1].0),
-            });
-        }
-        for (seq, p) in records {
-            observe(*seq, p, format!("replica n{node} of {shard}"), &mut out);
+            observe(*seq, p, reader.clone(), &mut out);
         }
     }
     for view in oracle.consumer_views.values() {
