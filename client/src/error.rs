@@ -1,14 +1,16 @@
 //! Typed failures of client calls, decoded from gRPC statuses.
 //!
-//! The server names the Kinesis error in the `x-kinesis-error` metadata; a status without
-//! it comes from the transport (or a node that could not reach the shard's leader) and is
-//! worth retrying elsewhere.
+//! The server names the Kinesis error in the `x-kinesis-error` metadata. Three of them are
+//! worth retrying: `ServiceUnavailable` (the request had no effect), `InternalFailure` (the
+//! outcome is unknown) and `LimitExceededException` with `x-runnel-retry-after-ms` (an
+//! overloaded node did nothing). A status without a name comes from the transport and is
+//! retried too, unless its gRPC code says the request itself is wrong.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use runnel_proto::{ERROR_METADATA_KEY, LEADER_HINT_METADATA_KEY};
+use runnel_proto::{ERROR_METADATA_KEY, RETRY_AFTER_METADATA_KEY};
 use tonic::{Code, Status};
 
 /// A Kinesis error name, as carried by a failed call.
@@ -21,7 +23,11 @@ pub enum ErrorCode {
     ExpiredIteratorException,
     ExpiredNextTokenException,
     ProvisionedThroughputExceededException,
+    /// The request may or may not have taken effect (a write may have been stored).
     InternalFailure,
+    /// The request certainly had no effect: no shard leader was reachable in time, or the
+    /// node is shutting down.
+    ServiceUnavailable,
     ValidationException,
     AccessDeniedException,
     /// A name this client does not know; kept verbatim.
@@ -40,6 +46,7 @@ impl ErrorCode {
             ErrorCode::ExpiredNextTokenException => "ExpiredNextTokenException",
             ErrorCode::ProvisionedThroughputExceededException => "ProvisionedThroughputExceededException",
             ErrorCode::InternalFailure => "InternalFailure",
+            ErrorCode::ServiceUnavailable => "ServiceUnavailable",
             ErrorCode::ValidationException => "ValidationException",
             ErrorCode::AccessDeniedException => "AccessDeniedException",
             ErrorCode::Other(name) => name,
@@ -57,6 +64,7 @@ impl ErrorCode {
             "ExpiredNextTokenException" => ErrorCode::ExpiredNextTokenException,
             "ProvisionedThroughputExceededException" => ErrorCode::ProvisionedThroughputExceededException,
             "InternalFailure" => ErrorCode::InternalFailure,
+            "ServiceUnavailable" => ErrorCode::ServiceUnavailable,
             "ValidationException" => ErrorCode::ValidationException,
             "AccessDeniedException" => ErrorCode::AccessDeniedException,
             other => ErrorCode::Other(other.to_string()),
@@ -85,8 +93,9 @@ pub enum ClientError {
     #[error("{code}: {message}")]
     Kinesis { code: ErrorCode, message: String },
 
-    /// No node answered within the retry budget (connection refused, Unavailable,
-    /// deadline exceeded, InternalFailure, ...). `last` is the final failure seen.
+    /// Retryable failures went on until the retry budget (`RetryPolicy::max_elapsed`) was
+    /// spent: connection refused, deadline exceeded, ServiceUnavailable, InternalFailure,
+    /// an overloaded node, ... `last` is the final failure seen.
     #[error("cluster unavailable after {attempts} attempts in {elapsed:?}: {last}")]
     Unavailable { attempts: u32, elapsed: Duration, last: String },
 
@@ -140,28 +149,37 @@ pub(crate) fn kinesis_code(status: &Status) -> Option<ErrorCode> {
     (!name.is_empty()).then(|| ErrorCode::from_name(name))
 }
 
-/// The leader address a status suggests retrying at, when present and well formed.
-pub(crate) fn leader_hint(status: &Status) -> Option<String> {
-    let value = status.metadata().get(LEADER_HINT_METADATA_KEY)?;
-    let hint = value.to_str().ok()?.trim().trim_end_matches('/');
-    (hint.starts_with("http://") || hint.starts_with("https://")).then(|| hint.to_string())
+/// The wait an overload refusal asks for. Its presence, not its value, tells an overloaded
+/// node from a quota refusal: a malformed value asks for no particular wait.
+fn retry_after(status: &Status) -> Option<Duration> {
+    let value = status.metadata().get(RETRY_AFTER_METADATA_KEY)?;
+    let millis = value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0);
+    Some(Duration::from_millis(millis))
 }
 
 /// How the retry loop should treat a failed attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Disposition {
     /// Return the error to the caller as is.
     Fatal,
-    /// Try again, at `hint` if the server named the leader.
-    Retry { hint: Option<String> },
+    /// Try again, on another node if there is one.
+    Retry,
+    /// The node is overloaded and did nothing: try again after at least this long.
+    Overloaded { retry_after: Duration },
 }
 
-/// Kinesis errors are final except InternalFailure; statuses without a Kinesis name are
-/// transport trouble unless their gRPC code says the request itself is wrong.
+/// Kinesis errors are final except ServiceUnavailable, InternalFailure (retried as the AWS
+/// SDKs do: writes are at-least-once) and LimitExceededException from an overloaded node;
+/// statuses without a Kinesis name are transport trouble unless their gRPC code says the
+/// request itself is wrong.
 pub(crate) fn disposition(status: &Status) -> Disposition {
-    let retry = Disposition::Retry { hint: leader_hint(status) };
     match kinesis_code(status) {
-        Some(ErrorCode::InternalFailure) => retry,
+        Some(ErrorCode::ServiceUnavailable | ErrorCode::InternalFailure) => Disposition::Retry,
+        Some(ErrorCode::LimitExceededException) => match retry_after(status) {
+            Some(retry_after) => Disposition::Overloaded { retry_after },
+            // A quota (too many shards or streams): waiting does not lift it.
+            None => Disposition::Fatal,
+        },
         Some(_) => Disposition::Fatal,
         None => match status.code() {
             Code::InvalidArgument
@@ -172,7 +190,7 @@ pub(crate) fn disposition(status: &Status) -> Disposition {
             | Code::AlreadyExists
             | Code::FailedPrecondition
             | Code::OutOfRange => Disposition::Fatal,
-            _ => retry,
+            _ => Disposition::Retry,
         },
     }
 }
@@ -187,14 +205,21 @@ mod tests {
     use super::*;
     use tonic::metadata::MetadataValue;
 
-    fn status_with(code: Code, message: &str, name: Option<&'static str>, hint: Option<&'static str>) -> Status {
+    fn status_with(code: Code, message: &str, name: Option<&'static str>) -> Status {
         let mut status = Status::new(code, message);
         if let Some(name) = name {
             status.metadata_mut().insert(ERROR_METADATA_KEY, MetadataValue::from_static(name));
         }
-        if let Some(hint) = hint {
-            status.metadata_mut().insert(LEADER_HINT_METADATA_KEY, MetadataValue::from_static(hint));
-        }
+        status
+    }
+
+    fn overloaded(retry_after: &'static str) -> Status {
+        let mut status = status_with(
+            Code::ResourceExhausted,
+            "LimitExceededException: node overloaded",
+            Some("LimitExceededException"),
+        );
+        status.metadata_mut().insert(RETRY_AFTER_METADATA_KEY, MetadataValue::from_static(retry_after));
         status
     }
 
@@ -204,7 +229,6 @@ mod tests {
             Code::NotFound,
             "ResourceNotFoundException: Stream s under account 000000000000 not found.",
             Some("ResourceNotFoundException"),
-            None,
         );
         let err = ClientError::from_status(&status);
         assert_eq!(err.code(), Some(&ErrorCode::ResourceNotFoundException));
@@ -227,6 +251,7 @@ mod tests {
             ErrorCode::ExpiredNextTokenException,
             ErrorCode::ProvisionedThroughputExceededException,
             ErrorCode::InternalFailure,
+            ErrorCode::ServiceUnavailable,
             ErrorCode::ValidationException,
             ErrorCode::AccessDeniedException,
         ] {
@@ -244,7 +269,7 @@ mod tests {
 
     #[test]
     fn message_without_prefix_is_kept_whole() {
-        let status = status_with(Code::InvalidArgument, "bad shard count", Some("InvalidArgumentException"), None);
+        let status = status_with(Code::InvalidArgument, "bad shard count", Some("InvalidArgumentException"));
         match ClientError::from_status(&status) {
             ClientError::Kinesis { message, .. } => assert_eq!(message, "bad shard count"),
             other => panic!("unexpected {other:?}"),
@@ -252,23 +277,41 @@ mod tests {
     }
 
     #[test]
-    fn only_transport_failures_and_internal_failure_are_retried() {
-        let not_found = status_with(Code::NotFound, "x", Some("ResourceNotFoundException"), None);
+    fn final_kinesis_errors_are_not_retried() {
+        let not_found = status_with(Code::NotFound, "x", Some("ResourceNotFoundException"));
         assert_eq!(disposition(&not_found), Disposition::Fatal);
-        let throttled = status_with(Code::ResourceExhausted, "x", Some("ProvisionedThroughputExceededException"), None);
+        let throttled = status_with(Code::ResourceExhausted, "x", Some("ProvisionedThroughputExceededException"));
         assert_eq!(disposition(&throttled), Disposition::Fatal);
-        let internal = status_with(Code::Internal, "x", Some("InternalFailure"), Some("http://127.0.0.1:50052/"));
-        assert_eq!(disposition(&internal), Disposition::Retry { hint: Some("http://127.0.0.1:50052".into()) });
-        assert_eq!(disposition(&Status::unavailable("down")), Disposition::Retry { hint: None });
-        assert_eq!(disposition(&Status::deadline_exceeded("slow")), Disposition::Retry { hint: None });
-        assert_eq!(disposition(&Status::unimplemented("no")), Disposition::Fatal);
+        let quota = status_with(Code::ResourceExhausted, "x", Some("LimitExceededException"));
+        assert_eq!(disposition(&quota), Disposition::Fatal);
+        assert_eq!(ClientError::from_status(&quota).code(), Some(&ErrorCode::LimitExceededException));
     }
 
     #[test]
-    fn leader_hint_must_be_an_http_url() {
-        let good = status_with(Code::Unavailable, "not leader", None, Some("http://10.0.0.2:50051"));
-        assert_eq!(leader_hint(&good).as_deref(), Some("http://10.0.0.2:50051"));
-        let bad = status_with(Code::Unavailable, "not leader", None, Some("node-2"));
-        assert_eq!(leader_hint(&bad), None);
+    fn service_unavailable_internal_failure_and_transport_trouble_are_retried() {
+        let unavailable = status_with(Code::Unavailable, "x", Some("ServiceUnavailable"));
+        assert_eq!(disposition(&unavailable), Disposition::Retry);
+        assert_eq!(ClientError::from_status(&unavailable).code(), Some(&ErrorCode::ServiceUnavailable));
+        let internal = status_with(Code::Internal, "x", Some("InternalFailure"));
+        assert_eq!(disposition(&internal), Disposition::Retry);
+        assert_eq!(disposition(&Status::unavailable("down")), Disposition::Retry);
+        assert_eq!(disposition(&Status::deadline_exceeded("slow")), Disposition::Retry);
+        assert_eq!(disposition(&Status::unimplemented("no")), Disposition::Fatal);
+        assert_eq!(disposition(&Status::invalid_argument("bad")), Disposition::Fatal);
+    }
+
+    #[test]
+    fn an_overloaded_node_asks_for_a_wait() {
+        assert_eq!(
+            disposition(&overloaded("250")),
+            Disposition::Overloaded { retry_after: Duration::from_millis(250) }
+        );
+        assert_eq!(disposition(&overloaded(" 7 ")), Disposition::Overloaded { retry_after: Duration::from_millis(7) });
+        // Still an overload refusal, without a usable wait.
+        assert_eq!(disposition(&overloaded("soon")), Disposition::Overloaded { retry_after: Duration::ZERO });
+        // The wait only counts on LimitExceededException.
+        let mut other = status_with(Code::ResourceExhausted, "x", Some("ProvisionedThroughputExceededException"));
+        other.metadata_mut().insert(RETRY_AFTER_METADATA_KEY, MetadataValue::from_static("250"));
+        assert_eq!(disposition(&other), Disposition::Fatal);
     }
 }

@@ -1,5 +1,8 @@
 //! Runnel's Rust client: the Kinesis Data Streams actions over gRPC, with leader-aware
-//! routing and bounded retries.
+//! routing and retries under a time budget (`RetryPolicy::max_elapsed`).
+//!
+//! Under a deterministic simulator, give it the simulated transport
+//! (`Client::with_connector`) and a `ClientConfig::jitter_seed`: its clocks are tokio's.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), runnel_client::ClientError> {
@@ -22,14 +25,16 @@
 //! ```
 //!
 //! # Layout
-//! - `client/`: the `Client` handle. `mod.rs` builds it and hands out raw stubs;
-//!   `call.rs` is the retry loop and routing-cache upkeep; `streams.rs`, `records.rs`
-//!   and `cluster.rs` are the actions, grouped by what they touch.
+//! - `client/`: the `Client` handle and `ClientConfig`. `mod.rs` builds it and hands out
+//!   raw stubs; `call.rs` is the retry loop and routing-cache upkeep; `streams.rs`,
+//!   `records.rs` and `cluster.rs` are the actions, grouped by what they touch.
 //! - `error`: `ClientError` and `ErrorCode`, decoded from gRPC statuses, and which
 //!   failures are worth retrying.
-//! - `backoff`: `RetryPolicy`, the bounded exponential backoff of every retry loop.
+//! - `backoff`: `RetryPolicy`, the exponential backoff and time budget of every retry
+//!   loop, and the (optionally seeded) jitter source.
 //! - `routing`: the shard map of each stream and the leader of each shard.
-//! - `nodes`: one channel per node address and the choice of node for a request.
+//! - `nodes`: one channel per node address, made by a `Connector`, and the choice of
+//!   node for a request.
 //! - `model`: enums for values the wire carries as strings (stream status, iterator type).
 //! - `main.rs` and `cli/` (binary only): the `runnel` command-line tool.
 
@@ -44,6 +49,7 @@ pub use backoff::RetryPolicy;
 pub use client::{Client, ClientConfig};
 pub use error::{ClientError, ErrorCode};
 pub use model::{ParseShardIteratorTypeError, ShardIteratorType, StreamStatus};
+pub use nodes::Connector;
 pub use routing::{NodeAddress, ShardId, ShardMap, ShardRoute};
 
 pub use runnel_proto::hash_key;

@@ -1,11 +1,13 @@
-//! The nodes a client talks to: one lazily connected channel per address, and the choice
-//! of which node to send the next request to.
+//! The nodes a client talks to: one channel per address, made by the client's
+//! `Connector`, and the choice of which node to send the next request to.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
+use tokio::time::Instant;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::error::ClientError;
@@ -17,26 +19,39 @@ const SUSPECT_FOR: Duration = Duration::from_secs(2);
 /// Bound on cached channels; addresses come from the server, so the set is not ours to trust.
 const MAX_CHANNELS: usize = 256;
 
+/// Makes the channel to one node, given its address (e.g. `http://127.0.0.1:50051`, no
+/// trailing slash); an `Err` says why the address is unusable. The default dials TCP
+/// lazily; a simulator or test injects its own transport here.
+pub type Connector = Arc<dyn Fn(&str) -> Result<Channel, String> + Send + Sync>;
+
+/// The default `Connector`: TCP, connected on first use, with these timeouts.
+pub(crate) fn tcp_connector(connect_timeout: Duration, request_timeout: Duration) -> Connector {
+    Arc::new(move |address: &str| {
+        let endpoint = Endpoint::from_shared(address.to_string()).map_err(|e| e.to_string())?;
+        Ok(endpoint.connect_timeout(connect_timeout).timeout(request_timeout).tcp_nodelay(true).connect_lazy())
+    })
+}
+
 /// Channels and node health as this client has seen them.
-#[derive(Debug)]
 pub(crate) struct NodePool {
     seeds: Vec<NodeAddress>,
     /// Index for index with `seeds`; kept apart from `channels` so they are never evicted.
     seed_channels: Vec<Channel>,
-    connect_timeout: Duration,
-    request_timeout: Duration,
+    connector: Connector,
     channels: Mutex<HashMap<NodeAddress, Channel>>,
     suspects: Mutex<HashMap<NodeAddress, Instant>>,
     cursor: AtomicUsize,
 }
 
+impl fmt::Debug for NodePool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodePool").field("seeds", &self.seeds).finish_non_exhaustive()
+    }
+}
+
 impl NodePool {
-    /// Validates the seed endpoints and makes their channels; nothing is dialled yet.
-    pub fn new(
-        endpoints: &[String],
-        connect_timeout: Duration,
-        request_timeout: Duration,
-    ) -> Result<NodePool, ClientError> {
+    /// Validates the seed endpoints and has `connector` make their channels.
+    pub fn new(endpoints: &[String], connector: Connector) -> Result<NodePool, ClientError> {
         let mut seeds: Vec<NodeAddress> = Vec::new();
         for endpoint in endpoints {
             let address = NodeAddress::new(endpoint);
@@ -50,8 +65,7 @@ impl NodePool {
         let mut pool = NodePool {
             seeds,
             seed_channels: Vec::new(),
-            connect_timeout,
-            request_timeout,
+            connector,
             channels: Mutex::new(HashMap::new()),
             suspects: Mutex::new(HashMap::new()),
             cursor: AtomicUsize::new(0),
@@ -64,7 +78,7 @@ impl NodePool {
         &self.seeds
     }
 
-    /// The channel to `address`, made (lazily connected) on first use.
+    /// The channel to `address`, made by the connector on first use.
     pub fn channel(&self, address: &NodeAddress) -> Result<Channel, ClientError> {
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(channel) = channels.get(address) {
@@ -75,12 +89,8 @@ impl NodePool {
                 return Ok(channel.clone());
             }
         }
-        let channel = Endpoint::from_shared(address.as_str().to_string())
-            .map_err(|e| ClientError::InvalidEndpoint { endpoint: address.to_string(), reason: e.to_string() })?
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.request_timeout)
-            .tcp_nodelay(true)
-            .connect_lazy();
+        let channel = (self.connector)(address.as_str())
+            .map_err(|reason| ClientError::InvalidEndpoint { endpoint: address.to_string(), reason })?;
         if channels.len() < MAX_CHANNELS {
             channels.insert(address.clone(), channel.clone());
         }
@@ -144,19 +154,53 @@ impl NodePool {
 mod tests {
     use super::*;
 
+    fn tcp() -> Connector {
+        tcp_connector(Duration::from_secs(1), Duration::from_secs(1))
+    }
+
     fn pool(endpoints: &[&str]) -> NodePool {
         let endpoints: Vec<String> = endpoints.iter().map(|s| s.to_string()).collect();
-        NodePool::new(&endpoints, Duration::from_secs(1), Duration::from_secs(1)).expect("valid endpoints")
+        NodePool::new(&endpoints, tcp()).expect("valid endpoints")
     }
 
     #[tokio::test]
     async fn rejects_empty_and_malformed_endpoints() {
-        assert!(matches!(NodePool::new(&[], Duration::ZERO, Duration::ZERO), Err(ClientError::NoEndpoints)));
+        assert!(matches!(NodePool::new(&[], tcp()), Err(ClientError::NoEndpoints)));
         let bad = vec!["not a uri".to_string()];
-        assert!(matches!(
-            NodePool::new(&bad, Duration::ZERO, Duration::ZERO),
-            Err(ClientError::InvalidEndpoint { .. })
-        ));
+        assert!(matches!(NodePool::new(&bad, tcp()), Err(ClientError::InvalidEndpoint { .. })));
+    }
+
+    #[tokio::test]
+    async fn every_channel_comes_from_the_connector_once() {
+        let made: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = made.clone();
+        let inner = tcp();
+        let connector: Connector = Arc::new(move |address: &str| {
+            log.lock().expect("log lock").push(address.to_string());
+            inner(address)
+        });
+        let endpoints = vec!["http://127.0.0.1:1/".to_string(), "http://127.0.0.1:2".to_string()];
+        let pool = NodePool::new(&endpoints, connector).expect("valid endpoints");
+        let other = NodeAddress::new("http://127.0.0.1:3");
+        for _ in 0..3 {
+            pool.channel(&other).expect("channel");
+            pool.channel(&NodeAddress::new("http://127.0.0.1:1")).expect("seed channel");
+        }
+        let made = made.lock().expect("log lock").clone();
+        assert_eq!(made, ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"]);
+    }
+
+    #[tokio::test]
+    async fn a_connector_refusal_is_an_invalid_endpoint() {
+        let connector: Connector = Arc::new(|address: &str| Err(format!("no route to {address}")));
+        let endpoints = vec!["http://127.0.0.1:1".to_string()];
+        match NodePool::new(&endpoints, connector) {
+            Err(ClientError::InvalidEndpoint { endpoint, reason }) => {
+                assert_eq!(endpoint, "http://127.0.0.1:1");
+                assert_eq!(reason, "no route to http://127.0.0.1:1");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[tokio::test]

@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
 
 use runnel_proto::hash_key::{HashKey, HashKeyRange};
 use runnel_proto::v1::{DescribeClusterResponse, Shard};
+use tokio::time::Instant;
 
 use crate::error::ClientError;
 
@@ -153,10 +153,6 @@ impl RoutingTable {
 
     pub fn leader(&self, stream: &str, shard: &ShardId) -> Option<&NodeAddress> {
         self.leaders.get(&(stream.to_string(), shard.clone()))
-    }
-
-    pub fn set_leader(&mut self, stream: &str, shard: &ShardId, address: NodeAddress) {
-        self.leaders.insert((stream.to_string(), shard.clone()), address);
     }
 
     pub fn forget_leader(&mut self, stream: &str, shard: &ShardId) {

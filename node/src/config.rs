@@ -24,18 +24,43 @@ impl Default for RaftTiming {
 
 pub const REPLICATION_FACTOR_DEFAULT: u32 = 3;
 
+/// How much client work one node takes on at once. Past these it refuses new requests
+/// with `LimitExceededException` (and a retry-after hint) instead of queueing without end.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct NodeLimits {
+    /// Client requests being served at once.
+    pub requests_in_flight_max: usize,
+    /// Bytes of record data in requests and replies being served at once.
+    pub bytes_in_flight_max: usize,
+}
+
+impl Default for NodeLimits {
+    fn default() -> Self {
+        NodeLimits { requests_in_flight_max: 4096, bytes_in_flight_max: 512 * 1024 * 1024 }
+    }
+}
+
+/// The metadata group compacts its log into a snapshot after this many entries, so a node
+/// that was away catches up from a snapshot rather than from the whole history.
+pub const META_SNAPSHOT_LOGS_DEFAULT: u64 = 1_000;
+
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
     pub id: NodeId,
-    /// Where the gRPC server listens.
+    /// Where the client-facing gRPC server (Kinesis, Admin) listens.
     pub listen: SocketAddr,
-    /// How other nodes and clients reach this one, e.g. `http://10.0.0.5:50051`.
+    /// How clients reach this node, e.g. `http://10.0.0.5:50051`.
     pub advertise: String,
-    /// Every node of the cluster, this one included: id -> advertised address.
+    /// Where the node-to-node server listens. Separate from the client port, so no client
+    /// can send Raft messages or proposals.
+    pub peer_listen: SocketAddr,
+    /// Every node of the cluster, this one included: id -> peer address.
     pub peers: BTreeMap<NodeId, String>,
     pub data_dir: PathBuf,
     pub replication_factor: u32,
     pub raft: RaftTiming,
+    pub limits: NodeLimits,
+    pub meta_snapshot_logs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +73,10 @@ pub enum ConfigError {
     SelfNotInPeers(NodeId),
     #[error("replication factor must be at least 1")]
     BadReplicationFactor,
+    #[error("the client and peer listeners must differ (both {0})")]
+    SameListeners(SocketAddr),
+    #[error("limits: {0}")]
+    BadLimits(String),
     #[error("cannot read config file {path}: {source}")]
     File { path: PathBuf, source: std::io::Error },
     #[error("bad config file {path}: {source}")]
@@ -72,10 +101,12 @@ pub struct FileConfig {
     pub id: Option<NodeId>,
     pub listen: Option<SocketAddr>,
     pub advertise: Option<String>,
+    pub peer_listen: Option<SocketAddr>,
     pub peers: Option<Vec<String>>,
     pub data_dir: Option<PathBuf>,
     pub replication_factor: Option<u32>,
     pub raft: Option<RaftTiming>,
+    pub limits: Option<NodeLimits>,
 }
 
 impl FileConfig {
@@ -93,6 +124,18 @@ impl NodeConfig {
         if self.replication_factor == 0 {
             return Err(ConfigError::BadReplicationFactor);
         }
+        if self.listen == self.peer_listen {
+            return Err(ConfigError::SameListeners(self.listen));
+        }
+        // A GetRecords reserves its largest reply, and a PutRecords its whole batch: a
+        // smaller budget would refuse them forever, not just while busy.
+        let bytes_min = crate::limits::GET_RECORDS_BYTES_MAX.max(crate::limits::PUT_RECORDS_BYTES_MAX);
+        if self.limits.bytes_in_flight_max < bytes_min {
+            return Err(ConfigError::BadLimits(format!("bytes_in_flight_max must be at least {bytes_min}")));
+        }
+        if self.limits.requests_in_flight_max == 0 {
+            return Err(ConfigError::BadLimits("requests_in_flight_max must be at least 1".into()));
+        }
         Ok(self)
     }
 }
@@ -107,6 +150,28 @@ mod tests {
         for bad in ["2", "x=http://a", "2=127.0.0.1:1", "=http://a"] {
             assert!(parse_peer(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn limits_that_would_refuse_every_read_are_refused() {
+        let config = |bytes: usize, requests: usize| NodeConfig {
+            id: 1,
+            listen: "127.0.0.1:1".parse().unwrap(),
+            advertise: "http://127.0.0.1:1".into(),
+            peer_listen: "127.0.0.1:2".parse().unwrap(),
+            peers: [(1, "http://127.0.0.1:2".to_string())].into(),
+            data_dir: "/x".into(),
+            replication_factor: 1,
+            raft: RaftTiming::default(),
+            limits: NodeLimits { requests_in_flight_max: requests, bytes_in_flight_max: bytes },
+            meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
+        };
+        assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
+        assert!(matches!(config(5 * 1024 * 1024, 10).validate(), Err(ConfigError::BadLimits(_))));
+        assert!(matches!(config(64 * 1024 * 1024, 0).validate(), Err(ConfigError::BadLimits(_))));
+        let mut same = config(64 * 1024 * 1024, 1);
+        same.peer_listen = same.listen;
+        assert!(matches!(same.validate(), Err(ConfigError::SameListeners(_))));
     }
 
     #[test]

@@ -6,24 +6,36 @@
 //! batch of appends (group commit).
 //!
 //! # Layout
-//! - `limits`: every Kinesis quota, as named constants.
-//! - `config`: node configuration (flags, environment, file).
-//! - `domain`: newtypes: `ShardId`, `GroupId`, `SequenceNumber`, `StreamName`, `HashKey`.
-//! - `storage`: the `Engine` trait, RocksDB and in-memory engines, key layouts, group commit.
-//! - `raft`: openraft type config, log store, network, and the per-group state machine.
-//! - `shard`: appending (sequence numbers) and reading (the index over the log) a shard.
-//! - `control`: the metadata state (streams, shards, placement) and its commands.
-//! - `cluster`: the node runtime: groups, peers, proposals and reads from any node,
-//!   reconciling metadata into running groups.
-//! - `api`: the gRPC services (`Kinesis`, `Admin`, `Peer`), tokens, validation, and the one
+//! Layers, top to bottom; a module imports only from layers below it (tests/layers.rs
+//! checks this):
+//! - `api`: the gRPC wire adapters on the client port (Kinesis, Admin), and the one
 //!   mapping of errors to gRPC status.
+//! - `kinesis`: the Kinesis service, independent of any wire: plain requests in, plain
+//!   responses or `KinesisError` out; authenticated tokens; validation; bounded work.
+//! - `cluster`: the node runtime: groups, proposals and linearizable reads from any node,
+//!   reconciling metadata into running groups, supervision, the peer message handler.
+//! - `replica`: the state machine of every group, dispatching commands to `shard` or
+//!   `control` and persisting the applied state; snapshots of either kind.
+//! - `shard` and `control`: the shard logic (sequence numbers, index, reads, snapshots) and
+//!   the metadata logic (streams, shards, placement, token keys, commands).
+//! - `raft`: Raft plumbing only: type config with opaque commands, stored formats of
+//!   entries and votes, the log store, the network over the transport, snapshot streams,
+//!   the async runtime (seeded; a panic in a Raft task stops the node).
+//! - `transport`: node-to-node channels (client half) and the peer listener (server half).
+//! - `storage`: the `Engine` trait, RocksDB and in-memory engines, key kinds, the value
+//!   envelope (version, CRC), group commit.
+//! - Leaves used by all: `domain` (newtypes), `limits` (quotas), `config`, `failstop`.
 
 pub mod api;
 pub mod cluster;
 pub mod config;
 pub mod control;
 pub mod domain;
+pub mod failstop;
+pub mod kinesis;
 pub mod limits;
 pub mod raft;
+pub mod replica;
 pub mod shard;
 pub mod storage;
+pub mod transport;

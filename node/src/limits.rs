@@ -48,3 +48,13 @@ const _: () = assert!(RECORD_DATA_BYTES_MAX <= PUT_RECORDS_BYTES_MAX);
 const _: () = assert!(PUT_RECORDS_BYTES_MAX <= GET_RECORDS_BYTES_MAX);
 const _: () = assert!(PARTITION_KEY_CHARS_MIN <= PARTITION_KEY_CHARS_MAX);
 const _: () = assert!(LIST_STREAMS_LIMIT_DEFAULT <= LIST_STREAMS_LIMIT_MAX);
+
+// Runnel's own bounds (not Kinesis quotas).
+
+/// Token signing keys kept; the newest signs, every kept one verifies.
+pub const TOKEN_KEYS_KEPT: usize = 3;
+/// A new token signing key is made this often. Tokens live at most
+/// `SHARD_ITERATOR_TTL_MS`, so with `TOKEN_KEYS_KEPT` keys a live token's key is always kept.
+pub const TOKEN_KEY_ROTATION_MS: i64 = 60 * 60 * 1000;
+const _: () = assert!(TOKEN_KEY_ROTATION_MS >= SHARD_ITERATOR_TTL_MS && TOKEN_KEY_ROTATION_MS >= NEXT_TOKEN_TTL_MS);
+const _: () = assert!(TOKEN_KEYS_KEPT >= 2);

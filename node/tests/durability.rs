@@ -17,17 +17,31 @@ const PARTITION_KEYS: usize = 257;
 #[derive(Default)]
 struct Acks {
     acked: BTreeMap<String, (String, String)>,
-    /// Payloads whose put failed at least once and was retried (may appear twice).
+    /// Payloads whose put failed at least once with an unknown outcome and was retried
+    /// (they may appear twice; a retry after ServiceUnavailable must not duplicate).
     retried: BTreeSet<String>,
     written: BTreeSet<String>,
 }
 
+/// A producer gives up only after this long (a hang detector: failover takes seconds).
+const PUT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Whether a failed put may have been written: only ServiceUnavailable promises it was not.
+fn maybe_written(status: &tonic::Status) -> bool {
+    let name = common::error_name(status);
+    assert!(
+        name == "InternalFailure" || name == "ServiceUnavailable",
+        "only availability errors are expected here: {status:?}"
+    );
+    name == "InternalFailure"
+}
+
 async fn put_batch(cluster: &Cluster, node: usize, first: usize, count: usize, acks: &mut Acks) {
     let mut pending: Vec<usize> = (first..first + count).collect();
-    for attempt in 0..20 {
-        if pending.is_empty() {
-            return;
-        }
+    let deadline = Instant::now() + PUT_DEADLINE;
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        assert!(Instant::now() < deadline, "records {pending:?} were never acknowledged");
         let records: Vec<PutRecordsRequestEntry> = pending
             .iter()
             .map(|i| PutRecordsRequestEntry {
@@ -45,31 +59,47 @@ async fn put_batch(cluster: &Cluster, node: usize, first: usize, count: usize, a
         match reply {
             Ok(reply) => {
                 let reply = reply.into_inner();
+                assert_eq!(reply.records.len(), pending.len(), "one result per entry");
                 let mut still = Vec::new();
                 for (i, result) in pending.iter().zip(reply.records) {
-                    match (result.sequence_number, result.shard_id) {
+                    match (&result.sequence_number, &result.shard_id) {
                         (Some(seq), Some(shard)) => {
-                            acks.acked.insert(format!("rec-{i}"), (shard, seq));
+                            acks.acked.insert(format!("rec-{i}"), (shard.clone(), seq.clone()));
                         }
-                        _ => still.push(*i),
+                        _ => {
+                            assert_eq!(result.error_code.as_deref(), Some("InternalFailure"), "{result:?}");
+                            // The node says whether the entry was certainly not written.
+                            let certain = result.error_message.as_deref().is_some_and(|m| m.starts_with("Not written"));
+                            if !certain {
+                                acks.retried.insert(format!("rec-{i}"));
+                            }
+                            still.push(*i);
+                        }
                     }
                 }
                 pending = still;
             }
-            Err(status) => assert_eq!(common::error_name(&status), "InternalFailure", "unexpected error: {status:?}"),
+            Err(status) => {
+                if maybe_written(&status) {
+                    for i in &pending {
+                        acks.retried.insert(format!("rec-{i}"));
+                    }
+                }
+            }
         }
-        for i in &pending {
-            acks.retried.insert(format!("rec-{i}"));
+        if !pending.is_empty() {
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(100 * attempt.min(10))).await;
         }
-        tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await;
     }
-    panic!("records {pending:?} were never acknowledged");
 }
 
 async fn put_single(cluster: &Cluster, node: usize, i: usize, acks: &mut Acks) {
     let data = format!("rec-{i}");
     acks.written.insert(data.clone());
-    for attempt in 0..20 {
+    let deadline = Instant::now() + PUT_DEADLINE;
+    for attempt in 1.. {
+        assert!(Instant::now() < deadline, "record {i} was never acknowledged");
         let mut k = cluster.kinesis(node).await;
         let req = PutRecordRequest {
             stream_name: STREAM.into(),
@@ -84,13 +114,13 @@ async fn put_single(cluster: &Cluster, node: usize, i: usize, acks: &mut Acks) {
                 return;
             }
             Err(status) => {
-                assert_eq!(common::error_name(&status), "InternalFailure", "unexpected error: {status:?}");
-                acks.retried.insert(data.clone());
-                tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await;
+                if maybe_written(&status) {
+                    acks.retried.insert(data.clone());
+                }
+                tokio::time::sleep(Duration::from_millis(100 * attempt.min(10))).await;
             }
         }
     }
-    panic!("record {i} was never acknowledged");
 }
 
 /// Reads every shard through `node` and checks the acks against what is there.
@@ -114,35 +144,6 @@ async fn verify(cluster: &Cluster, node: usize, acks: &Acks) {
     for (data, copies) in &seen {
         assert!(copies.len() == 1 || acks.retried.contains(data), "{data} duplicated without a retry: {copies:?}");
     }
-}
-
-/// Waits until every replica of every group has applied what the group committed.
-async fn wait_caught_up(cluster: &Cluster, node: usize) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        let mut admin = cluster.admin(node).await;
-        if let Ok(reply) = admin.describe_cluster(DescribeClusterRequest {}).await {
-            let reply = reply.into_inner();
-            let lagging: Vec<_> = reply
-                .groups
-                .iter()
-                .filter(|g| {
-                    g.leader.is_none()
-                        || g.replica_states.len() != g.replicas.len()
-                        || g.replica_states
-                            .iter()
-                            .any(|r| r.applied_index.is_none() || r.applied_index < g.commit_index)
-                })
-                .collect();
-            if lagging.is_empty() && reply.nodes.iter().all(|n| n.healthy) {
-                return;
-            }
-            last = format!("{lagging:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("replicas did not catch up within 60 s: {last}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,7 +180,7 @@ async fn acknowledged_records_survive_kills_and_restarts() {
 
     // Phase 3: the victim comes back and catches up; reads through it see everything.
     cluster.start_node(victim);
-    wait_caught_up(&cluster, survivors[0]).await;
+    cluster.wait_caught_up(Duration::from_secs(60)).await;
     verify(&cluster, victim, &acks).await;
 
     // Phase 4: every node dies at once and restarts.
@@ -190,7 +191,7 @@ async fn acknowledged_records_survive_kills_and_restarts() {
         cluster.start_node(i);
     }
     cluster.wait_for_meta_leader(Duration::from_secs(30)).await;
-    wait_caught_up(&cluster, 0).await;
+    cluster.wait_caught_up(Duration::from_secs(60)).await;
     for b in 0..3 {
         put_batch(&cluster, b, 4000 + b * 100, 100, &mut acks).await;
     }

@@ -1,12 +1,11 @@
 //! The Kinesis API against a real 3-node cluster: bad input of every kind gets the Kinesis
 //! error and changes nothing; iterators, routing, pagination and deletion behave as in
-//! Kinesis.
+//! Kinesis; SequenceNumberForOrdering must have been issued; tokens cannot be forged.
 
 mod common;
 
-use common::{create_active, error_name, read_shard, shard_ids, Cluster};
-use runnel_node::api::tokens::{self, NextToken, ShardIterator};
-use runnel_node::domain::{ShardId, StreamName};
+use common::{create_active, error_name, iterator_req, read_shard, shard_ids, Cluster};
+use runnel_node::domain::{SequenceNumber, ShardId};
 use runnel_proto::hash_key::HashKey;
 use runnel_proto::v1::*;
 use std::time::Duration;
@@ -17,15 +16,6 @@ fn put(stream: &str, pk: &str, data: &[u8]) -> PutRecordRequest {
 
 fn entry(pk: &str, data: &[u8]) -> PutRecordsRequestEntry {
     PutRecordsRequestEntry { data: data.to_vec(), explicit_hash_key: None, partition_key: pk.into() }
-}
-
-fn iterator_req(stream: &str, shard: &str, kind: &str) -> GetShardIteratorRequest {
-    GetShardIteratorRequest {
-        stream_name: stream.into(),
-        shard_id: shard.into(),
-        shard_iterator_type: kind.into(),
-        ..Default::default()
-    }
 }
 
 macro_rules! expect_err {
@@ -54,6 +44,10 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
     expect_err!(k.create_stream(create("", Some(1), None)), "ValidationException");
     expect_err!(k.create_stream(create("zero", Some(0), None)), "ValidationException");
     expect_err!(k.create_stream(create("huge", Some(501), None)), "LimitExceededException");
+    // A quota is final: no retry-after hint (only an overloaded node gives one).
+    let quota = k.create_stream(create("huge", Some(501), None)).await.expect_err("over the shard quota");
+    assert_eq!(quota.code(), tonic::Code::ResourceExhausted);
+    assert!(quota.metadata().get(runnel_proto::RETRY_AFTER_METADATA_KEY).is_none(), "{quota:?}");
     expect_err!(k.create_stream(create("noshards", None, None)), "InvalidArgumentException");
     expect_err!(k.create_stream(create("mode", Some(1), Some("TURBO"))), "ValidationException");
     expect_err!(k.create_stream(create("good", Some(1), None)), "ResourceInUseException");
@@ -125,7 +119,7 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
         "InvalidArgumentException"
     );
     expect_err!(k.get_shard_iterator(iterator_req("good", &shards[0], "AT_TIMESTAMP")), "InvalidArgumentException");
-    let other_shard_seq = runnel_node::domain::SequenceNumber::new(ShardId(1), 5).to_string();
+    let other_shard_seq = SequenceNumber::new(ShardId(1), 5).to_string();
     let req = GetShardIteratorRequest {
         starting_sequence_number: Some(other_shard_seq),
         ..iterator_req("good", &shards[0], "AT_SEQUENCE_NUMBER")
@@ -147,9 +141,8 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
         .shard_iterator;
     expect_err!(k.get_records(get(&it, Some(0))), "ValidationException");
     expect_err!(k.get_records(get(&it, Some(10_001))), "ValidationException");
-    let mut stale: ShardIterator = tokens::open(&it).expect("our own iterator opens");
-    stale.issued_ms -= 5 * 60 * 1000 + 1000;
-    expect_err!(k.get_records(get(&tokens::seal(&stale), None)), "ExpiredIteratorException");
+    // Expiry (ExpiredIteratorException after 5 minutes) is unit-tested: a test can no
+    // longer forge an old iterator (see forged_or_altered_tokens_are_refused).
 
     // ListShards
     let req = ListShardsRequest { stream_name: "good".into(), next_token: "x".into(), ..Default::default() };
@@ -171,17 +164,6 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
             ..Default::default()
         }),
         "InvalidArgumentException"
-    );
-    let old = NextToken {
-        stream: Some(StreamName::parse("good").unwrap()),
-        incarnation: 1,
-        after: "0".into(),
-        page_size: 1,
-        issued_ms: 0,
-    };
-    expect_err!(
-        k.list_shards(ListShardsRequest { next_token: tokens::seal(&old), ..Default::default() }),
-        "ExpiredNextTokenException"
     );
     expect_err!(
         k.list_shards(ListShardsRequest { stream_name: "missing".into(), ..Default::default() }),
@@ -290,14 +272,222 @@ async fn iterators_routing_and_ordering_follow_kinesis() {
     assert_eq!(page.records.len(), 1);
     assert_eq!(page.records[0].sequence_number, later.sequence_number);
 
-    // SequenceNumberForOrdering: strictly greater, even given a number from a busier shard.
-    let huge = runnel_node::domain::SequenceNumber::new(ShardId(2), 1_000_000).to_string();
+    // SequenceNumberForOrdering: strictly greater, even given a number a busier shard issued.
+    let busier = if shard == listed[0].shard_id { u128::MAX.to_string() } else { "0".to_string() };
+    let entries: Vec<PutRecordsRequestEntry> = (0..40)
+        .map(|i| PutRecordsRequestEntry {
+            explicit_hash_key: Some(busier.clone()),
+            ..entry("busy", format!("b{i}").as_bytes())
+        })
+        .collect();
+    let busy = k
+        .put_records(PutRecordsRequest { records: entries, stream_name: "it".into(), stream_arn: String::new() })
+        .await;
+    let busy = busy.unwrap().into_inner();
+    assert_eq!(busy.failed_record_count, 0);
+    let huge = busy.records.last().and_then(|r| r.sequence_number.clone()).expect("a sequence number");
+    let huge_seq = SequenceNumber(huge.parse().unwrap());
+    let own_last = SequenceNumber(later.sequence_number.parse().unwrap());
+    assert_ne!(huge_seq.shard(), own_last.shard());
+    assert!(huge_seq.counter() > own_last.counter(), "the other shard is busier: {huge_seq:?} vs {own_last:?}");
     let req =
         PutRecordRequest { sequence_number_for_ordering: Some(huge.clone()), ..put("it", "same-key", b"ordered") };
     let reply = k.put_record(req).await.unwrap().into_inner();
+    assert_eq!(reply.shard_id, shard);
     assert!(reply.sequence_number.parse::<u128>().unwrap() > huge.parse::<u128>().unwrap());
     let next = k.put_record(put("it", "same-key", b"next")).await.unwrap().into_inner();
     assert!(next.sequence_number.parse::<u128>().unwrap() > reply.sequence_number.parse::<u128>().unwrap());
+}
+
+/// The regression: SequenceNumberForOrdering 2^128-1 used to push the shard's counter to
+/// its end, and every later put to that shard failed. Now a number the stream did not issue
+/// is refused, writes nothing, and the shard carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequence_number_for_ordering_must_have_been_issued() {
+    let cluster = Cluster::start(3).await;
+    let mut k = cluster.kinesis(1).await;
+    create_active(&mut k, "ordering", 2).await;
+    let ordered = |pk: &str, data: &str, after: String| PutRecordRequest {
+        sequence_number_for_ordering: Some(after),
+        ..put("ordering", pk, data.as_bytes())
+    };
+    let first = k.put_record(put("ordering", "k", b"first")).await.unwrap().into_inner();
+    let first_seq = SequenceNumber(first.sequence_number.parse().unwrap());
+    let shard: ShardId = first.shard_id.parse().unwrap();
+    assert_eq!(first_seq.shard(), shard);
+    let other = ShardId(1 - shard.0);
+    let mut acked = vec![(first.sequence_number.clone(), "first".to_string())];
+
+    // Numbers this stream did not issue, given the newest number of the shard.
+    let refused: [(&str, &dyn Fn(SequenceNumber) -> String); 7] = [
+        ("2^128-1: its counter does not even fit in 64 bits", &|_| u128::MAX.to_string()),
+        ("far beyond anything the shard issued", &|last| {
+            SequenceNumber::new(shard, last.counter() + 1_000_000).to_string()
+        }),
+        ("the shard's next counter, not issued yet", &|last| {
+            SequenceNumber::new(shard, last.counter() + 1).to_string()
+        }),
+        ("the largest 64-bit counter", &|_| SequenceNumber::new(shard, u64::MAX).to_string()),
+        ("a counter just past 64 bits", &|_| ((u128::from(u64::MAX) + 1) << 32 | u128::from(shard.0)).to_string()),
+        ("a number of the other shard, which issued none", &|_| SequenceNumber::new(other, 1).to_string()),
+        ("a shard the stream does not have", &|_| SequenceNumber::new(ShardId(7), 1).to_string()),
+    ];
+    for (i, (what, after)) in refused.iter().enumerate() {
+        let last = SequenceNumber(acked.last().unwrap().0.parse().unwrap());
+        let after = after(last);
+        match k.put_record(ordered("k", &format!("refused-{i}"), after.clone())).await {
+            Ok(reply) => panic!("SequenceNumberForOrdering {after} ({what}) accepted: {reply:?}"),
+            Err(status) => {
+                assert_eq!(error_name(&status), "InvalidArgumentException", "{after} ({what}): {status:?}");
+                assert_eq!(status.code(), tonic::Code::InvalidArgument);
+            }
+        }
+        // The shard still takes ordinary writes, with increasing numbers.
+        let reply = k.put_record(put("ordering", "k", format!("plain-{i}").as_bytes())).await.unwrap().into_inner();
+        assert_eq!(reply.shard_id, first.shard_id);
+        assert!(reply.sequence_number.parse::<u128>().unwrap() > last.0);
+        acked.push((reply.sequence_number, format!("plain-{i}")));
+    }
+    // PutRecords never takes the member; a batch on the shard still works.
+    let entries: Vec<PutRecordsRequestEntry> = (0..5).map(|i| entry("k", format!("batch-{i}").as_bytes())).collect();
+    let batch = k
+        .put_records(PutRecordsRequest { records: entries, stream_name: "ordering".into(), stream_arn: String::new() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(batch.failed_record_count, 0);
+    for (i, r) in batch.records.iter().enumerate() {
+        acked.push((r.sequence_number.clone().unwrap(), format!("batch-{i}")));
+    }
+
+    // A number just returned is valid, as is the other shard's once it issued one.
+    let just_returned = acked.last().unwrap().0.clone();
+    let reply = k.put_record(ordered("k", "after-own", just_returned.clone())).await.unwrap().into_inner();
+    assert!(reply.sequence_number.parse::<u128>().unwrap() > just_returned.parse::<u128>().unwrap());
+    acked.push((reply.sequence_number, "after-own".into()));
+    let other_key = "0".to_string();
+    let other_key = if other.0 == 0 { other_key } else { u128::MAX.to_string() };
+    let on_other = PutRecordRequest { explicit_hash_key: Some(other_key), ..put("ordering", "x", b"other") };
+    let on_other = k.put_record(on_other).await.unwrap().into_inner();
+    assert_eq!(on_other.shard_id, other.to_string());
+    let reply = k.put_record(ordered("k", "after-other", on_other.sequence_number.clone())).await.unwrap().into_inner();
+    assert!(reply.sequence_number.parse::<u128>().unwrap() > on_other.sequence_number.parse::<u128>().unwrap());
+    acked.push((reply.sequence_number, "after-other".into()));
+    let reply = k.put_record(put("ordering", "k", b"last")).await.unwrap().into_inner();
+    acked.push((reply.sequence_number, "last".into()));
+
+    // The shard holds exactly the acknowledged records, in order: the refused wrote nothing.
+    for node in 0..3 {
+        let mut k = cluster.kinesis(node).await;
+        let read: Vec<(String, String)> = read_shard(&mut k, "ordering", &first.shard_id)
+            .await
+            .into_iter()
+            .map(|r| (r.sequence_number, String::from_utf8(r.data).unwrap()))
+            .collect();
+        assert_eq!(read, acked, "read through node {}", node + 1);
+    }
+}
+
+/// Flips one character of `token` at `position` to another base64url character.
+fn altered(token: &str, position: usize) -> String {
+    let mut chars: Vec<char> = token.chars().collect();
+    chars[position] = match chars[position] {
+        'A' => 'B',
+        '-' => '_',
+        _ => 'A',
+    };
+    chars.into_iter().collect()
+}
+
+/// Positions worth altering: the format byte, the key id, the body, the MAC, the last
+/// character, and a spread in between.
+fn positions(len: usize) -> Vec<usize> {
+    let mut p: Vec<usize> = (0..len).step_by(5).collect();
+    p.extend([0, 1, 2, 6, len / 2, len - 22, len - 2, len - 1]);
+    p.sort();
+    p.dedup();
+    p
+}
+
+/// Shard iterators and NextTokens are signed with the cluster's keys: a client that alters
+/// one gets InvalidArgumentException, and the token it was given keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_or_altered_tokens_are_refused() {
+    let cluster = Cluster::start(3).await;
+    let mut k = cluster.kinesis(2).await;
+    create_active(&mut k, "tokens", 3).await;
+    create_active(&mut k, "tokens2", 1).await;
+    let mut written = Vec::new();
+    for i in 0..5 {
+        let reply = k.put_record(put("tokens", "k", format!("r{i}").as_bytes())).await.unwrap().into_inner();
+        written.push(reply.sequence_number);
+    }
+    let shard = k.put_record(put("tokens", "k", b"r5")).await.unwrap().into_inner();
+    written.push(shard.sequence_number);
+    let shard = shard.shard_id;
+    let get = |it: &str| GetRecordsRequest { shard_iterator: it.into(), limit: Some(2), stream_arn: String::new() };
+    let seqs = |page: &GetRecordsResponse| page.records.iter().map(|r| r.sequence_number.clone()).collect::<Vec<_>>();
+
+    // A shard iterator from GetShardIterator.
+    let it = k.get_shard_iterator(iterator_req("tokens", &shard, "TRIM_HORIZON")).await.unwrap().into_inner();
+    let it = it.shard_iterator;
+    for p in positions(it.len()) {
+        expect_err!(k.get_records(get(&altered(&it, p))), "InvalidArgumentException");
+    }
+    for bad in [format!("{it}A"), it[..it.len() - 1].to_string(), String::new(), "A".repeat(600)] {
+        expect_err!(k.get_records(get(&bad)), "InvalidArgumentException");
+    }
+    // The iterator it was given still works, on every node.
+    for node in 0..3 {
+        let page = cluster.kinesis(node).await.get_records(get(&it)).await.unwrap().into_inner();
+        assert_eq!(seqs(&page), written[..2].to_vec());
+    }
+
+    // A NextShardIterator from GetRecords.
+    let page = k.get_records(get(&it)).await.unwrap().into_inner();
+    let next = page.next_shard_iterator.expect("a next iterator");
+    for p in positions(next.len()) {
+        expect_err!(k.get_records(get(&altered(&next, p))), "InvalidArgumentException");
+    }
+    let page = k.get_records(get(&next)).await.unwrap().into_inner();
+    assert_eq!(seqs(&page), written[2..4].to_vec());
+
+    // A ListShards NextToken.
+    let first = k
+        .list_shards(ListShardsRequest { stream_name: "tokens".into(), max_results: Some(1), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    let token = first.next_token.expect("three shards, one per page");
+    for p in positions(token.len()) {
+        let req = ListShardsRequest { next_token: altered(&token, p), ..Default::default() };
+        expect_err!(k.list_shards(req), "InvalidArgumentException");
+    }
+    // ...and ListStreams refuses a ListShards token.
+    expect_err!(
+        k.list_streams(ListStreamsRequest { next_token: token.clone(), ..Default::default() }),
+        "InvalidArgumentException"
+    );
+    let second = k.list_shards(ListShardsRequest { next_token: token, ..Default::default() }).await.unwrap();
+    let second = second.into_inner();
+    assert_eq!(second.shards.iter().map(|s| s.shard_id.clone()).collect::<Vec<_>>(), vec![ShardId(1).to_string()]);
+
+    // A ListStreams NextToken.
+    let first = k.list_streams(ListStreamsRequest { limit: Some(1), ..Default::default() }).await.unwrap();
+    let token = first.into_inner().next_token.expect("two streams, one per page");
+    for p in positions(token.len()) {
+        let req = ListStreamsRequest { next_token: altered(&token, p), ..Default::default() };
+        expect_err!(k.list_streams(req), "InvalidArgumentException");
+    }
+    // Tokens are not interchangeable: a NextToken is no iterator, and ListShards refuses a
+    // ListStreams token.
+    expect_err!(k.get_records(get(&token)), "InvalidArgumentException");
+    expect_err!(
+        k.list_shards(ListShardsRequest { next_token: token.clone(), ..Default::default() }),
+        "InvalidArgumentException"
+    );
+    let second = k.list_streams(ListStreamsRequest { next_token: token, ..Default::default() }).await.unwrap();
+    assert_eq!(second.into_inner().stream_names, vec!["tokens2".to_string()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -400,8 +590,9 @@ async fn pagination_and_deletion() {
     }
     assert_eq!(next, 0, "the last shard must end at 2^128-1");
 
-    // Delete: iterators of the old stream stop working; the name can be used again.
-    create_active(&mut k, "gone", 1).await;
+    // Delete: iterators and NextTokens of the old stream stop working; the name can be used
+    // again.
+    create_active(&mut k, "gone", 2).await;
     k.put_record(put("gone", "k", b"old")).await.unwrap();
     let it = k
         .get_shard_iterator(iterator_req("gone", &ShardId(0).to_string(), "TRIM_HORIZON"))
@@ -409,11 +600,18 @@ async fn pagination_and_deletion() {
         .unwrap()
         .into_inner()
         .shard_iterator;
+    let old_token = k
+        .list_shards(ListShardsRequest { stream_name: "gone".into(), max_results: Some(1), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .next_token
+        .expect("two shards, one per page");
     k.delete_stream(DeleteStreamRequest { stream_name: "gone".into(), ..Default::default() }).await.unwrap();
     expect_err!(k.put_record(put("gone", "k", b"late")), "ResourceNotFoundException");
     let mut recreated = false;
     for _ in 0..100 {
-        let req = CreateStreamRequest { stream_name: "gone".into(), shard_count: Some(1), stream_mode_details: None };
+        let req = CreateStreamRequest { stream_name: "gone".into(), shard_count: Some(2), stream_mode_details: None };
         match k.create_stream(req).await {
             Ok(_) => {
                 recreated = true;
@@ -428,6 +626,10 @@ async fn pagination_and_deletion() {
     expect_err!(
         k.get_records(GetRecordsRequest { shard_iterator: it, limit: None, stream_arn: String::new() }),
         "ResourceNotFoundException"
+    );
+    expect_err!(
+        k.list_shards(ListShardsRequest { next_token: old_token, ..Default::default() }),
+        "ExpiredNextTokenException"
     );
     assert!(read_shard(&mut k, "gone", &ShardId(0).to_string()).await.is_empty(), "a new stream starts empty");
 }

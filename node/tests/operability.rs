@@ -1,13 +1,14 @@
 //! What operators and tools see: health checks, reflection, the Admin view of the cluster
-//! (replicas, leaders spread over nodes, commit indexes), and the Rust client riding out
-//! a leader's death with its bounded retries.
+//! (replicas, leaders spread over nodes, commit indexes), the peer service kept off the
+//! client port, and the Rust client riding out a leader's death within its retry deadline.
 
 mod common;
 
 use common::{create_active, Cluster};
 use runnel_client::proto::{GetRecordsRequest, GetShardIteratorRequest, PutRecordRequest};
-use runnel_client::Client;
-use runnel_proto::v1::DescribeClusterRequest;
+use runnel_client::{Client, ClientConfig, RetryPolicy};
+use runnel_proto::v1::peer::{Proposal, RaftMessage, ReadRequest, SnapshotChunkMessage, StatusRequest};
+use runnel_proto::v1::{DescribeClusterRequest, ListStreamsRequest};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -44,6 +45,7 @@ async fn health_reflection_and_cluster_state() {
     for expected in ["runnel.v1.Kinesis", "runnel.v1.Admin", "grpc.health.v1.Health"] {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
+    assert!(!names.iter().any(|n| n.contains("peer")), "the client port does not serve the peer service: {names:?}");
 
     let mut k = cluster.kinesis(0).await;
     create_active(&mut k, "spread", 6).await;
@@ -52,6 +54,9 @@ async fn health_reflection_and_cluster_state() {
     assert_eq!(state.answered_by, 3);
     assert_eq!(state.nodes.len(), 3);
     assert!(state.nodes.iter().all(|n| n.healthy), "{:?}", state.nodes);
+    // Nodes report their client address, not their peer address.
+    let addresses: Vec<String> = state.nodes.iter().map(|n| n.address.clone()).collect();
+    assert_eq!(addresses, cluster.endpoints());
     let shards: Vec<_> = state.groups.iter().filter(|g| g.stream_name == "spread").collect();
     assert_eq!(shards.len(), 6);
     let mut leads: BTreeMap<u64, usize> = BTreeMap::new();
@@ -66,10 +71,64 @@ async fn health_reflection_and_cluster_state() {
     assert_eq!(leads.len(), 3, "every node leads some shards: {leads:?}");
 }
 
+/// The client port serves no `Peer` RPC: a client cannot send Raft messages, proposals or
+/// reads past the Kinesis checks. The peer port answers them (here with an error for a
+/// bogus payload), and serves nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_service_is_only_on_the_peer_port() {
+    let cluster = Cluster::start(3).await;
+    let raft = || RaftMessage { group_id: 0, kind: "append".into(), payload: vec![0xff, 1, 2, 3] };
+    let propose = || Proposal { group_id: 0, payload: vec![0xff, 1, 2, 3] };
+    for i in 0..3 {
+        // The generated client, pointed at the client port.
+        let mut wrong = runnel_proto::v1::peer::peer_client::PeerClient::new(common::channel(&cluster.endpoint(i)));
+        let calls = [
+            ("Raft", wrong.raft(raft()).await.map(|_| ())),
+            ("Propose", wrong.propose(propose()).await.map(|_| ())),
+            ("Read", wrong.read(ReadRequest { payload: vec![1] }).await.map(|_| ())),
+            (
+                "SnapshotChunk",
+                wrong.snapshot_chunk(SnapshotChunkMessage { group_id: 0, payload: vec![1] }).await.map(|_| ()),
+            ),
+            ("Status", wrong.status(StatusRequest {}).await.map(|_| ())),
+        ];
+        for (name, result) in calls {
+            let status = result.expect_err(&format!("{name} must not be served on the client port"));
+            assert_eq!(status.code(), tonic::Code::Unimplemented, "{name} on node {} client port: {status:?}", i + 1);
+        }
+
+        // The same calls on the peer port are answered: refused for the bogus payload, but
+        // by the Peer service itself.
+        let mut right = cluster.peer(i);
+        for (name, result) in
+            [("Raft", right.raft(raft()).await.map(|_| ())), ("Propose", right.propose(propose()).await.map(|_| ()))]
+        {
+            let status = result.expect_err(&format!("{name} with a bogus payload is refused"));
+            assert_eq!(status.code(), tonic::Code::InvalidArgument, "{name} on node {} peer port: {status:?}", i + 1);
+        }
+        let reply = right.status(StatusRequest {}).await.expect("Status is served on the peer port").into_inner();
+        assert!(!reply.payload.is_empty());
+
+        // And the peer port serves no Kinesis.
+        let mut kinesis =
+            runnel_proto::v1::kinesis_client::KinesisClient::new(common::channel(&cluster.peer_endpoint(i)));
+        let status =
+            kinesis.list_streams(ListStreamsRequest::default()).await.expect_err("no Kinesis on the peer port");
+        assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+    }
+    // The bogus messages changed nothing: the cluster still works.
+    let mut k = cluster.kinesis(0).await;
+    create_active(&mut k, "after", 1).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_library_rides_out_a_leader_kill() {
     let mut cluster = Cluster::start(3).await;
-    let client = Client::connect(cluster.endpoints()).await.unwrap();
+    // A generous deadline: failover takes seconds, so the test fails only on a real hang,
+    // not on a slow election on a busy machine.
+    let retry = RetryPolicy { max_elapsed: Duration::from_secs(60), ..RetryPolicy::default() };
+    let client =
+        Client::with_config(cluster.endpoints(), ClientConfig { retry, ..ClientConfig::default() }).await.unwrap();
     client.create_stream("rides", 1).await.unwrap();
     client.wait_for_active("rides", Duration::from_secs(30)).await.unwrap();
     let put = |i: usize| PutRecordRequest {
@@ -86,7 +145,7 @@ async fn client_library_rides_out_a_leader_kill() {
         let state = client.describe_cluster().await.unwrap();
         state.groups.iter().find(|g| g.stream_name == "rides").unwrap().group_id
     };
-    let victim = cluster.leader_of(group).await.expect("a leader");
+    let victim = cluster.wait_for_leader(group, Duration::from_secs(30)).await;
     cluster.kill(victim);
     // The client's cached leader is dead: its retries must find the new one.
     for i in 50..100 {
@@ -114,5 +173,15 @@ async fn client_library_rides_out_a_leader_kill() {
     let data: Vec<String> = page.records.iter().map(|r| String::from_utf8_lossy(&r.data).into_owned()).collect();
     for i in 0..100 {
         assert!(data.contains(&format!("r{i}")), "r{i} acknowledged but not read back");
+    }
+    // Each put's sequence number is where the read found it (a retried put may appear twice,
+    // but never under another acknowledged number).
+    let read: std::collections::BTreeMap<String, String> = page
+        .records
+        .iter()
+        .map(|r| (r.sequence_number.clone(), String::from_utf8_lossy(&r.data).into_owned()))
+        .collect();
+    for (i, seq) in seqs.iter().enumerate() {
+        assert_eq!(read.get(seq), Some(&format!("r{i}")), "r{i} acknowledged as {seq}");
     }
 }

@@ -4,11 +4,12 @@
 //! cargo run -p runnel-sim -- --seed 42            # one seed (or SIM_SEED=42)
 //! cargo run -p runnel-sim -- --seeds 0..100       # a range
 //! cargo run -p runnel-sim -- --soak 1000          # many seeds from a random start
+//! cargo run -p runnel-sim -- --seed 3 --focus stale-reads --bug stale-reads
 //! ```
 
 use anyhow::bail;
 use clap::Parser;
-use runnel_sim::{replay_command, run, Bug, SimConfig, COMMIT};
+use runnel_sim::{parse_focus, replay_command, run, Bug, SimConfig, COMMIT};
 
 #[derive(Parser)]
 #[command(name = "runnel-sim", about = "Deterministic simulation of a Runnel cluster under failures")]
@@ -26,8 +27,11 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     nodes: usize,
     /// Turn on a deliberately broken behaviour (to see the checker catch it).
-    #[arg(long, value_parser = ["ack-before-sync"])]
+    #[arg(long, value_parser = ["ack-before-sync", "stale-reads"])]
     bug: Option<String>,
+    /// Force what the faults exercise instead of drawing it from the seed.
+    #[arg(long, value_parser = ["crashes", "stale-reads", "quiet"])]
+    focus: Option<String>,
     /// Print the whole history of every run, not only of failing ones.
     #[arg(long)]
     history: bool,
@@ -62,16 +66,21 @@ fn main() -> anyhow::Result<()> {
     let mut sim_total = std::time::Duration::ZERO;
     let mut wall_total = std::time::Duration::ZERO;
     let mut duplicates = 0;
+    let mut fail_stops = 0;
     for seed in &seeds {
         let mut cfg = SimConfig::new(*seed);
         cfg.nodes = args.nodes;
-        cfg.bug = args.bug.as_ref().map(|_| Bug::AckBeforeSync);
+        cfg.bug = args.bug.as_deref().and_then(Bug::parse);
+        cfg.focus = args.focus.as_deref().and_then(parse_focus);
         let outcome = run(&cfg);
         if args.check_determinism {
             let again = run(&cfg);
             if again.history != outcome.history {
                 let diverged = outcome.history.iter().zip(&again.history).position(|(a, b)| a != b);
                 println!("seed {seed}: NOT DETERMINISTIC, histories diverge at line {diverged:?}");
+                if let Some(line) = diverged {
+                    println!("  first:  {}\n  second: {}", outcome.history[line], again.history[line]);
+                }
                 failed.push(*seed);
                 continue;
             }
@@ -79,6 +88,7 @@ fn main() -> anyhow::Result<()> {
         sim_total += outcome.sim_time;
         wall_total += outcome.wall_time;
         duplicates += outcome.stats.duplicates;
+        fail_stops += outcome.stats.fail_stops;
         let verdict = if outcome.violations.is_empty() { "ok" } else { "VIOLATION" };
         println!(
             "seed {seed}: {verdict} (sim {:.1} s, wall {:.2} s, {:?})",
@@ -100,7 +110,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     println!(
-        "{} seeds, {} with violations {:?}; simulated {:.0} s in {:.1} s wall; {duplicates} duplicates from client retries",
+        "{} seeds, {} with violations {:?}; simulated {:.0} s in {:.1} s wall; {duplicates} duplicates from client retries; {fail_stops} fail-stops",
         seeds.len(),
         failed.len(),
         failed,

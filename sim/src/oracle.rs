@@ -1,24 +1,38 @@
-//! What the simulation observed: every write a client attempted and how it ended, what
-//! consumers and the final reader saw, who claimed leadership in which term, and a
-//! readable history. The invariants judge this record after the run.
+//! What the simulation observed: every write a client attempted and how it ended (and
+//! when), every page a reader got, what the final reader saw, and a readable history. The
+//! invariants judge this record; the ones checked while the run goes (`sampler.rs`) add
+//! their findings to it as they happen.
 //!
 //! A write that failed or timed out is *unknown*, never absent: it may have been applied.
 
+use crate::invariants::Violation;
 use runnel_node::domain::NodeId;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub type Payload = String;
 
+/// An acknowledgement a client received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub shard: String,
+    pub seq: u128,
+    /// Simulated time the client had the acknowledgement.
+    pub at: Duration,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Write {
     pub partition_key: String,
-    /// Times a client sent it.
+    /// Times a client sent it (as far as the workload knows).
     pub attempts: u32,
-    /// (shard id, sequence number) for every acknowledgement.
-    pub acks: Vec<(String, u128)>,
+    /// Every acknowledgement.
+    pub acks: Vec<Ack>,
     /// Attempts whose outcome the client never learned.
     pub unknown: u32,
+    /// Sent through `runnel-client`, which retries inside a call on its own: the workload
+    /// cannot count those sends, so copies of this write are expected retries.
+    pub client_retries: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -29,11 +43,29 @@ pub struct ConsumerView {
     pub records: Vec<(u128, Payload)>,
 }
 
+/// One GetRecords page as a reader got it.
+#[derive(Debug, Clone)]
+pub struct PageRead {
+    pub reader: String,
+    pub shard: String,
+    /// The node the request was sent to.
+    pub node: NodeId,
+    /// Simulated time the request was sent.
+    pub started: Duration,
+    /// The read continues after this sequence number (the last one the reader had seen on
+    /// the shard); `None` reads from the start of the shard.
+    pub after: Option<u128>,
+    /// Sequence numbers of the records returned, in order.
+    pub returned: Vec<u128>,
+    /// The page was as long as its Limit: records after it may exist.
+    pub truncated: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Liveness {
     /// Simulated time from healing to the first acknowledged write.
     pub first_write_after_heal: Option<Duration>,
-    /// Simulated time from healing until every replica had applied its group's commits.
+    /// Simulated time from healing until every live replica had applied its group's commits.
     pub converged_after_heal: Option<Duration>,
     /// Why the liveness phase failed, if it did.
     pub failure: Option<String>,
@@ -44,16 +76,20 @@ pub struct Oracle {
     pub history: Vec<String>,
     pub writes: BTreeMap<Payload, Write>,
     pub consumer_views: BTreeMap<(String, String), ConsumerView>,
+    /// Every GetRecords page consumers got.
+    pub pages: Vec<PageRead>,
     /// The final read of every shard after healing, in order.
     pub final_reads: BTreeMap<String, Vec<(u128, Payload)>>,
-    /// (group, term) -> nodes seen as Leader in it.
-    pub leader_claims: BTreeMap<(u64, u64), BTreeSet<NodeId>>,
     /// Shard id -> (start, end) hash range, as the stream was created.
     pub shard_ranges: BTreeMap<String, (u128, u128)>,
     pub stream_active: bool,
     pub producers_done: usize,
+    /// The driver gave up waiting: producers stop after the write they are in.
+    pub stop_producers: bool,
     pub stop_consumers: bool,
     pub liveness: Liveness,
+    /// Violations found while the run went (log matching, election safety...).
+    pub live_violations: Vec<Violation>,
 }
 
 impl Oracle {
@@ -67,9 +103,9 @@ impl Oracle {
         w.attempts += 1;
     }
 
-    pub fn ack(&mut self, payload: &str, shard: &str, seq: u128) {
+    pub fn ack(&mut self, payload: &str, shard: &str, seq: u128, at: Duration) {
         if let Some(w) = self.writes.get_mut(payload) {
-            w.acks.push((shard.to_string(), seq));
+            w.acks.push(Ack { shard: shard.to_string(), seq, at });
         }
     }
 
@@ -77,5 +113,11 @@ impl Oracle {
         if let Some(w) = self.writes.get_mut(payload) {
             w.unknown += 1;
         }
+    }
+
+    /// A violation found while the run goes: kept, and written into the history.
+    pub fn violation(&mut self, now: Duration, v: Violation) {
+        self.log(now, format!("violation {v}"));
+        self.live_violations.push(v);
     }
 }

@@ -2,9 +2,10 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use runnel_proto::v1::{DescribeClusterRequest, ListShardsRequest};
+use tokio::time::Instant;
 use tonic::transport::Channel;
 use tonic::Status;
 
@@ -39,22 +40,19 @@ impl Client {
         self.call_with(route, self.inner.config.retry, op).await
     }
 
-    /// The retry loop: on a transport failure, InternalFailure or leader hint, move to
-    /// another node (the hinted one first), refresh the cluster view, back off, try again.
+    /// The retry loop: on a retryable failure, move to another node, refresh the cluster
+    /// view, back off and try again, until the policy's time budget is spent.
     pub(crate) async fn call_with<T, F, Fut>(&self, route: Route, policy: RetryPolicy, op: F) -> Result<T, ClientError>
     where
         F: Fn(Channel) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
         let started = Instant::now();
+        // Distinct nodes only, so its length is bounded by the cluster's size.
         let mut tried: Vec<NodeAddress> = Vec::new();
-        let mut hinted: Option<NodeAddress> = None;
         let mut attempt: u32 = 0;
         loop {
-            let address = match hinted.take() {
-                Some(address) => address,
-                None => self.pick(&route, &tried),
-            };
+            let address = self.pick(&route, &tried);
             attempt += 1;
             let failure = match self.inner.pool.channel(&address) {
                 Ok(channel) => match op(channel).await {
@@ -66,26 +64,37 @@ impl Client {
                 },
                 Err(e) => Status::unavailable(e.to_string()),
             };
-            let hint = match disposition(&failure) {
+            let retry_after = match disposition(&failure) {
                 Disposition::Fatal => return Err(ClientError::from_status(&failure)),
-                Disposition::Retry { hint } => hint.map(|h| NodeAddress::new(&h)),
+                Disposition::Retry => None,
+                Disposition::Overloaded { retry_after } => Some(retry_after),
             };
             tracing::debug!(%address, attempt, code = ?failure.code(), message = failure.message(), "retryable failure");
             let seen_epoch = self.routing().epoch();
-            self.forget_route(&route, &address, hint.as_ref());
-            tried.push(address.clone());
+            self.inner.pool.mark_suspect(&address);
+            if retry_after.is_none() {
+                // The node or the shard's leader may be gone. An overloaded node answered
+                // and says nothing about the cluster: a refresh would only add load.
+                self.forget_leader(&route);
+            }
+            if !tried.contains(&address) {
+                tried.push(address.clone());
+            }
 
-            let delay = policy.delay(attempt - 1);
+            let jittered = self.inner.jitter.delay(&policy, attempt - 1);
             let elapsed = started.elapsed();
-            if attempt >= policy.max_attempts.max(1) || elapsed + delay >= policy.max_elapsed {
+            let Some(pause) = policy.pause(attempt, elapsed, jittered, retry_after) else {
                 return Err(exhausted(attempt, elapsed, &failure));
+            };
+            // The refresh counts as part of the pause; one that ran past the deadline ends the call.
+            let resume_at = Instant::now() + pause;
+            if retry_after.is_none() {
+                self.refresh_cluster(seen_epoch, Some(&address)).await;
             }
-            match hint {
-                // The hinted node can still be the one that just failed: then it is no help.
-                Some(hint) if hint != address => hinted = Some(hint),
-                _ => self.refresh_cluster(seen_epoch, Some(&address)).await,
+            tokio::time::sleep_until(resume_at).await;
+            if started.elapsed() >= policy.max_elapsed {
+                return Err(exhausted(attempt, started.elapsed(), &failure));
             }
-            tokio::time::sleep(delay).await;
         }
     }
 
@@ -102,19 +111,10 @@ impl Client {
         self.inner.pool.pick_any(routing.nodes(), tried)
     }
 
-    /// Records what a failure says about the cluster: the leader moved (hint), or the
-    /// node we used did not answer.
-    fn forget_route(&self, route: &Route, failed: &NodeAddress, hint: Option<&NodeAddress>) {
-        match hint {
-            Some(_) => {}
-            None => self.inner.pool.mark_suspect(failed),
-        }
+    /// Drops the cached leader of the shard `route` aims at, if any, until the next refresh.
+    fn forget_leader(&self, route: &Route) {
         if let Route::Leader { stream, shard } = route {
-            let mut routing = self.routing_mut();
-            match hint {
-                Some(hint) => routing.set_leader(stream, shard, hint.clone()),
-                None => routing.forget_leader(stream, shard),
-            }
+            self.routing_mut().forget_leader(stream, shard);
         }
     }
 

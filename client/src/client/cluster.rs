@@ -1,8 +1,7 @@
 //! The Admin service: what the cluster looks like, which also feeds the routing cache.
 
-use std::time::Instant;
-
 use runnel_proto::v1::{DescribeClusterRequest, DescribeClusterResponse};
+use tokio::time::Instant;
 
 use super::call::Route;
 use super::{admin_stub, Client};

@@ -14,9 +14,9 @@ use runnel_proto::v1::admin_client::AdminClient;
 use runnel_proto::v1::kinesis_client::KinesisClient;
 use tonic::transport::Channel;
 
-use crate::backoff::RetryPolicy;
+use crate::backoff::{Jitter, RetryPolicy};
 use crate::error::ClientError;
-use crate::nodes::NodePool;
+use crate::nodes::{tcp_connector, Connector, NodePool};
 use crate::routing::{NodeAddress, RoutingTable};
 
 /// Room for a full GetRecords page (10 MiB) or PutRecords batch (5 MiB) plus framing;
@@ -26,12 +26,16 @@ const MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 /// Tunables of a `Client`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientConfig {
-    /// How long dialling a node may take.
+    /// How long dialling a node may take (applied by the default connector).
     pub connect_timeout: Duration,
-    /// How long one request to one node may take.
+    /// How long one request to one node may take (applied by the default connector; also
+    /// bounds the cluster refreshes of the retry loop).
     pub request_timeout: Duration,
-    /// How failed calls are retried.
+    /// How failed calls are retried, and for how long.
     pub retry: RetryPolicy,
+    /// Seed of the backoff jitter: `None` draws it from the OS; `Some` makes the delays a
+    /// function of the seed (and the order of failures), for deterministic simulation.
+    pub jitter_seed: Option<u64>,
 }
 
 impl Default for ClientConfig {
@@ -40,6 +44,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            jitter_seed: None,
         }
     }
 }
@@ -54,6 +59,7 @@ pub struct Client {
 struct Inner {
     config: ClientConfig,
     pool: NodePool,
+    jitter: Jitter,
     routing: RwLock<RoutingTable>,
     /// Serialises cluster refreshes so a burst of failures costs one DescribeCluster.
     refresh_lock: tokio::sync::Mutex<()>,
@@ -77,11 +83,24 @@ impl Client {
 
     /// Like `connect`, with explicit timeouts and retry policy.
     pub async fn with_config(endpoints: Vec<String>, config: ClientConfig) -> Result<Client, ClientError> {
-        let pool = NodePool::new(&endpoints, config.connect_timeout, config.request_timeout)?;
+        let connector = tcp_connector(config.connect_timeout, config.request_timeout);
+        Client::with_connector(endpoints, config, connector).await
+    }
+
+    /// Like `with_config`, with `connector` making the channel of every node, seeds and
+    /// nodes learned from the cluster alike (e.g. over a simulated network). The
+    /// connector applies its own connect and request timeouts.
+    pub async fn with_connector(
+        endpoints: Vec<String>,
+        config: ClientConfig,
+        connector: Connector,
+    ) -> Result<Client, ClientError> {
+        let pool = NodePool::new(&endpoints, connector)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
                 pool,
+                jitter: Jitter::new(config.jitter_seed),
                 routing: RwLock::new(RoutingTable::default()),
                 refresh_lock: tokio::sync::Mutex::new(()),
             }),
@@ -132,4 +151,24 @@ fn kinesis_stub(channel: Channel) -> KinesisClient<Channel> {
 
 fn admin_stub(channel: Channel) -> AdminClient<Channel> {
     AdminClient::new(channel).max_decoding_message_size(MAX_MESSAGE_SIZE).max_encoding_message_size(MAX_MESSAGE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn delays(jitter_seed: Option<u64>) -> Vec<Duration> {
+        let config = ClientConfig { jitter_seed, ..ClientConfig::default() };
+        let client = Client::with_config(vec!["http://127.0.0.1:1".into()], config).await.expect("client");
+        let policy = client.config().retry;
+        (0..16).map(|attempt| client.inner.jitter.delay(&policy, attempt)).collect()
+    }
+
+    #[tokio::test]
+    async fn the_configured_seed_drives_the_jitter() {
+        let seeded = delays(Some(42)).await;
+        assert_eq!(seeded, delays(Some(42)).await);
+        assert_ne!(seeded, delays(Some(43)).await);
+        assert_ne!(seeded, delays(None).await);
+    }
 }

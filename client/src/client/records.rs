@@ -12,8 +12,9 @@ use crate::error::ClientError;
 impl Client {
     /// PutRecord, sent to the leader of the record's shard when the cache knows it.
     ///
-    /// Retried on transport failures, so a record whose acknowledgement was lost can be
-    /// stored twice: Kinesis writes are at-least-once.
+    /// Retried on transport failures and InternalFailure (outcome unknown), as the AWS SDKs
+    /// do, so a record whose acknowledgement was lost can be stored twice: Kinesis writes
+    /// are at-least-once.
     pub async fn put_record(&self, request: PutRecordRequest) -> Result<PutRecordResponse, ClientError> {
         let route = self
             .write_route(&request.stream_name, [(request.partition_key.as_str(), request.explicit_hash_key.as_deref())])
@@ -28,6 +29,8 @@ impl Client {
 
     /// PutRecords, sent to the shared leader when every entry's shard has the same one,
     /// else to any node. Per-entry failures are in the response, for the caller to retry.
+    ///
+    /// Retried like `put_record`, so a retried batch can be stored twice.
     pub async fn put_records(&self, request: PutRecordsRequest) -> Result<PutRecordsResponse, ClientError> {
         let keys = request.records.iter().map(|r| (r.partition_key.as_str(), r.explicit_hash_key.as_deref()));
         let route = self.write_route(&request.stream_name, keys).await;

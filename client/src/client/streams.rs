@@ -1,12 +1,13 @@
 //! Stream lifecycle and listing: CreateStream, DeleteStream, DescribeStream(Summary),
 //! ListStreams, ListShards, and waiting for a stream to settle.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use runnel_proto::v1::{
     CreateStreamRequest, DeleteStreamRequest, DescribeStreamRequest, DescribeStreamSummaryRequest, ListStreamsRequest,
     ListStreamsResponse, Shard, StreamDescription, StreamDescriptionSummary,
 };
+use tokio::time::Instant;
 
 use super::call::{too_many_pages, Route};
 use super::{kinesis_stub, Client};

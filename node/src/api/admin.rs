@@ -1,12 +1,11 @@
 //! The Admin service: the cluster as every node reports it.
 
-use super::peer::{local_status, NodeStatus};
+use crate::cluster::status::{local_status, GroupStatus, NodeStatus};
 use crate::cluster::Node;
 use crate::domain::{GroupId, NodeId, META_GROUP};
-use crate::raft::decode;
+use crate::transport::wire::unpack;
 use runnel_proto::v1 as pb;
 use runnel_proto::v1::admin_server::Admin;
-use runnel_proto::v1::peer::StatusRequest;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,23 +16,21 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub struct AdminService {
     node: Arc<Node>,
+    /// Client addresses nodes last reported, for nodes that do not answer now.
+    known: std::sync::Mutex<BTreeMap<NodeId, String>>,
 }
 
 impl AdminService {
     pub fn new(node: Arc<Node>) -> AdminService {
-        AdminService { node }
+        AdminService { node, known: Default::default() }
     }
 
-    async fn probe(&self, id: NodeId, addr: &str) -> Result<NodeStatus, String> {
+    async fn probe(&self, id: NodeId, peer_addr: &str) -> Result<NodeStatus, String> {
         if id == self.node.id {
             return Ok(local_status(&self.node));
         }
-        let mut client = self.node.peers.client(addr)?;
-        let reply = tokio::time::timeout(PROBE_TIMEOUT, client.status(StatusRequest {}))
-            .await
-            .map_err(|_| "no answer within the probe timeout".to_string())?
-            .map_err(|s| s.message().to_string())?;
-        decode(&reply.into_inner().payload).map_err(|e| e.to_string())
+        let reply = self.node.peers.status(peer_addr, PROBE_TIMEOUT).await.map_err(|e| e.to_string())?;
+        unpack(&reply).map_err(|e| e.to_string())
     }
 }
 
@@ -48,25 +45,34 @@ impl Admin for AdminService {
         let results = futures::future::join_all(probes).await;
 
         let mut nodes = Vec::new();
-        let mut views: BTreeMap<GroupId, Vec<(NodeId, crate::api::peer::GroupStatus)>> = BTreeMap::new();
-        for (id, address, result) in results {
+        let mut views: BTreeMap<GroupId, Vec<(NodeId, GroupStatus)>> = BTreeMap::new();
+        for (id, _peer_address, result) in results {
             match result {
                 Ok(status) => {
                     let leader_count = status.groups.iter().filter(|g| g.leader == Some(id)).count() as u32;
                     for g in status.groups {
                         views.entry(g.group).or_default().push((id, g));
                     }
+                    // Clients route to a node's client address, which it reports itself.
+                    crate::failstop::lock(&self.known, "known addresses").insert(id, status.client_address.clone());
                     nodes.push(pb::NodeState {
                         node_id: id,
-                        address,
+                        address: status.client_address.clone(),
                         healthy: true,
                         leader_count,
                         error: String::new(),
                     });
                 }
-                Err(error) => {
-                    nodes.push(pb::NodeState { node_id: id, address, healthy: false, leader_count: 0, error })
-                }
+                Err(error) => nodes.push(pb::NodeState {
+                    node_id: id,
+                    address: crate::failstop::lock(&self.known, "known addresses")
+                        .get(&id)
+                        .cloned()
+                        .unwrap_or_default(),
+                    healthy: false,
+                    leader_count: 0,
+                    error,
+                }),
             }
         }
 

@@ -1,10 +1,13 @@
-//! The gRPC services: `Kinesis` (public), `Admin` (operators), `Peer` (node to node), plus
-//! health and reflection, all on one listener.
+//! The gRPC wire adapters on the client port: `Kinesis` (a thin adapter over the
+//! transport-neutral `kinesis::KinesisService`), `Admin` (cluster state), health and
+//! reflection. Node-to-node traffic is not here: it has its own listener (transport/).
+//!
+//! - `kinesis`: protobuf messages to and from the service's plain types.
+//! - `admin`: DescribeCluster.
+//! - `status`: the one mapping of `KinesisError` to gRPC status.
+//! - `server`: serving all of them on one listener.
 
 pub mod admin;
-pub mod error;
 pub mod kinesis;
-pub mod peer;
 pub mod server;
-pub mod tokens;
-pub mod validate;
+pub mod status;

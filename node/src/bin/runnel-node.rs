@@ -4,11 +4,14 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use runnel_node::api::server::serve;
 use runnel_node::cluster::clock::SystemClock;
-use runnel_node::cluster::peers::TcpConnector;
-use runnel_node::cluster::{Node, NodeDeps};
-use runnel_node::config::{parse_peer, FileConfig, NodeConfig, RaftTiming, REPLICATION_FACTOR_DEFAULT};
+use runnel_node::cluster::{Node, NodeDeps, ReadCheck, SecretSource};
+use runnel_node::config::{
+    parse_peer, FileConfig, NodeConfig, NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT, REPLICATION_FACTOR_DEFAULT,
+};
+use runnel_node::failstop::FailStop;
 use runnel_node::storage::rocks::RocksEngine;
 use runnel_node::storage::AckPolicy;
+use runnel_node::transport::TcpConnector;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,13 +42,18 @@ struct RunArgs {
     /// This node's id (unique in the cluster).
     #[arg(long, env = "RUNNEL_NODE_ID")]
     id: Option<u64>,
-    /// Address to listen on, e.g. 0.0.0.0:50051.
+    /// Address clients connect to, e.g. 0.0.0.0:50051.
     #[arg(long, env = "RUNNEL_LISTEN")]
     listen: Option<SocketAddr>,
-    /// URL other nodes and clients use to reach this node, e.g. http://10.0.0.5:50051.
+    /// URL clients use to reach this node, e.g. http://10.0.0.5:50051.
     #[arg(long, env = "RUNNEL_ADVERTISE")]
     advertise: Option<String>,
-    /// Every node of the cluster as ID=URL, this one included (repeat, or comma-separate).
+    /// Address other nodes connect to (Raft, forwarding), e.g. 0.0.0.0:50151. Keep it
+    /// unreachable for clients.
+    #[arg(long, env = "RUNNEL_PEER_LISTEN")]
+    peer_listen: Option<SocketAddr>,
+    /// Every node of the cluster as ID=PEER_URL, this one included (repeat, or
+    /// comma-separate); PEER_URL is where that node's --peer-listen is reached.
     #[arg(long = "peer", env = "RUNNEL_PEERS", value_delimiter = ',')]
     peers: Vec<String>,
     /// Where this node keeps its data.
@@ -61,9 +69,12 @@ struct DevArgs {
     /// Where the cluster keeps its data; reused across restarts.
     #[arg(long, env = "RUNNEL_DEV_DIR", default_value = ".runnel-dev")]
     dir: PathBuf,
-    /// Port of node 1; the others take the next ports.
+    /// Client port of node 1; the others take the next ports.
     #[arg(long, default_value_t = 50051)]
     base_port: u16,
+    /// Peer port of node 1 (default: the client port + 100); the others take the next.
+    #[arg(long)]
+    peer_base_port: Option<u16>,
     #[arg(long, default_value_t = 3)]
     nodes: u64,
 }
@@ -89,13 +100,11 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
     }
     let id = args.id.or(file.id).context("--id (or RUNNEL_NODE_ID) is required")?;
     let listen = args.listen.or(file.listen).context("--listen (or RUNNEL_LISTEN) is required")?;
-    let advertise = args
-        .advertise
-        .or(file.advertise)
-        .or_else(|| peers.get(&id).cloned())
-        .unwrap_or_else(|| format!("http://{listen}"));
+    let peer_listen =
+        args.peer_listen.or(file.peer_listen).context("--peer-listen (or RUNNEL_PEER_LISTEN) is required")?;
+    let advertise = args.advertise.or(file.advertise).unwrap_or_else(|| format!("http://{listen}"));
     if peers.is_empty() {
-        peers.insert(id, advertise.clone());
+        peers.insert(id, format!("http://{peer_listen}"));
     }
     let data_dir = args.data_dir.or(file.data_dir).context("--data-dir (or RUNNEL_DATA_DIR) is required")?;
     let config = NodeConfig {
@@ -106,11 +115,67 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
         data_dir,
         replication_factor: args.replication_factor.or(file.replication_factor).unwrap_or(REPLICATION_FACTOR_DEFAULT),
         raft: file.raft.unwrap_or_default(),
+        peer_listen,
+        limits: file.limits.unwrap_or_default(),
+        meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
     };
     Ok(config.validate()?)
 }
 
-async fn start_node(config: NodeConfig) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT) or SIGTERM (what `docker
+/// stop` and Kubernetes send).
+async fn stop_requested() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// TCP connections with TCP_NODELAY: small replies must not wait for delayed ACKs (~40 ms
+/// per call otherwise).
+fn nodelay(listener: tokio::net::TcpListener) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::warn!("cannot set TCP_NODELAY: {e}");
+            }
+        })
+    })
+}
+
+/// How far a stop has gone. Client servers stop first and finish the requests under way
+/// while every peer server still runs (a write under way needs its peers to commit; with
+/// the peer servers stopping too, it waited out its commit timeout and failed); then the
+/// peer servers stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stop {
+    Running,
+    Clients,
+    Peers,
+}
+
+/// Starts one node and serves it until `stop` says so: its client server at `Stop::Clients`
+/// (then it reports on `drained`), its peer server at `Stop::Peers`; then it stops the
+/// node's groups and workers, and closes its database.
+async fn start_node(
+    config: NodeConfig,
+    stop: tokio::sync::watch::Receiver<Stop>,
+    drained: tokio::sync::mpsc::UnboundedSender<()>,
+) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let engine = RocksEngine::open(&config.data_dir.join("db"))
@@ -118,29 +183,37 @@ async fn start_node(config: NodeConfig) -> anyhow::Result<tokio::task::JoinHandl
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let peer_listener = tokio::net::TcpListener::bind(config.peer_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (peers)", config.peer_listen))?;
     let deps = NodeDeps {
         engine: Arc::new(engine),
         connector: Arc::new(TcpConnector),
         clock: Arc::new(SystemClock),
         seed: rand::random(),
         ack_policy: AckPolicy::AfterSync,
+        read_check: ReadCheck::Linearizable,
+        secrets: SecretSource::Os,
+        fail_stop: FailStop::abort_process(),
     };
     let id = config.id;
     let node = Node::start(config, deps).await?;
-    // Small replies must not wait for delayed ACKs (Nagle): ~40 ms per call otherwise.
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        conn.inspect(|stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::warn!("cannot set TCP_NODELAY: {e}");
-            }
-        })
-    });
     Ok(tokio::spawn(async move {
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+        let until = |mut stop: tokio::sync::watch::Receiver<Stop>, stage: Stop| async move {
+            let _ = stop.wait_for(|s| *s >= stage).await;
         };
-        serve(node.clone(), incoming, shutdown).await.with_context(|| format!("node {id} server failed"))?;
+        let clients_stop = until(stop.clone(), Stop::Clients);
+        let clients = async {
+            let served = serve(node.clone(), nodelay(listener), clients_stop).await;
+            let _ = drained.send(());
+            served
+        };
+        let peers =
+            runnel_node::transport::server::serve(node.clone(), nodelay(peer_listener), until(stop, Stop::Peers));
+        let (clients, peers) = tokio::join!(clients, peers);
         node.shutdown().await;
+        clients.with_context(|| format!("node {id} client server failed"))?;
+        peers.with_context(|| format!("node {id} peer server failed"))?;
         Ok(())
     }))
 }
@@ -151,8 +224,15 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => {
             let config = resolve(args)?;
-            tracing::info!(id = config.id, listen = %config.listen, advertise = %config.advertise, peers = ?config.peers, "starting");
-            start_node(config).await?.await??;
+            tracing::info!(id = config.id, listen = %config.listen, peer_listen = %config.peer_listen, advertise = %config.advertise, peers = ?config.peers, "starting");
+            let (stop_tx, stop) = tokio::sync::watch::channel(Stop::Running);
+            let (drained_tx, mut drained) = tokio::sync::mpsc::unbounded_channel();
+            let node = start_node(config, stop, drained_tx).await?;
+            stop_requested().await;
+            stop_tx.send_replace(Stop::Clients);
+            let _ = drained.recv().await;
+            stop_tx.send_replace(Stop::Peers);
+            node.await??;
         }
         Command::Dev(args) => {
             if args.nodes == 0 {
@@ -161,25 +241,34 @@ async fn main() -> anyhow::Result<()> {
             std::fs::create_dir_all(&args.dir)?;
             let dir = std::fs::canonicalize(&args.dir)?;
             let port = |i: u64| args.base_port as u64 + i - 1;
-            let peers: BTreeMap<u64, String> =
+            let peer_base = args.peer_base_port.map_or(args.base_port as u64 + 100, u64::from);
+            let peer_port = |i: u64| peer_base + i - 1;
+            let clients: BTreeMap<u64, String> =
                 (1..=args.nodes).map(|i| (i, format!("http://127.0.0.1:{}", port(i)))).collect();
+            let peers: BTreeMap<u64, String> =
+                (1..=args.nodes).map(|i| (i, format!("http://127.0.0.1:{}", peer_port(i)))).collect();
+            let (stop_tx, stop) = tokio::sync::watch::channel(Stop::Running);
+            let (drained_tx, mut drained) = tokio::sync::mpsc::unbounded_channel();
             let mut handles = Vec::new();
             for id in 1..=args.nodes {
                 let config = NodeConfig {
                     id,
                     listen: format!("127.0.0.1:{}", port(id)).parse()?,
-                    advertise: peers[&id].clone(),
+                    advertise: clients[&id].clone(),
+                    peer_listen: format!("127.0.0.1:{}", peer_port(id)).parse()?,
                     peers: peers.clone(),
                     data_dir: dir.join(format!("node{id}")),
                     replication_factor: REPLICATION_FACTOR_DEFAULT,
                     raft: RaftTiming::default(),
+                    limits: NodeLimits::default(),
+                    meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
                 };
-                handles.push(start_node(config.validate()?).await?);
+                handles.push(start_node(config.validate()?, stop.clone(), drained_tx.clone()).await?);
             }
-            let endpoints: Vec<&String> = peers.values().collect();
+            let endpoints: Vec<&String> = clients.values().collect();
             println!("Runnel dev cluster: {} nodes, data in {}", args.nodes, dir.display());
-            for (id, url) in &peers {
-                println!("  node {id}: {url}");
+            for (id, url) in &clients {
+                println!("  node {id}: {url} (peers on {})", peers[id]);
             }
             println!("Try:");
             println!(
@@ -188,6 +277,16 @@ async fn main() -> anyhow::Result<()> {
             );
             println!("  grpcurl -plaintext 127.0.0.1:{} list", args.base_port);
             println!("Ctrl-C stops the cluster; starting it again keeps the data.");
+            drop(drained_tx);
+            stop_requested().await;
+            // Every node's clients first: their writes may need any node's peer server.
+            stop_tx.send_replace(Stop::Clients);
+            for _ in 0..handles.len() {
+                if drained.recv().await.is_none() {
+                    break;
+                }
+            }
+            stop_tx.send_replace(Stop::Peers);
             for h in handles {
                 h.await??;
             }

@@ -1,11 +1,24 @@
 //! The node runtime: its Raft groups, how it reaches peers, and how it turns the metadata
 //! into running groups.
+//!
+//! - `node`: `Node` (start, groups, tombstones, ordered shutdown) and what it is given
+//!   (`NodeDeps`).
+//! - `propose`: writing to a group from any node, with errors that say whether the write
+//!   certainly did not happen.
+//! - `read`: linearizable shard reads at the leader, from any node.
+//! - `reconcile`: metadata into running groups, reports, token key rotation.
+//! - `supervise`: restart-on-panic for long-running tasks.
+//! - `peer_handler`: what the node does with each peer message (`transport::PeerHandler`).
+//! - `status`: this node's view of its groups, for the Admin service.
+//! - `clock`: wall-clock time, injected.
 
 pub mod clock;
 pub mod node;
-pub mod peers;
+pub mod peer_handler;
 pub mod propose;
 pub mod read;
 pub mod reconcile;
+pub mod status;
+pub mod supervise;
 
-pub use node::{Node, NodeDeps};
+pub use node::{Node, NodeDeps, ReadCheck, SecretSource};

@@ -1,22 +1,47 @@
-//! A node: the metadata group, the shard groups placed here, and the services on top.
+//! A node: the metadata group, the shard groups placed here, and what runs them.
 
 use super::clock::Clock;
-use super::peers::{Connector, Peers};
 use super::reconcile;
+use super::supervise::supervise;
 use crate::config::NodeConfig;
-use crate::control::metadata::ShardMeta;
+use crate::control::{MetaApplied, ShardMeta};
 use crate::domain::{GroupId, NodeId, META_GROUP};
-use crate::raft::log_store::{drop_group, LogStore};
+use crate::failstop::{self, FailStop};
+use crate::raft::log_store::LogStore;
 use crate::raft::network::NetworkFactory;
-use crate::raft::state_machine::{load_meta_applied, load_shard_applied, GroupStateMachine, Holds, MetaShared};
 use crate::raft::types::Runtime;
-use crate::raft::Raft;
-use crate::shard::ShardShared;
-use crate::storage::{AckPolicy, Engine, GroupCommit};
+use crate::replica::{GroupStateMachine, Holds, MetaShared, Raft};
+use crate::shard::{ShardApplied, ShardShared};
+use crate::storage::keys::{self, KeyKind};
+use crate::storage::{AckPolicy, Batch, Cf, Engine, GroupCommit};
+use crate::transport::{Connector, Peers};
 use openraft::{BasicNode, SnapshotPolicy};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How shard reads are checked. Only `Linearizable` is correct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadCheck {
+    /// The leader confirms its leadership (lease or a heartbeat round) before reading.
+    #[default]
+    Linearizable,
+    /// The node that believes it leads reads at once. Deliberately broken: the
+    /// simulation's self-test turns it on to show its checker catches stale reads.
+    TrustLocalLeader,
+}
+
+/// Where the node's secrets (token signing keys) come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    /// The operating system's randomness (production).
+    Os,
+    /// A seed, so that a simulation replays.
+    Seeded(u64),
+}
 
 /// What a node is given rather than creates, so that a simulation can substitute each.
 pub struct NodeDeps {
@@ -26,6 +51,9 @@ pub struct NodeDeps {
     /// Seeds openraft's randomness (election timeouts) on this node.
     pub seed: u64,
     pub ack_policy: AckPolicy,
+    pub read_check: ReadCheck,
+    pub secrets: SecretSource,
+    pub fail_stop: FailStop,
 }
 
 pub struct ShardGroup {
@@ -39,6 +67,10 @@ pub enum StartError {
     Storage(#[from] std::io::Error),
     #[error("raft: {0}")]
     Raft(String),
+    #[error("{0} was dropped on this node and never starts again")]
+    Tombstoned(GroupId),
+    #[error("the node is shutting down")]
+    ShuttingDown,
 }
 
 pub struct Node {
@@ -49,48 +81,89 @@ pub struct Node {
     pub clock: Arc<dyn Clock>,
     pub meta_raft: Raft,
     pub meta: Arc<MetaShared>,
+    pub fail_stop: FailStop,
+    pub read_check: ReadCheck,
     commit: GroupCommit,
-    raft_config: Arc<openraft::Config>,
+    shard_raft_config: Arc<openraft::Config>,
     groups: RwLock<BTreeMap<GroupId, Arc<ShardGroup>>>,
+    /// Serialises starting and dropping groups: check, create and insert happen as one,
+    /// so two callers can never run two Raft instances on one log.
+    group_lock: tokio::sync::Mutex<()>,
     seed: u64,
+    secrets: Mutex<StdRng>,
     shutdown: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+fn raft_config(config: &NodeConfig, ack_policy: AckPolicy, meta: bool) -> Result<Arc<openraft::Config>, StartError> {
+    let raft_config = openraft::Config {
+        cluster_name: "runnel".into(),
+        heartbeat_interval: config.raft.heartbeat_ms,
+        election_timeout_min: config.raft.election_min_ms,
+        election_timeout_max: config.raft.election_max_ms,
+        // Byte bounds (raft/log_store.rs) keep each message small; this only caps the
+        // count of tiny entries.
+        max_payload_entries: 256,
+        snapshot_policy: if meta {
+            SnapshotPolicy::LogsSinceLast(config.meta_snapshot_logs)
+        } else {
+            // A shard's log is its data: it is purged only by retention, never compacted.
+            SnapshotPolicy::Never
+        },
+        max_in_snapshot_log_to_keep: if meta { config.meta_snapshot_logs / 4 } else { u64::MAX },
+        // A node that acknowledges before syncing (the simulation's deliberate bug) loses
+        // acknowledged entries in a crash; let openraft carry on so the simulation's
+        // checker, not an assertion deep in openraft, reports the loss.
+        allow_log_reversion: Some(ack_policy == AckPolicy::BeforeSync),
+        // Neither the applied state nor the committed log id is synced, so a leader that
+        // restarts may have lost what it applied and what it knew committed. openraft's
+        // default lets it resume leading in its old term at once, and its linearizable
+        // reads then stop at that stale commit: a stale read (the simulation found it,
+        // after a crash of every node). Without the restore it stands for election again
+        // and commits an entry of its new term before it serves anything.
+        enable_leader_restore: Some(false),
+        ..Default::default()
+    };
+    Ok(Arc::new(raft_config.validate().map_err(|e| StartError::Raft(e.to_string()))?))
+}
+
+/// Every kind of a group's data, as ranges of `(cf, from, to)`; the tombstone stays.
+fn group_data_ranges(group: GroupId) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
+    KeyKind::GROUP_DATA
+        .iter()
+        .flat_map(|kind| Cf::ALL.map(|cf| (cf, keys::key(group, *kind), keys::kind_end(group, *kind))))
+        .collect()
 }
 
 impl Node {
     pub async fn start(config: NodeConfig, deps: NodeDeps) -> Result<Arc<Node>, StartError> {
-        let raft_config = openraft::Config {
-            cluster_name: "runnel".into(),
-            heartbeat_interval: config.raft.heartbeat_ms,
-            election_timeout_min: config.raft.election_min_ms,
-            election_timeout_max: config.raft.election_max_ms,
-            // The shard log is the data: it is never compacted into snapshots (yet).
-            snapshot_policy: SnapshotPolicy::Never,
-            max_in_snapshot_log_to_keep: u64::MAX,
-            // A node that acknowledges before syncing (the simulation's deliberate bug) loses
-            // acknowledged entries in a crash; let openraft carry on so the simulation's
-            // checker, not an assertion deep in openraft, reports the loss.
-            allow_log_reversion: Some(deps.ack_policy == AckPolicy::BeforeSync),
-            ..Default::default()
-        };
-        let raft_config = Arc::new(raft_config.validate().map_err(|e| StartError::Raft(e.to_string()))?);
-        let commit = GroupCommit::start(deps.engine.clone(), deps.ack_policy);
+        let meta_raft_config = raft_config(&config, deps.ack_policy, true)?;
+        let shard_raft_config = raft_config(&config, deps.ack_policy, false)?;
+        let commit = GroupCommit::start(deps.engine.clone(), deps.ack_policy, deps.fail_stop.clone())?;
         let peers = Peers::new(deps.connector.clone());
+        let io_blocks = deps.engine.io_blocks();
 
-        let meta = MetaShared::new(load_meta_applied(deps.engine.as_ref(), META_GROUP)?);
-        let sm = GroupStateMachine::new(META_GROUP, deps.engine.clone(), Holds::Meta(meta.clone()));
+        let meta = MetaShared::new(MetaApplied::load(deps.engine.as_ref(), META_GROUP)?);
+        let sm =
+            GroupStateMachine::new(META_GROUP, deps.engine.clone(), Holds::Meta(meta.clone()), deps.fail_stop.clone());
         let meta_raft = Runtime::scope(
             deps.seed,
+            deps.fail_stop.clone(),
             Raft::new(
                 config.id,
-                raft_config.clone(),
-                NetworkFactory { group: META_GROUP, peers: peers.clone() },
-                LogStore::new(META_GROUP, deps.engine.clone(), commit.clone()),
+                meta_raft_config,
+                NetworkFactory { group: META_GROUP, peers: peers.clone(), io_blocks },
+                LogStore::new(META_GROUP, deps.engine.clone(), commit.clone(), deps.fail_stop.clone()),
                 sm,
             ),
         )
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
 
+        let secrets = match deps.secrets {
+            SecretSource::Os => StdRng::from_os_rng(),
+            SecretSource::Seeded(seed) => StdRng::seed_from_u64(seed),
+        };
         let (shutdown, _) = watch::channel(false);
         let node = Arc::new(Node {
             id: config.id,
@@ -100,27 +173,35 @@ impl Node {
             clock: deps.clock,
             meta_raft,
             meta,
+            fail_stop: deps.fail_stop,
+            read_check: deps.read_check,
             commit,
-            raft_config,
+            shard_raft_config,
             groups: RwLock::default(),
+            group_lock: tokio::sync::Mutex::new(()),
             seed: deps.seed,
+            secrets: Mutex::new(secrets),
             shutdown,
+            tasks: Mutex::new(Vec::new()),
         });
-        tokio::spawn(reconcile::run(node.clone()));
+        let reconciler = node.clone();
+        let task =
+            tokio::spawn(supervise("reconcile", node.fail_stop.clone(), move || reconcile::run(reconciler.clone())));
+        failstop::lock(&node.tasks, "node tasks").push(task);
         Ok(node)
     }
 
-    /// The members of the metadata group: every configured node.
+    /// The members of the metadata group: every configured node, by peer address.
     pub fn cluster_members(&self) -> BTreeMap<NodeId, BasicNode> {
         self.config.peers.iter().map(|(id, addr)| (*id, BasicNode::new(addr))).collect()
     }
 
     pub fn group(&self, group: GroupId) -> Option<Arc<ShardGroup>> {
-        self.groups.read().ok()?.get(&group).cloned()
+        failstop::read(&self.groups, "group map").get(&group).cloned()
     }
 
     pub fn group_ids(&self) -> Vec<GroupId> {
-        self.groups.read().map(|g| g.keys().copied().collect()).unwrap_or_default()
+        failstop::read(&self.groups, "group map").keys().copied().collect()
     }
 
     /// The Raft handle of any group hosted here, the metadata group included.
@@ -132,8 +213,8 @@ impl Node {
         }
     }
 
-    /// Where a node can be reached, from the metadata (or the configuration before it).
-    pub fn address_of(&self, node: NodeId) -> Option<String> {
+    /// Where a node's peer listener is, from the metadata (or the configuration before it).
+    pub fn peer_address(&self, node: NodeId) -> Option<String> {
         self.meta.current().state.nodes.get(&node).cloned().or_else(|| self.config.peers.get(&node).cloned())
     }
 
@@ -141,57 +222,200 @@ impl Node {
         self.shutdown.subscribe()
     }
 
-    pub(crate) async fn start_group(&self, shard: &ShardMeta) -> Result<Arc<ShardGroup>, StartError> {
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// 32 bytes of secret randomness (token signing keys).
+    pub fn secret(&self) -> [u8; 32] {
+        let mut secret = [0u8; 32];
+        failstop::lock(&self.secrets, "secret source").fill_bytes(&mut secret);
+        secret
+    }
+
+    fn tombstone_key(group: GroupId) -> Vec<u8> {
+        keys::key(group, KeyKind::Tombstone)
+    }
+
+    pub fn is_tombstoned(&self, group: GroupId) -> std::io::Result<bool> {
+        Ok(self.engine.get(Cf::State, &Node::tombstone_key(group))?.is_some())
+    }
+
+    /// Starts the group of `shard` here, or returns the one already running. Never starts a
+    /// group that was dropped on this node.
+    pub async fn start_group(&self, shard: &ShardMeta) -> Result<Arc<ShardGroup>, StartError> {
+        let _guard = self.group_lock.lock().await;
         if let Some(existing) = self.group(shard.group) {
             return Ok(existing);
         }
-        let applied = load_shard_applied(self.engine.as_ref(), shard.group)?;
+        if self.is_shutting_down() {
+            return Err(StartError::ShuttingDown);
+        }
+        if self.is_tombstoned(shard.group)? {
+            return Err(StartError::Tombstoned(shard.group));
+        }
+        let applied = ShardApplied::load(self.engine.as_ref(), shard.group)?;
         let shared = ShardShared::new(shard.group, shard.id, shard.starting_counter, applied);
-        let sm = GroupStateMachine::new(shard.group, self.engine.clone(), Holds::Shard(shared.clone()));
+        let sm = GroupStateMachine::new(
+            shard.group,
+            self.engine.clone(),
+            Holds::Shard(shared.clone()),
+            self.fail_stop.clone(),
+        );
         // Each group draws its own stream of randomness from the node's seed.
         let seed = self.seed ^ shard.group.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let network =
+            NetworkFactory { group: shard.group, peers: self.peers.clone(), io_blocks: self.engine.io_blocks() };
+        let log = LogStore::new(shard.group, self.engine.clone(), self.commit.clone(), self.fail_stop.clone());
         let raft = Runtime::scope(
             seed,
-            Raft::new(
-                self.id,
-                self.raft_config.clone(),
-                NetworkFactory { group: shard.group, peers: self.peers.clone() },
-                LogStore::new(shard.group, self.engine.clone(), self.commit.clone()),
-                sm,
-            ),
+            self.fail_stop.clone(),
+            Raft::new(self.id, self.shard_raft_config.clone(), network, log, sm),
         )
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
         let group = Arc::new(ShardGroup { raft, shared });
-        if let Ok(mut groups) = self.groups.write() {
-            groups.insert(shard.group, group.clone());
-        }
+        failstop::write(&self.groups, "group map").insert(shard.group, group.clone());
         tracing::info!(node = self.id, group = %shard.group, shard = %shard.id, "started shard group");
         Ok(group)
     }
 
-    /// Stops a group hosted here and deletes its data (its stream was deleted).
-    pub(crate) async fn drop_group(&self, group: GroupId) {
-        let removed = self.groups.write().ok().and_then(|mut g| g.remove(&group));
+    /// Drops a group hosted here (its stream was deleted): a durable tombstone first, so
+    /// that nothing (a stale metadata view, a restart) can ever start it again, then the
+    /// Raft instance, then its data.
+    pub async fn drop_group(&self, group: GroupId) -> std::io::Result<()> {
+        assert_ne!(group, META_GROUP, "the metadata group is never dropped");
+        let _guard = self.group_lock.lock().await;
+        let mut batch = Batch::default();
+        batch.put(Cf::State, Node::tombstone_key(group), Vec::new());
+        self.engine.write(batch)?;
+        self.commit.sync().await?;
+        let removed = failstop::write(&self.groups, "group map").remove(&group);
         if let Some(g) = removed {
             if let Err(e) = g.raft.shutdown().await {
                 tracing::warn!(%group, "shutdown of a dropped group failed: {e}");
             }
         }
-        match drop_group(self.engine.as_ref(), group) {
-            Ok(()) => tracing::info!(node = self.id, %group, "dropped group data"),
-            Err(e) => tracing::warn!(node = self.id, %group, "cannot drop group data: {e}"),
+        let mut batch = Batch::default();
+        for (cf, from, to) in group_data_ranges(group) {
+            batch.delete_range(cf, from, to);
         }
+        self.engine.write(batch)?;
+        self.commit.sync().await?;
+        tracing::info!(node = self.id, %group, "dropped group");
+        Ok(())
     }
 
-    /// Stops every group. The engine is left to the caller (a simulation may "crash" it).
+    /// Stops everything in order: the reconcile loop, every group, the metadata group, the
+    /// sync worker, and last the engine, so nothing touches storage while or after it
+    /// closes. The caller stops the servers first.
     pub async fn shutdown(&self) {
         self.shutdown.send_replace(true);
-        let groups: Vec<_> =
-            self.groups.write().map(|mut g| std::mem::take(&mut *g).into_iter().collect()).unwrap_or_default();
-        for (_, g) in groups {
+        self.fail_stop.disarm();
+        let tasks = std::mem::take(&mut *failstop::lock(&self.tasks, "node tasks"));
+        for task in tasks {
+            let _ = task.await;
+        }
+        let _guard = self.group_lock.lock().await;
+        let groups: Vec<_> = std::mem::take(&mut *failstop::write(&self.groups, "group map")).into_values().collect();
+        for g in groups {
             let _ = g.raft.shutdown().await;
         }
         let _ = self.meta_raft.shutdown().await;
+        self.commit.stop().await;
+        self.engine.close();
+        tracing::info!(node = self.id, "stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::clock::SystemClock;
+    use crate::config::{NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT};
+    use crate::domain::ShardId;
+    use crate::storage::memory::MemoryEngine;
+    use crate::transport::TcpConnector;
+
+    async fn single_node(engine: Arc<MemoryEngine>) -> Arc<Node> {
+        let config = NodeConfig {
+            id: 1,
+            listen: "127.0.0.1:1".parse().unwrap(),
+            advertise: "http://127.0.0.1:1".into(),
+            peer_listen: "127.0.0.1:2".parse().unwrap(),
+            peers: [(1, "http://127.0.0.1:2".to_string())].into(),
+            data_dir: "/unused".into(),
+            replication_factor: 1,
+            raft: RaftTiming::default(),
+            limits: NodeLimits::default(),
+            meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
+        };
+        let deps = NodeDeps {
+            engine,
+            connector: Arc::new(TcpConnector),
+            clock: Arc::new(SystemClock),
+            seed: 1,
+            ack_policy: AckPolicy::AfterSync,
+            read_check: ReadCheck::Linearizable,
+            secrets: SecretSource::Seeded(1),
+            fail_stop: FailStop::with_action(|r| panic!("unexpected fail-stop: {r}")),
+        };
+        Node::start(config, deps).await.unwrap()
+    }
+
+    fn shard(group: u64) -> ShardMeta {
+        ShardMeta {
+            id: ShardId(0),
+            group: GroupId(group),
+            start_hash: 0,
+            end_hash: u128::MAX,
+            replicas: vec![1],
+            ready: false,
+            starting_counter: 1,
+        }
+    }
+
+    /// The fault: start_group checked, awaited Raft::new, then inserted, so two callers
+    /// could both create a Raft instance on one log.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_starts_of_one_group_share_one_raft_instance() {
+        let node = single_node(Arc::new(MemoryEngine::default())).await;
+        let starts: Vec<_> = (0..8)
+            .map(|_| {
+                let node = node.clone();
+                tokio::spawn(async move { node.start_group(&shard(7)).await.map_err(|e| e.to_string()) })
+            })
+            .collect();
+        let mut groups = Vec::new();
+        for s in starts {
+            groups.push(s.await.unwrap().unwrap());
+        }
+        assert!(groups.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])), "one instance for every caller");
+        assert_eq!(node.group_ids(), vec![GroupId(7)]);
+        node.shutdown().await;
+    }
+
+    /// The fault: groups were dropped as soon as the metadata said so, with nothing to stop
+    /// a replica with a stale view from starting (and initializing) the group again.
+    #[tokio::test]
+    async fn a_dropped_group_never_starts_again_even_after_a_restart() {
+        let engine = Arc::new(MemoryEngine::default());
+        let node = single_node(engine.clone()).await;
+        let group = node.start_group(&shard(5)).await.unwrap();
+        group.raft.initialize(node.cluster_members()).await.unwrap();
+        node.drop_group(GroupId(5)).await.unwrap();
+        assert!(node.group(GroupId(5)).is_none());
+        assert!(matches!(node.start_group(&shard(5)).await, Err(StartError::Tombstoned(_))));
+        node.shutdown().await;
+        // Power loss right after: the tombstone was synced before anything was deleted.
+        engine.crash(0);
+        let node = single_node(engine.clone()).await;
+        assert!(matches!(node.start_group(&shard(5)).await, Err(StartError::Tombstoned(_))));
+        // The group's data is gone, its tombstone is not.
+        let (from, to) = (keys::key(GroupId(5), KeyKind::LogEntry), keys::kind_end(GroupId(5), KeyKind::LogEntry));
+        assert!(engine.scan(Cf::Log, &from, &to, 1).unwrap().is_empty());
+        // Another group starts as usual.
+        node.start_group(&shard(6)).await.unwrap();
+        node.shutdown().await;
     }
 }

@@ -1,16 +1,20 @@
 //! Writing to a group from any node: propose locally when this node leads the group,
 //! otherwise forward to the leader (`Peer.Propose`), following leader hints.
 //!
-//! A proposal is retried only when it was certainly not appended (the target said it is
-//! not the leader). Any other failure may have been applied, so it is reported as
-//! `Unknown` and the client decides whether to retry (and risk a duplicate).
+//! Errors say what the caller may assume. A proposal is retried here only when it was
+//! certainly not appended (the target said it does not lead, or no leader was found):
+//! that is `NoLeader`, safe for anyone to retry. Any other failure may have been applied,
+//! and is `Unknown`: the client decides whether to retry and risk a duplicate.
 
 use super::node::Node;
 use crate::domain::{GroupId, NodeId};
-use crate::raft::{decode, encode, Request, Response};
+use crate::raft::types::Command;
+use crate::raft::TypeConfig;
+use crate::replica::{GroupCommand, GroupReply};
+use crate::transport::wire::{pack, unpack};
+use crate::transport::CallError;
 use openraft::async_runtime::WatchReceiver as _;
 use openraft::error::{ClientWriteError, RaftError};
-use runnel_proto::v1::peer::Proposal;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -27,63 +31,80 @@ const BACKOFF_MAX: Duration = Duration::from_millis(400);
 /// An applied proposal: the state machine's answer and the entry's log index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposed {
-    pub response: Response,
+    pub reply: GroupReply,
     pub log_index: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum ProposeError {
-    #[error("no leader for group {0} could be reached in time")]
+    /// No leader accepted it in time; it was certainly not appended.
+    #[error("no leader for group {0} could be reached in time; nothing was written")]
     NoLeader(GroupId),
+    /// The asked node does not lead the group; it was certainly not appended.
     #[error("node {node} does not lead group {group}")]
     NotLeader { group: GroupId, node: NodeId, leader: Option<NodeId> },
+    /// It may or may not have been applied.
     #[error("the write may or may not have been applied: {0}")]
     Unknown(String),
-    #[error("group {0} has stopped on this node")]
-    Stopped(GroupId),
+    /// The command could not be encoded or was malformed; nothing was proposed.
+    #[error("bad command: {0}")]
+    BadCommand(String),
 }
 
-/// Proposes on this node, which must lead `group`; never forwards.
-pub async fn propose_local(node: &Node, group: GroupId, request: Request) -> Result<Proposed, ProposeError> {
-    let Some(raft) = node.raft(group) else {
-        return Err(ProposeError::NotLeader { group, node: node.id, leader: None });
-    };
-    let write = tokio::time::timeout(COMMIT_TIMEOUT, raft.client_write(request)).await;
-    match write {
-        Err(_) => Err(ProposeError::Unknown(format!("group {group} did not commit within {COMMIT_TIMEOUT:?}"))),
-        Ok(Ok(reply)) => Ok(Proposed { response: reply.data, log_index: reply.log_id.index() }),
-        Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
-            Err(ProposeError::NotLeader { group, node: node.id, leader: f.leader_id })
-        }
-        Ok(Err(RaftError::APIError(e))) => Err(ProposeError::Unknown(e.to_string())),
-        Ok(Err(RaftError::Fatal(_))) => Err(ProposeError::Stopped(group)),
+impl ProposeError {
+    /// Whether the write certainly did not happen, so that anyone may retry it.
+    pub fn certainly_not_applied(&self) -> bool {
+        !matches!(self, ProposeError::Unknown(_))
     }
 }
 
-/// Proposes to `group` wherever its leader is. `replicas` are tried when this node does not
-/// host the group and knows no leader.
+/// A proposal forwarded to the leader.
+#[derive(Serialize, Deserialize)]
+pub struct Forwarded {
+    pub command: Command,
+}
+
+/// Proposes on this node, which must lead `group`; never forwards.
+pub async fn propose_local(node: &Node, group: GroupId, command: Command) -> Result<Proposed, ProposeError> {
+    let not_leader = |leader| ProposeError::NotLeader { group, node: node.id, leader };
+    let Some(raft) = node.raft(group) else { return Err(not_leader(None)) };
+    if node.is_shutting_down() || node.fail_stop.is_stopped() {
+        return Err(not_leader(None));
+    }
+    let write = tokio::time::timeout(COMMIT_TIMEOUT, raft.client_write(command)).await;
+    match write {
+        Err(_) => Err(ProposeError::Unknown(format!("group {group} did not commit within {COMMIT_TIMEOUT:?}"))),
+        Ok(Ok(reply)) => Ok(Proposed { reply: GroupReply::decode(&reply.data), log_index: reply.log_id.index }),
+        Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => Err(not_leader(f.leader_id)),
+        Ok(Err(e)) => Err(unknown(e)),
+    }
+}
+
+fn unknown(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> ProposeError {
+    ProposeError::Unknown(e.to_string())
+}
+
+/// Proposes `command` to `group` wherever its leader is. `replicas` are tried when this
+/// node does not host the group and knows no leader.
 pub async fn propose(
     node: &Node,
     group: GroupId,
     replicas: &[NodeId],
-    request: Request,
+    command: &GroupCommand,
 ) -> Result<Proposed, ProposeError> {
+    let command = command.encode().map_err(ProposeError::BadCommand)?;
     let deadline = Instant::now() + PROPOSE_DEADLINE;
     let mut backoff = BACKOFF_MIN;
     let mut hint: Option<NodeId> = None;
     for attempt in 0..PROPOSE_ATTEMPTS_MAX {
         let local_view = node.raft(group).and_then(|r| r.metrics().borrow_watched().current_leader);
         let target = hint.take().or(local_view).or_else(|| {
-            if node.raft(group).is_none() && !replicas.is_empty() {
-                Some(replicas[attempt as usize % replicas.len()])
-            } else {
-                None
-            }
+            (node.raft(group).is_none() && !replicas.is_empty()).then(|| replicas[attempt as usize % replicas.len()])
         });
         let outcome = match target {
             None => None,
-            Some(leader) if leader == node.id => Some(propose_local(node, group, request.clone()).await),
-            Some(leader) => Some(forward(node, leader, group, &request).await),
+            Some(leader) if leader == node.id => Some(propose_local(node, group, command.clone()).await),
+            Some(leader) => Some(forward(node, leader, group, &command).await),
         };
         match outcome {
             Some(Err(ProposeError::NotLeader { leader, node: asked, .. })) => {
@@ -105,17 +126,35 @@ pub async fn propose(
     Err(ProposeError::NoLeader(group))
 }
 
-async fn forward(node: &Node, leader: NodeId, group: GroupId, request: &Request) -> Result<Proposed, ProposeError> {
-    let Some(addr) = node.address_of(leader) else {
+async fn forward(node: &Node, leader: NodeId, group: GroupId, command: &Command) -> Result<Proposed, ProposeError> {
+    let Some(addr) = node.peer_address(leader) else {
         return Err(ProposeError::NotLeader { group, node: leader, leader: None });
     };
-    let payload = encode(request).map_err(|e| ProposeError::Unknown(e.to_string()))?;
-    let mut client = node.peers.client(&addr).map_err(ProposeError::Unknown)?;
-    let call = client.propose(Proposal { group_id: group.0, payload });
-    match tokio::time::timeout(COMMIT_TIMEOUT + Duration::from_secs(1), call).await {
-        Err(_) => Err(ProposeError::Unknown(format!("node {leader} did not answer in time"))),
-        Ok(Err(status)) => Err(ProposeError::Unknown(format!("node {leader}: {}", status.message()))),
-        Ok(Ok(reply)) => decode::<Result<Proposed, ProposeError>>(&reply.into_inner().payload)
-            .map_err(|e| ProposeError::Unknown(e.to_string()))?,
+    let payload = pack(&Forwarded { command: command.clone() }).map_err(|e| ProposeError::BadCommand(e.to_string()))?;
+    let reply = node.peers.propose(&addr, group, payload, COMMIT_TIMEOUT + Duration::from_secs(1)).await;
+    match reply {
+        // No connection: it never left this node. Look for a leader again (the one this
+        // node knows of may be dead).
+        Err(CallError::NotSent(e)) => {
+            tracing::debug!(leader, "proposal for {group} not sent: {e}");
+            Err(ProposeError::NotLeader { group, node: leader, leader: None })
+        }
+        // The leader may have appended it before the reply was lost.
+        Err(e) => Err(ProposeError::Unknown(format!("node {leader}: {e}"))),
+        Ok(bytes) => unpack::<Result<Proposed, ProposeError>>(&bytes)
+            .map_err(|e| ProposeError::Unknown(format!("node {leader}: {e}")))?,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unknown_outcomes_may_have_been_applied() {
+        assert!(ProposeError::NoLeader(GroupId(1)).certainly_not_applied());
+        assert!(ProposeError::NotLeader { group: GroupId(1), node: 1, leader: None }.certainly_not_applied());
+        assert!(ProposeError::BadCommand("x".into()).certainly_not_applied());
+        assert!(!ProposeError::Unknown("x".into()).certainly_not_applied());
     }
 }

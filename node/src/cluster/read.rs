@@ -1,17 +1,32 @@
-//! Reading a shard from any node: at the shard's leader when known, else from any replica
-//! (`Peer.Read` when it is not this node). Reads are idempotent, so any failure moves on to
-//! the next replica.
+//! Reading a shard from any node, linearizably: reads are served by the shard's leader
+//! after it confirms its leadership (a quorum acknowledged it within the lease, or a
+//! heartbeat round now) and has applied everything committed up to then. A leader that was
+//! cut off and deposed can therefore never answer without records the new leader
+//! acknowledged. Other nodes forward to the leader (`Peer.Read`); a follower never serves
+//! a read itself.
 
-use super::node::Node;
+use super::node::{Node, ReadCheck};
 use crate::domain::{GroupId, NodeId, SequenceNumber, ShardId};
-use crate::raft::{decode, encode};
-use crate::shard::read::{first_counter_at_or_after, next_arrival, read_records};
+use crate::shard::read::{first_counter_at_or_after, next_arrival, read_records, ReadBatch};
+use crate::storage::off_thread;
+use crate::transport::wire::{pack, unpack};
 use openraft::async_runtime::WatchReceiver as _;
-use runnel_proto::v1::peer::ReadRequest;
+use openraft::error::{LinearizableReadError, RaftError};
+use openraft::raft::linearizable_read::LinearizerOption;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use tokio::time::Instant;
 
+/// Leader hops and waits for an election, at the most, per read.
+const READ_ATTEMPTS_MAX: u32 = 40;
+/// Time a read may spend finding a leader that can serve it.
+const READ_DEADLINE: Duration = Duration::from_secs(8);
+/// Time one remote read may take (a full 10 MiB reply included).
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a leader may take to confirm its leadership for a read.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(3);
+const BACKOFF_MIN: Duration = Duration::from_millis(20);
+const BACKOFF_MAX: Duration = Duration::from_millis(400);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardRead {
@@ -30,7 +45,7 @@ pub enum ReadFrom {
     Timestamp(i64),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadRecord {
     pub sequence_number: SequenceNumber,
     pub arrival_ms: i64,
@@ -50,39 +65,43 @@ pub struct ShardReadReply {
     pub next_arrival_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum ReadError {
-    #[error("no replica of group {0} answered")]
+    /// No leader could serve the read in time.
+    #[error("no leader of group {0} could serve the read in time")]
     Unavailable(GroupId),
-    #[error("group {0} is not hosted on this node")]
-    NotHosted(GroupId),
+    #[error("node {node} does not lead group {group}")]
+    NotLeader { group: GroupId, node: NodeId, leader: Option<NodeId> },
     #[error("storage: {0}")]
     Storage(String),
 }
 
-pub fn read_local(node: &Node, req: &ShardRead) -> Result<ShardReadReply, ReadError> {
-    let group = node.group(req.group).ok_or(ReadError::NotHosted(req.group))?;
-    let engine = node.engine.as_ref();
-    let storage = |e: std::io::Error| ReadError::Storage(e.to_string());
+/// Reads the shard's applied state on this node, up to its applied counter. Only a leader
+/// that confirmed its leadership may call this for a client.
+async fn read_applied(node: &Node, req: &ShardRead) -> Result<ShardReadReply, ReadError> {
+    let group = node.group(req.group).ok_or(ReadError::NotLeader { group: req.group, node: node.id, leader: None })?;
+    let engine = node.engine.clone();
     let last_counter = group.shared.applied().last_counter;
+    let req = req.clone();
+    let result = off_thread(node.engine.io_blocks(), move || read_at(engine.as_ref(), &req, last_counter)).await;
+    result.map_err(|e| ReadError::Storage(e.to_string()))
+}
+
+fn read_at(engine: &dyn crate::storage::Engine, req: &ShardRead, last_counter: u64) -> std::io::Result<ShardReadReply> {
     let from_counter = match req.from {
         ReadFrom::Counter(c) => c,
         ReadFrom::Timestamp(ts) => {
-            first_counter_at_or_after(engine, req.group, ts).map_err(storage)?.unwrap_or(last_counter + 1)
+            first_counter_at_or_after(engine, req.group, ts, last_counter)?.unwrap_or(last_counter.saturating_add(1))
         }
     };
     let batch = if req.limit == 0 {
-        crate::shard::read::ReadBatch { records: Vec::new(), next_counter: from_counter }
+        ReadBatch { records: Vec::new(), next_counter: from_counter }
     } else {
-        read_records(engine, req.group, req.shard, from_counter, req.limit as usize, req.bytes_max as usize)
-            .map_err(storage)?
+        let bytes_max = usize::try_from(req.bytes_max).unwrap_or(usize::MAX);
+        read_records(engine, req.group, req.shard, from_counter, last_counter, req.limit as usize, bytes_max)?
     };
     // Counters may skip (SequenceNumberForOrdering): ask the index for the next record.
-    let next_arrival_ms = if batch.next_counter <= last_counter {
-        next_arrival(engine, req.group, batch.next_counter).map_err(storage)?
-    } else {
-        None
-    };
+    let next_arrival_ms = next_arrival(engine, req.group, batch.next_counter, last_counter)?;
     Ok(ShardReadReply {
         records: batch
             .records
@@ -100,46 +119,72 @@ pub fn read_local(node: &Node, req: &ShardRead) -> Result<ShardReadReply, ReadEr
     })
 }
 
-/// Reads at the shard's leader when it is known, so a record is readable as soon as its
-/// put was acknowledged (the leader applies before it acknowledges); falls back to this
-/// node's replica, then to the other replicas.
+/// Serves a read on this node as the shard's leader: confirms leadership, waits until
+/// everything committed is applied, then reads. Refuses (`NotLeader`) otherwise.
+pub async fn read_at_leader(node: &Node, req: &ShardRead) -> Result<ShardReadReply, ReadError> {
+    let not_leader = |leader| ReadError::NotLeader { group: req.group, node: node.id, leader };
+    let Some(group) = node.group(req.group) else { return Err(not_leader(None)) };
+    if node.read_check == ReadCheck::TrustLocalLeader {
+        return read_applied(node, req).await;
+    }
+    // Within the lease no message is needed; past it, one heartbeat round now.
+    let option = LinearizerOption::new(None, true);
+    match tokio::time::timeout(CONFIRM_TIMEOUT, group.raft.ensure_linearizable(option)).await {
+        Err(_) => Err(not_leader(None)),
+        Ok(Ok(_)) => read_applied(node, req).await,
+        Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f)))) => Err(not_leader(f.leader_id)),
+        Ok(Err(_)) => Err(not_leader(None)),
+    }
+}
+
+/// Reads a shard linearizably from any node: at this node when it leads the shard, else
+/// at the leader it knows of, else at the replicas in turn; retried until `READ_DEADLINE`
+/// while leadership moves.
 pub async fn read(node: &Node, replicas: &[NodeId], req: &ShardRead) -> Result<ShardReadReply, ReadError> {
-    let leader = node.group(req.group).and_then(|g| g.raft.metrics().borrow_watched().current_leader);
-    let hosted = node.group(req.group).is_some();
-    if hosted && (leader.is_none() || leader == Some(node.id)) {
-        return read_local(node, req);
-    }
-    let payload = encode(req).map_err(|e| ReadError::Storage(e.to_string()))?;
-    if let Some(leader) = leader {
-        if let Some(reply) = read_remote(node, leader, &payload).await {
-            return Ok(reply);
+    let deadline = Instant::now() + READ_DEADLINE;
+    let mut backoff = BACKOFF_MIN;
+    let mut hint: Option<NodeId> = None;
+    let payload = pack(req).map_err(|e| ReadError::Storage(e.to_string()))?;
+    for attempt in 0..READ_ATTEMPTS_MAX {
+        let local_view = node.group(req.group).and_then(|g| g.raft.metrics().borrow_watched().current_leader);
+        let target = hint
+            .take()
+            .or(local_view)
+            .or_else(|| (!replicas.is_empty()).then(|| replicas[attempt as usize % replicas.len()]));
+        let outcome = match target {
+            None => None,
+            Some(leader) if leader == node.id => Some(read_at_leader(node, req).await),
+            Some(leader) => Some(read_remote(node, leader, req.group, &payload).await),
+        };
+        match outcome {
+            Some(Ok(reply)) => return Ok(reply),
+            Some(Err(ReadError::NotLeader { leader: Some(l), node: asked, .. })) if l != asked => {
+                hint = Some(l);
+                continue;
+            }
+            Some(Err(ReadError::Storage(e))) => return Err(ReadError::Storage(e)),
+            _ => {}
         }
-    }
-    if hosted {
-        return read_local(node, req);
-    }
-    for replica in replicas {
-        if let Some(reply) = read_remote(node, *replica, &payload).await {
-            return Ok(reply);
+        if Instant::now() + backoff > deadline {
+            break;
         }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(BACKOFF_MAX);
     }
     Err(ReadError::Unavailable(req.group))
 }
 
-async fn read_remote(node: &Node, replica: NodeId, payload: &[u8]) -> Option<ShardReadReply> {
-    let addr = node.address_of(replica)?;
-    let mut client = node.peers.client(&addr).ok()?;
-    let call = client.read(ReadRequest { payload: payload.to_vec() });
-    let Ok(Ok(reply)) = tokio::time::timeout(READ_TIMEOUT, call).await else { return None };
-    match decode::<Result<ShardReadReply, ReadError>>(&reply.into_inner().payload) {
-        Ok(Ok(r)) => Some(r),
-        Ok(Err(e)) => {
-            tracing::debug!(replica, "read refused: {e}");
-            None
-        }
+async fn read_remote(node: &Node, target: NodeId, group: GroupId, payload: &[u8]) -> Result<ShardReadReply, ReadError> {
+    let unavailable = || ReadError::NotLeader { group, node: target, leader: None };
+    let Some(addr) = node.peer_address(target) else { return Err(unavailable()) };
+    match node.peers.read(&addr, payload.to_vec(), READ_TIMEOUT).await {
         Err(e) => {
-            tracing::debug!(replica, "read reply undecodable: {e}");
-            None
+            tracing::debug!(target, "read not served: {e}");
+            Err(unavailable())
         }
+        Ok(bytes) => unpack::<Result<ShardReadReply, ReadError>>(&bytes).map_err(|e| {
+            tracing::debug!(target, "read reply undecodable: {e}");
+            unavailable()
+        })?,
     }
 }

@@ -1,13 +1,14 @@
-//! Turns the metadata into running groups on this node, one pass at a time:
-//! bootstrap the metadata group, start and initialize the shard groups placed here, report
-//! shards ready, drop the groups of deleted streams, and (on the metadata leader) purge
-//! deleted streams.
+//! Turns the metadata into running groups on this node, one pass at a time: bootstrap the
+//! metadata group, start and initialize the shard groups placed here, report shards ready,
+//! drop the groups of deleted streams, and (on the metadata leader) purge deleted streams
+//! and rotate the token signing key.
 
-use super::node::Node;
+use super::node::{Node, StartError};
 use super::propose::propose;
-use crate::control::metadata::{MetaCommand, StreamStatus};
+use crate::control::{MetaCommand, StreamStatus, TokenKey};
 use crate::domain::{GroupId, META_GROUP};
-use crate::raft::Request;
+use crate::limits::TOKEN_KEY_ROTATION_MS;
+use crate::replica::GroupCommand;
 use openraft::async_runtime::WatchReceiver as _;
 use openraft::BasicNode;
 use std::collections::{BTreeMap, HashMap};
@@ -16,15 +17,24 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 const PASS_INTERVAL: Duration = Duration::from_millis(200);
-/// How often the same report (ShardReady, PurgeStream) is proposed again while unseen.
+/// How often the same report (ShardReady, PurgeStream, a key rotation) is proposed again
+/// while unseen.
 const REPORT_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Kinds of report, for `Pass::due`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Report {
+    ShardReady,
+    Purge,
+    TokenKey,
+}
 
 struct Pass {
     node: Arc<Node>,
     started: Instant,
     meta_initialized: bool,
     first_seen: HashMap<GroupId, Instant>,
-    reported: HashMap<(GroupId, u8), Instant>,
+    reported: HashMap<(GroupId, Report), Instant>,
 }
 
 pub async fn run(node: Arc<Node>) {
@@ -38,17 +48,17 @@ pub async fn run(node: Arc<Node>) {
         reported: HashMap::new(),
     };
     loop {
-        // `biased`: no random branch choice, so a simulation replays exactly.
-        tokio::select! {
-            biased;
-            _ = meta_rx.changed() => {}
-            _ = tokio::time::sleep(PASS_INTERVAL) => {}
-            _ = shutdown.changed() => {}
-        }
         if *shutdown.borrow() {
             return;
         }
         pass.run_once().await;
+        // `biased`: no random branch choice, so a simulation replays exactly.
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => {}
+            _ = meta_rx.changed() => {}
+            _ = tokio::time::sleep(PASS_INTERVAL) => {}
+        }
     }
 }
 
@@ -59,7 +69,7 @@ impl Pass {
         Duration::from_millis(self.node.config.raft.election_max_ms * 3)
     }
 
-    fn due(&mut self, key: (GroupId, u8)) -> bool {
+    fn due(&mut self, key: (GroupId, Report)) -> bool {
         let now = Instant::now();
         match self.reported.get(&key) {
             Some(t) if now.duration_since(*t) < REPORT_INTERVAL => false,
@@ -68,6 +78,17 @@ impl Pass {
                 true
             }
         }
+    }
+
+    /// Proposes `command` to the metadata group in the background.
+    fn report(&self, command: MetaCommand, what: &'static str) {
+        let node = self.node.clone();
+        tokio::spawn(async move {
+            let replicas = node.config.peers.keys().copied().collect::<Vec<_>>();
+            if let Err(e) = propose(&node, META_GROUP, &replicas, &GroupCommand::Meta(command)).await {
+                tracing::debug!("{what} not recorded yet: {e}");
+            }
+        });
     }
 
     async fn run_once(&mut self) {
@@ -81,6 +102,7 @@ impl Pass {
             }
             let group = match self.node.start_group(shard).await {
                 Ok(g) => g,
+                Err(StartError::Tombstoned(_)) | Err(StartError::ShuttingDown) => continue,
                 Err(e) => {
                     tracing::warn!(node = me, group = %shard.group, "cannot start group: {e}");
                     continue;
@@ -95,56 +117,55 @@ impl Pass {
                 let members: BTreeMap<_, _> = shard
                     .replicas
                     .iter()
-                    .filter_map(|id| self.node.address_of(*id).map(|a| (*id, BasicNode::new(a))))
+                    .filter_map(|id| self.node.peer_address(*id).map(|a| (*id, BasicNode::new(a))))
                     .collect();
                 if let Err(e) = group.raft.initialize(members).await {
                     tracing::debug!(node = me, group = %shard.group, "initialize: {e}");
                 }
             }
             let leads = group.raft.metrics().borrow_watched().current_leader == Some(me);
-            if leads && self.due((shard.group, 0)) {
-                let node = self.node.clone();
-                let cmd = Request::Meta(MetaCommand::ShardReady { group: shard.group });
-                tokio::spawn(async move {
-                    let replicas = node.config.peers.keys().copied().collect::<Vec<_>>();
-                    if let Err(e) = propose(&node, META_GROUP, &replicas, cmd).await {
-                        tracing::debug!("ShardReady not recorded yet: {e}");
-                    }
-                });
+            if leads && self.due((shard.group, Report::ShardReady)) {
+                self.report(MetaCommand::ShardReady { group: shard.group }, "ShardReady");
             }
         }
 
-        // Groups of deleted streams: ids below `next_group` that no live stream holds.
+        // Groups of deleted streams: ids below `next_group` that no live stream holds here.
         for group in self.node.group_ids() {
             let live = meta
                 .state
                 .find_group(group)
                 .is_some_and(|(stream, shard)| stream.status != StreamStatus::Deleting && shard.replicas.contains(&me));
             if !live && group.0 < meta.state.next_group {
-                self.node.drop_group(group).await;
+                if let Err(e) = self.node.drop_group(group).await {
+                    tracing::warn!(node = me, %group, "cannot drop group: {e}");
+                }
                 self.first_seen.remove(&group);
             }
         }
 
-        if self.node.meta_raft.metrics().borrow_watched().current_leader == Some(me) {
-            let deleting: Vec<_> = meta
-                .state
-                .streams
-                .values()
-                .filter(|s| s.status == StreamStatus::Deleting)
-                .map(|s| (s.name.clone(), s.incarnation))
-                .collect();
-            for (name, incarnation) in deleting {
-                if self.due((GroupId(incarnation), 1)) {
-                    let node = self.node.clone();
-                    tokio::spawn(async move {
-                        let replicas = vec![node.id];
-                        let cmd = Request::Meta(MetaCommand::PurgeStream { name, incarnation });
-                        if let Err(e) = propose(&node, META_GROUP, &replicas, cmd).await {
-                            tracing::debug!("PurgeStream not recorded yet: {e}");
-                        }
-                    });
-                }
+        if self.node.meta_raft.metrics().borrow_watched().current_leader != Some(me) {
+            return;
+        }
+        let deleting: Vec<_> = meta
+            .state
+            .streams
+            .values()
+            .filter(|s| s.status == StreamStatus::Deleting)
+            .map(|s| (s.name.clone(), s.incarnation))
+            .collect();
+        for (name, incarnation) in deleting {
+            if self.due((GroupId(incarnation), Report::Purge)) {
+                self.report(MetaCommand::PurgeStream { name, incarnation }, "PurgeStream");
+            }
+        }
+        let now = self.node.clock.now_ms();
+        let newest = meta.state.token_keys.last();
+        let stale = newest.is_none_or(|k| now.saturating_sub(k.created_ms) >= TOKEN_KEY_ROTATION_MS);
+        if stale && self.due((META_GROUP, Report::TokenKey)) {
+            let id = newest.map_or(Some(1), |k| k.id.checked_add(1));
+            if let Some(id) = id {
+                let key = TokenKey { id, secret: self.node.secret(), created_ms: now };
+                self.report(MetaCommand::RotateTokenKey { key }, "token key rotation");
             }
         }
     }

@@ -1,4 +1,17 @@
-//! The metadata group's state: streams, shards, hash ranges and replica placement.
+//! The metadata group's state machine: streams, shards, hash ranges, placement, and the
+//! keys that sign client tokens.
+//!
+//! - `state`: what the metadata holds.
+//! - `command`: the commands that change it and their deterministic `apply` (bad commands
+//!   are refused the same way on every replica, never asserted on).
+//! - `placement`: where a shard's replicas live.
+//! - `applied`: the metadata group's applied state as persisted.
 
-pub mod metadata;
+pub mod applied;
+pub mod command;
 pub mod placement;
+pub mod state;
+
+pub use applied::MetaApplied;
+pub use command::{MetaCommand, MetaResult};
+pub use state::{MetaState, ShardMeta, StreamMeta, StreamMode, StreamStatus, TokenKey};

@@ -6,13 +6,20 @@
 
 use crate::domain::{GroupId, NodeId};
 
-/// The replicas of `group`, preferred leader first. `nodes` must be sorted and unique.
-pub fn replicas_for(group: GroupId, nodes: &[NodeId], replication_factor: usize) -> Vec<NodeId> {
-    assert!(!nodes.is_empty(), "placement needs at least one node");
-    assert!(nodes.windows(2).all(|w| w[0] < w[1]), "nodes must be sorted and unique");
+/// The replicas of `group`, preferred leader first, or `None` when there is no node to
+/// place on. `nodes` are deduplicated and sorted here, so any list will do.
+pub fn replicas_for(group: GroupId, nodes: &[NodeId], replication_factor: usize) -> Option<Vec<NodeId>> {
+    let mut nodes = nodes.to_vec();
+    nodes.sort_unstable();
+    nodes.dedup();
+    if nodes.is_empty() || replication_factor == 0 {
+        return None;
+    }
     let count = replication_factor.min(nodes.len());
     let start = (group.0 % nodes.len() as u64) as usize;
-    (0..count).map(|i| nodes[(start + i) % nodes.len()]).collect()
+    let replicas: Vec<NodeId> = (0..count).map(|i| nodes[(start + i) % nodes.len()]).collect();
+    debug_assert_eq!(replicas.len(), count);
+    Some(replicas)
 }
 
 #[cfg(test)]
@@ -26,7 +33,7 @@ mod tests {
         let mut leads: BTreeMap<NodeId, usize> = BTreeMap::new();
         let mut hosts: BTreeMap<NodeId, usize> = BTreeMap::new();
         for g in 1..=100u64 {
-            let replicas = replicas_for(GroupId(g), &nodes, 3);
+            let replicas = replicas_for(GroupId(g), &nodes, 3).unwrap();
             assert_eq!(replicas.len(), 3);
             let mut sorted = replicas.clone();
             sorted.sort();
@@ -42,8 +49,11 @@ mod tests {
     }
 
     #[test]
-    fn replication_factor_is_capped_by_the_node_count() {
-        assert_eq!(replicas_for(GroupId(4), &[1, 2], 3).len(), 2);
-        assert_eq!(replicas_for(GroupId(4), &[7], 3), vec![7]);
+    fn replication_factor_is_capped_by_the_node_count_and_nothing_panics() {
+        assert_eq!(replicas_for(GroupId(4), &[1, 2], 3).unwrap().len(), 2);
+        assert_eq!(replicas_for(GroupId(4), &[7], 3), Some(vec![7]));
+        assert_eq!(replicas_for(GroupId(4), &[], 3), None);
+        assert_eq!(replicas_for(GroupId(4), &[1, 2], 0), None);
+        assert_eq!(replicas_for(GroupId(u64::MAX), &[3, 1, 3, 2], 3).unwrap().len(), 3);
     }
 }

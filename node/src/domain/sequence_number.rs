@@ -30,6 +30,12 @@ impl SequenceNumber {
         u64::try_from(self.0 >> SHARD_BITS).unwrap_or(u64::MAX)
     }
 
+    /// The per-shard counter part, or `None` when it does not fit in 64 bits (so Runnel
+    /// never issued this number).
+    pub fn counter_checked(self) -> Option<u64> {
+        u64::try_from(self.0 >> SHARD_BITS).ok()
+    }
+
     pub fn shard(self) -> ShardId {
         ShardId((self.0 & u128::from(u32::MAX)) as u32)
     }

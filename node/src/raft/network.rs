@@ -1,51 +1,68 @@
-//! Raft messages between nodes: one `Peer.Raft` gRPC call per message, over the channel the
-//! node keeps per peer, shared by every group (one HTTP/2 connection carries all groups).
+//! Raft messages between nodes, over the transport: the sending side (`GroupNetwork`, one
+//! per group and target) and the receiving side (`handle`, called by the node runtime for
+//! each incoming message).
+//!
+//! Timeouts fit the payload: openraft gives an append only a heartbeat interval, which a
+//! 16 MiB catch-up message cannot meet on a busy disk; every message gets at least
+//! `PEER_TIMEOUT_MIN` plus time for its bytes at `PEER_BYTES_PER_SEC_MIN`.
 
+use super::snapshot::{ChunkMessage, SnapshotData, StagedSnapshot};
 use super::types::{SnapshotMeta, TypeConfig, Vote};
-use super::{decode, encode};
-use crate::cluster::peers::Peers;
 use crate::domain::{GroupId, NodeId};
+use crate::storage::off_thread;
+use crate::transport::wire::{pack, unpack};
+use crate::transport::{CallError, PeerError, Peers, RaftKind};
+use futures::FutureExt;
 use openraft::error::{NetworkError, RPCError, RaftError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory};
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse};
-use openraft::{BasicNode, OptionalSend, RaftNetworkV2};
-use runnel_proto::v1::peer::RaftMessage;
+use openraft::storage::RaftStateMachine;
+use openraft::{BasicNode, OptionalSend, RaftNetworkV2, Snapshot};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::future::Future;
-use std::io::Cursor;
 use std::time::Duration;
 
-/// Raft message kinds on the wire.
-pub mod kind {
-    pub const APPEND: &str = "append";
-    pub const VOTE: &str = "vote";
-    pub const PRE_VOTE: &str = "pre_vote";
-    pub const SNAPSHOT: &str = "snapshot";
+/// The least time any peer message gets.
+pub const PEER_TIMEOUT_MIN: Duration = Duration::from_secs(2);
+/// The slowest transfer rate a healthy peer link is assumed to sustain.
+pub const PEER_BYTES_PER_SEC_MIN: u64 = 8 * 1024 * 1024;
+/// Time a receiver may take to install a staged snapshot.
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long a message of `bytes` may take.
+pub fn timeout_for(bytes: usize, at_least: Duration) -> Duration {
+    let transfer = Duration::from_millis((bytes as u64).saturating_mul(1000) / PEER_BYTES_PER_SEC_MIN);
+    at_least.max(PEER_TIMEOUT_MIN) + transfer
 }
 
-/// A full snapshot on the wire.
-#[derive(Serialize, serde::Deserialize)]
-pub struct SnapshotMessage {
+/// The install message that follows a snapshot's chunks.
+#[derive(Serialize, Deserialize)]
+pub struct InstallMessage {
     pub vote: Vote,
     pub meta: SnapshotMeta,
-    #[serde(with = "serde_bytes")]
-    pub data: Vec<u8>,
+    pub staged: StagedSnapshot,
 }
-
-/// Snapshots are sent whole; give them longer than ordinary messages.
-const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct NetworkFactory {
     pub group: GroupId,
     pub peers: Peers,
+    /// Whether storage reads block (then snapshot chunks are read off the async threads).
+    pub io_blocks: bool,
 }
 
 impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
     type Network = GroupNetwork;
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> GroupNetwork {
-        GroupNetwork { group: self.group, target, addr: node.addr.clone(), peers: self.peers.clone() }
+        GroupNetwork {
+            group: self.group,
+            target,
+            addr: node.addr.clone(),
+            peers: self.peers.clone(),
+            io_blocks: self.io_blocks,
+            transmissions: 0,
+        }
     }
 }
 
@@ -54,55 +71,101 @@ pub struct GroupNetwork {
     target: NodeId,
     addr: String,
     peers: Peers,
+    io_blocks: bool,
+    /// Snapshots sent through this client, to tell transmissions apart.
+    transmissions: u64,
 }
 
-enum CallError {
-    Unreachable(String),
-    Network(String),
+fn rpc_error(e: CallError) -> RPCError<TypeConfig> {
+    match e {
+        CallError::NotSent(m) | CallError::Unreachable(m) | CallError::Refused(m) => {
+            RPCError::Unreachable(Unreachable::from_string(m))
+        }
+        CallError::Timeout(m) => RPCError::Network(NetworkError::from_string(m)),
+    }
+}
+
+fn streaming_error(e: CallError) -> StreamingError<TypeConfig> {
+    match e {
+        CallError::NotSent(m) | CallError::Unreachable(m) | CallError::Refused(m) => {
+            StreamingError::Unreachable(Unreachable::from_string(m))
+        }
+        CallError::Timeout(m) => StreamingError::Network(NetworkError::from_string(m)),
+    }
 }
 
 impl GroupNetwork {
-    async fn call<Req: Serialize, Resp: DeserializeOwned>(
-        &self,
-        kind: &str,
-        req: &Req,
-        timeout: Duration,
-    ) -> Result<Resp, CallError> {
-        let payload = encode(req).map_err(|e| CallError::Network(e.to_string()))?;
-        let mut client = self.peers.client(&self.addr).map_err(CallError::Unreachable)?;
-        let msg = RaftMessage { group_id: self.group.0, kind: kind.to_string(), payload };
-        let reply = tokio::time::timeout(timeout, client.raft(msg))
-            .await
-            .map_err(|_| CallError::Network(format!("{kind} to node {} timed out", self.target)))?
-            .map_err(|status| CallError::Unreachable(format!("{kind} to node {}: {status}", self.target)))?;
-        decode(&reply.into_inner().payload).map_err(|e| CallError::Network(e.to_string()))
-    }
-
     async fn rpc<Req: Serialize, Resp: DeserializeOwned>(
         &self,
-        kind: &str,
+        kind: RaftKind,
         req: &Req,
         option: &RPCOption,
     ) -> Result<Resp, RPCError<TypeConfig>> {
-        let result: Result<Resp, RaftError<TypeConfig>> = match self.call(kind, req, option.hard_ttl()).await {
-            Ok(r) => r,
-            Err(CallError::Unreachable(e)) => return Err(RPCError::Unreachable(Unreachable::from_string(e))),
-            Err(CallError::Network(e)) => return Err(RPCError::Network(NetworkError::from_string(e))),
-        };
+        let payload = pack(req).map_err(|e| RPCError::Network(NetworkError::from_string(e.to_string())))?;
+        let timeout = timeout_for(payload.len(), option.hard_ttl());
+        let reply = self.peers.raft(&self.addr, self.group, kind, payload, timeout).await.map_err(rpc_error)?;
+        let result: Result<Resp, RaftError<TypeConfig>> =
+            unpack(&reply).map_err(|e| RPCError::Network(NetworkError::from_string(e.to_string())))?;
         // The remote group has stopped (the only error these calls return): unreachable for now.
         result.map_err(|e| RPCError::Unreachable(Unreachable::from_string(format!("node {}: {e}", self.target))))
+    }
+
+    /// Streams every chunk of `source`, then asks the target to install them.
+    async fn send_snapshot(
+        &mut self,
+        vote: Vote,
+        meta: SnapshotMeta,
+        mut source: Box<dyn super::snapshot::SnapshotSource>,
+    ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
+        self.transmissions += 1;
+        let last = meta.last_log_id.as_ref().map_or(0, |id| id.index);
+        let id = (last << 16) ^ self.transmissions;
+        let mut seq = 0u64;
+        loop {
+            let (back, chunk) = off_thread(self.io_blocks, move || {
+                let chunk = source.next_chunk();
+                (source, chunk)
+            })
+            .await;
+            source = back;
+            let chunk = chunk.map_err(|e| {
+                use openraft::errors::ErrorSource as _;
+                let source = openraft::alias::ErrorSourceOf::<TypeConfig>::from_error(&e);
+                StreamingError::StorageError(openraft::StorageError::read_snapshot(None, source))
+            })?;
+            let Some(data) = chunk else { break };
+            let payload = pack(&ChunkMessage { id, seq, data })
+                .map_err(|e| StreamingError::Network(NetworkError::from_string(e.to_string())))?;
+            let timeout = timeout_for(payload.len(), PEER_TIMEOUT_MIN);
+            let reply = self.peers.snapshot_chunk(&self.addr, self.group, payload, timeout).await;
+            let reply = reply.map_err(streaming_error)?;
+            let staged: Result<(), String> =
+                unpack(&reply).map_err(|e| StreamingError::Network(NetworkError::from_string(e.to_string())))?;
+            staged.map_err(|e| StreamingError::Unreachable(Unreachable::from_string(e)))?;
+            seq += 1;
+        }
+        let install = InstallMessage { vote, meta, staged: StagedSnapshot { id, chunks: seq } };
+        let payload = pack(&install).map_err(|e| StreamingError::Network(NetworkError::from_string(e.to_string())))?;
+        let reply = self
+            .peers
+            .raft(&self.addr, self.group, RaftKind::InstallSnapshot, payload, INSTALL_TIMEOUT)
+            .await
+            .map_err(streaming_error)?;
+        let result: Result<SnapshotResponse<TypeConfig>, openraft::error::Fatal<TypeConfig>> =
+            unpack(&reply).map_err(|e| StreamingError::Network(NetworkError::from_string(e.to_string())))?;
+        result.map_err(|e| StreamingError::Unreachable(Unreachable::from_string(format!("install refused: {e}"))))
     }
 }
 
 impl RaftNetworkV2<TypeConfig> for GroupNetwork {
-    type SnapshotData = Cursor<Vec<u8>>;
+    type SnapshotData = SnapshotData;
 
     async fn append_entries(
         &mut self,
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.rpc(kind::APPEND, &rpc, &option).await
+        self.rpc(RaftKind::Append, &rpc, &option).await
     }
 
     async fn vote(
@@ -110,7 +173,7 @@ impl RaftNetworkV2<TypeConfig> for GroupNetwork {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.rpc(kind::VOTE, &rpc, &option).await
+        self.rpc(RaftKind::Vote, &rpc, &option).await
     }
 
     async fn pre_vote(
@@ -118,23 +181,77 @@ impl RaftNetworkV2<TypeConfig> for GroupNetwork {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.rpc(kind::PRE_VOTE, &rpc, &option).await
+        self.rpc(RaftKind::PreVote, &rpc, &option).await
     }
 
     async fn full_snapshot(
         &mut self,
         vote: Vote,
-        snapshot: openraft::alias::SnapshotOf<TypeConfig, Cursor<Vec<u8>>>,
-        _cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
+        snapshot: openraft::alias::SnapshotOf<TypeConfig, SnapshotData>,
+        cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         _option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        let msg = SnapshotMessage { vote, meta: snapshot.meta, data: snapshot.snapshot.into_inner() };
-        let result: Result<SnapshotResponse<TypeConfig>, openraft::error::Fatal<TypeConfig>> =
-            match self.call(kind::SNAPSHOT, &msg, SNAPSHOT_TIMEOUT).await {
-                Ok(r) => r,
-                Err(CallError::Unreachable(e)) => return Err(StreamingError::Unreachable(Unreachable::from_string(e))),
-                Err(CallError::Network(e)) => return Err(StreamingError::Network(NetworkError::from_string(e))),
-            };
-        result.map_err(|e| StreamingError::Unreachable(Unreachable::from_string(format!("snapshot rejected: {e}"))))
+        let SnapshotData::Source(source) = snapshot.snapshot else {
+            return Err(StreamingError::Unreachable(Unreachable::from_string("a staged snapshot cannot be sent on")));
+        };
+        let send = self.send_snapshot(vote, snapshot.meta, source);
+        futures::select_biased! {
+            closed = cancel.fuse() => Err(StreamingError::Closed(closed)),
+            sent = Box::pin(send).fuse() => sent,
+        }
+    }
+}
+
+fn bad(e: crate::transport::wire::WireError) -> PeerError {
+    PeerError::BadRequest(e.to_string())
+}
+
+fn packed<T: Serialize>(value: &T) -> Result<Vec<u8>, PeerError> {
+    pack(value).map_err(|e| PeerError::Internal(e.to_string()))
+}
+
+/// Hands one incoming Raft message to the group's Raft instance; the reply is packed for
+/// the wire.
+pub async fn handle<SM>(
+    raft: &openraft::Raft<TypeConfig, SM>,
+    kind: RaftKind,
+    payload: &[u8],
+) -> Result<Vec<u8>, PeerError>
+where
+    SM: RaftStateMachine<TypeConfig, SnapshotData = SnapshotData>,
+{
+    match kind {
+        RaftKind::Append => {
+            let rpc: AppendEntriesRequest<TypeConfig> = unpack(payload).map_err(bad)?;
+            packed(&raft.append_entries(rpc).await)
+        }
+        RaftKind::Vote => {
+            let rpc: VoteRequest<TypeConfig> = unpack(payload).map_err(bad)?;
+            packed(&raft.vote(rpc).await)
+        }
+        RaftKind::PreVote => {
+            let rpc: VoteRequest<TypeConfig> = unpack(payload).map_err(bad)?;
+            packed(&raft.pre_vote(rpc).await)
+        }
+        RaftKind::InstallSnapshot => {
+            let msg: InstallMessage = unpack(payload).map_err(bad)?;
+            let snapshot = Snapshot { meta: msg.meta, snapshot: SnapshotData::Staged(msg.staged) };
+            packed(&raft.install_full_snapshot(msg.vote, snapshot).await)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_grow_with_the_payload_and_never_drop_below_the_floor() {
+        assert_eq!(timeout_for(0, Duration::from_millis(150)), PEER_TIMEOUT_MIN);
+        let sixteen_mib = timeout_for(16 * 1024 * 1024, Duration::from_millis(150));
+        assert_eq!(sixteen_mib, PEER_TIMEOUT_MIN + Duration::from_secs(2));
+        assert!(timeout_for(1, Duration::from_secs(10)) >= Duration::from_secs(10));
+        // No overflow on absurd sizes.
+        let _ = timeout_for(usize::MAX, Duration::ZERO);
     }
 }

@@ -1,13 +1,15 @@
-use crate::control::metadata::{MetaCommand, MetaResult};
-use crate::domain::SequenceNumber;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 openraft::declare_raft_types!(
-    /// One type configuration for every group; the state machine decides what a group holds.
+    /// One type configuration for every group. Commands and replies are opaque bytes:
+    /// Raft carries them without looking inside, and the state machines above own their
+    /// formats (replica/command.rs), so nothing here depends on shards or metadata.
     pub TypeConfig:
-        D = Request,
-        R = Response,
+        D = Command,
+        R = Reply,
         NodeId = u64,
+        // A peer address: where the node's peer listener is.
         Node = openraft::BasicNode,
         // Standard Raft elections: at most one leader per term (openraft's default allows
         // several per term, told apart by node id).
@@ -15,71 +17,83 @@ openraft::declare_raft_types!(
         AsyncRuntime = Runtime,
 );
 
-/// Tokio, with openraft's randomness (election timeouts) drawn from a seed carried by the
-/// task: every node runs its groups inside `Runtime::scope(seed, ..)`, so a simulation
-/// replays the same elections from the same seed.
-pub type Runtime = openraft_rt::deterministic_rng::DeterministicRng<openraft_rt_tokio::TokioRuntime>;
+pub use super::runtime::Runtime;
 
 pub type Entry = openraft::alias::EntryOf<TypeConfig>;
+pub type EntryPayload = openraft::alias::EntryPayloadOf<TypeConfig>;
 pub type LogId = openraft::alias::LogIdOf<TypeConfig>;
 pub type Vote = openraft::alias::VoteOf<TypeConfig>;
+pub type Membership = openraft::Membership<u64, openraft::BasicNode>;
 pub type StoredMembership = openraft::alias::StoredMembershipOf<TypeConfig>;
 pub type SnapshotMeta = openraft::alias::SnapshotMetaOf<TypeConfig>;
 
-/// What a Raft entry asks of its group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Request {
-    /// A change to streams, shards or placement (metadata group only).
-    Meta(MetaCommand),
-    /// Records to append to a shard (shard groups only).
-    Append(AppendBatch),
+/// An encoded command for a group's state machine: `[COMMAND_FORMAT][kind][body]`. The
+/// body belongs to the state machine of that kind (shard/batch.rs, control/command.rs).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+/// The command layout of this release. Persisted (commands live in log entries).
+pub const COMMAND_FORMAT: u8 = 1;
+
+/// Which state machine a command is for. Persisted: never renumber.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    /// Records for a shard.
+    Append = 1,
+    /// A change to the cluster metadata.
+    Meta = 2,
 }
 
-/// Records proposed together; they get consecutive sequence numbers when applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppendBatch {
-    /// The leader's clock when it proposed the batch. Replicas take the arrival time from
-    /// here, never from their own clocks, so they all agree.
-    pub arrival_ms: i64,
-    pub records: Vec<NewRecord>,
-}
+impl Command {
+    /// A command of `kind` whose body `write` appends (about `body_bytes` of it).
+    pub fn build<E>(
+        kind: CommandKind,
+        body_bytes: usize,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<Command, E> {
+        let mut bytes = Vec::with_capacity(2 + body_bytes);
+        bytes.push(COMMAND_FORMAT);
+        bytes.push(kind as u8);
+        write(&mut bytes)?;
+        Ok(Command(bytes))
+    }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewRecord {
-    pub partition_key: String,
-    #[serde(with = "serde_bytes")]
-    pub data: Vec<u8>,
-    /// SequenceNumberForOrdering: the record's number must exceed this one.
-    pub after: Option<SequenceNumber>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Response {
-    Meta(MetaResult),
-    /// The sequence numbers of an `Append`, record for record.
-    Appended(Vec<SequenceNumber>),
-    /// A request the group does not hold (an `Append` sent to the metadata group...).
-    WrongGroup,
-    /// Blank and membership entries.
-    Empty,
-}
-
-impl std::fmt::Display for Request {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Request::Meta(cmd) => write!(f, "meta {cmd:?}"),
-            Request::Append(batch) => write!(f, "append {} records", batch.records.len()),
+    /// The kind and body of encoded command bytes.
+    pub fn split(bytes: &[u8]) -> Result<(CommandKind, &[u8]), String> {
+        match bytes {
+            [COMMAND_FORMAT, 1, body @ ..] => Ok((CommandKind::Append, body)),
+            [COMMAND_FORMAT, 2, body @ ..] => Ok((CommandKind::Meta, body)),
+            [COMMAND_FORMAT, kind, ..] => Err(format!("unknown command kind {kind}")),
+            [format, ..] => Err(format!("unknown command format {format}")),
+            [] => Err("empty command".into()),
         }
     }
 }
 
-impl std::fmt::Display for Response {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Response::Meta(r) => write!(f, "meta {r:?}"),
-            Response::Appended(seqs) => write!(f, "appended {} records", seqs.len()),
-            Response::WrongGroup => f.write_str("wrong group"),
-            Response::Empty => f.write_str("empty"),
-        }
+/// An encoded answer of a group's state machine to one command.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Command({} bytes)", self.0.len())
     }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "command of {} bytes", self.0.len())
+    }
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Reply({} bytes)", self.0.len())
+    }
+}
+
+/// A log id from its parts.
+pub fn log_id(term: u64, index: u64) -> LogId {
+    LogId::new_term_index(term, index)
 }

@@ -1,38 +1,104 @@
 //! Applying an `Append` entry: every replica runs this on the same committed entries in the
-//! same order, so every replica assigns the same sequence numbers and arrival times.
+//! same order, so every replica assigns the same sequence numbers and arrival times, and
+//! refuses the same commands.
+//!
+//! Nothing a client sends may reach an assertion here: the edge validates requests, and
+//! whatever gets past it (a bug, a peer of another release) is refused deterministically
+//! with `AppendRefused`, leaving the shard untouched. The assertions that remain state what
+//! this code guarantees by construction.
 
-use super::{IndexValue, ShardApplied, ShardShared};
+use super::batch::BatchView;
+use super::index::IndexValue;
+use super::{ShardApplied, ShardShared};
 use crate::domain::SequenceNumber;
-use crate::raft::encode;
-use crate::raft::types::AppendBatch;
-use crate::storage::{keys, Batch, Cf};
-use std::io;
+use crate::limits::{PARTITION_KEY_CHARS_MAX, PARTITION_KEY_CHARS_MIN, PUT_RECORDS_COUNT_MAX, RECORD_DATA_BYTES_MAX};
+use crate::storage::keys::{self, KeyKind};
+use crate::storage::{Batch, Cf};
+use serde::{Deserialize, Serialize};
 
-/// Assigns sequence numbers to `batch` (the entry at `log_index`), adds its index rows to
-/// `out` and advances `applied`. Returns the numbers, record for record.
+/// Why a committed `Append` was not applied. Every replica refuses it the same way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppendRefused {
+    /// SequenceNumberForOrdering names a number this shard never issued.
+    #[error("SequenceNumberForOrdering {0} was not issued by this shard")]
+    NotIssued(SequenceNumber),
+    /// The records break a limit the edge enforces.
+    #[error("invalid append: {0}")]
+    Invalid(String),
+    /// The shard's counter space is used up (2^64 numbers).
+    #[error("the shard has issued every sequence number it can")]
+    Exhausted,
+}
+
+fn check_limits(batch: &BatchView<'_>) -> Result<(), AppendRefused> {
+    let count = batch.records.len();
+    if !(1..=PUT_RECORDS_COUNT_MAX).contains(&count) {
+        return Err(AppendRefused::Invalid(format!("{count} records")));
+    }
+    for r in &batch.records {
+        let chars = r.partition_key.chars().count();
+        if !(PARTITION_KEY_CHARS_MIN..=PARTITION_KEY_CHARS_MAX).contains(&chars) {
+            return Err(AppendRefused::Invalid(format!("a partition key of {chars} characters")));
+        }
+        if r.data.len() > RECORD_DATA_BYTES_MAX {
+            return Err(AppendRefused::Invalid(format!("{} bytes of data", r.data.len())));
+        }
+    }
+    Ok(())
+}
+
+/// The counters `batch` gets after `last_counter`, or why it gets none.
+fn counters(shard: &ShardShared, batch: &BatchView<'_>, mut last_counter: u64) -> Result<Vec<u64>, AppendRefused> {
+    let mut out = Vec::with_capacity(batch.records.len());
+    for record in &batch.records {
+        let mut counter = last_counter.checked_add(1).ok_or(AppendRefused::Exhausted)?.max(shard.starting_counter);
+        if let Some(after) = record.after {
+            // Strictly above the given number. A number of this shard must have been issued;
+            // one of another shard was checked against that shard at the edge, and its
+            // counter fits in 64 bits if Runnel issued it.
+            if after.shard() == shard.shard && after.counter() > last_counter {
+                return Err(AppendRefused::NotIssued(after));
+            }
+            let above =
+                after.counter_checked().and_then(|c| c.checked_add(1)).ok_or(AppendRefused::NotIssued(after))?;
+            counter = counter.max(above);
+        }
+        if counter == u64::MAX {
+            return Err(AppendRefused::Exhausted);
+        }
+        assert!(counter > last_counter, "sequence numbers must strictly increase");
+        assert!(counter >= shard.starting_counter, "counters start at the shard's starting counter");
+        out.push(counter);
+        last_counter = counter;
+    }
+    Ok(out)
+}
+
+/// Assigns sequence numbers to `batch` (the entry at `log_index`), adds its index and time
+/// rows to `out` and advances `applied`. On refusal neither `out` nor `applied` changes.
 pub fn apply_append(
     shard: &ShardShared,
     log_index: u64,
-    batch: &AppendBatch,
+    batch: &BatchView<'_>,
     applied: &mut ShardApplied,
     out: &mut Batch,
-) -> io::Result<Vec<SequenceNumber>> {
-    let mut sequence_numbers = Vec::with_capacity(batch.records.len());
+) -> Result<Vec<SequenceNumber>, AppendRefused> {
+    check_limits(batch)?;
+    let counters = counters(shard, batch, applied.last_counter)?;
     // Arrival times never go backwards within a shard, whatever the leaders' clocks did,
-    // so AT_TIMESTAMP can rely on index order.
+    // so the time rows can be searched in order.
     let arrival_ms = batch.arrival_ms.max(applied.last_arrival_ms);
-    for (position, record) in batch.records.iter().enumerate() {
-        let mut counter = applied.last_counter.saturating_add(1).max(shard.starting_counter);
-        if let Some(after) = record.after {
-            // SequenceNumberForOrdering: strictly above the given number's counter.
-            counter = counter.max(after.counter().saturating_add(1));
-        }
-        assert!(counter > applied.last_counter, "sequence numbers must strictly increase");
-        out.put(
-            Cf::Index,
-            keys::numbered(shard.group, counter),
-            encode(&IndexValue::InLog { log_index, position: position as u32, arrival_ms })?,
-        );
+    assert!(arrival_ms >= applied.last_arrival_ms, "arrival times never decrease");
+    if arrival_ms > applied.last_arrival_ms || applied.last_counter == 0 {
+        // The first record at a new arrival time: the seek target of AT_TIMESTAMP.
+        out.put(Cf::Index, keys::arrival(shard.group, arrival_ms, counters[0]), Vec::new());
+    }
+    let mut sequence_numbers = Vec::with_capacity(counters.len());
+    for (position, counter) in counters.into_iter().enumerate() {
+        // At most PUT_RECORDS_COUNT_MAX records per batch, checked above.
+        let position = u32::try_from(position).unwrap_or(u32::MAX);
+        let row = IndexValue::InLog { log_index, position, arrival_ms };
+        out.put(Cf::Index, keys::numbered(shard.group, KeyKind::Record, counter), row.encode());
         applied.last_counter = counter;
         sequence_numbers.push(SequenceNumber::new(shard.shard, counter));
     }
@@ -44,10 +110,27 @@ pub fn apply_append(
 mod tests {
     use super::*;
     use crate::domain::{GroupId, ShardId};
-    use crate::raft::types::NewRecord;
+    use crate::shard::batch::{AppendBatch, NewRecord};
 
     fn record(after: Option<SequenceNumber>) -> NewRecord {
         NewRecord { partition_key: "k".into(), data: b"d".to_vec(), after }
+    }
+
+    fn encoded(batch: &AppendBatch) -> Vec<u8> {
+        let mut out = Vec::new();
+        batch.encode_into(&mut out).unwrap();
+        out
+    }
+
+    fn apply(
+        shard: &ShardShared,
+        index: u64,
+        batch: &AppendBatch,
+        applied: &mut ShardApplied,
+        out: &mut Batch,
+    ) -> Result<Vec<SequenceNumber>, AppendRefused> {
+        let bytes = encoded(batch);
+        apply_append(shard, index, &BatchView::decode(&bytes).unwrap(), applied, out)
     }
 
     #[test]
@@ -56,18 +139,77 @@ mod tests {
         let mut applied = ShardApplied::default();
         let mut out = Batch::default();
         let batch = AppendBatch { arrival_ms: 100, records: vec![record(None), record(None)] };
-        let first = apply_append(&shard, 5, &batch, &mut applied, &mut out).unwrap();
+        let first = apply(&shard, 5, &batch, &mut applied, &mut out).unwrap();
         assert_eq!(first, vec![SequenceNumber::new(ShardId(2), 1), SequenceNumber::new(ShardId(2), 2)]);
         // A producer's previous number from another shard with a higher counter.
         let ahead = SequenceNumber::new(ShardId(9), 50);
         let batch = AppendBatch { arrival_ms: 90, records: vec![record(Some(ahead)), record(None)] };
-        let second = apply_append(&shard, 6, &batch, &mut applied, &mut out).unwrap();
+        let second = apply(&shard, 6, &batch, &mut applied, &mut out).unwrap();
         assert_eq!(second[0].counter(), 51);
         assert_eq!(second[1].counter(), 52);
-        assert!(second[0] > ahead || second[0].counter() > ahead.counter());
+        // This shard's own issued number: the next one is above it anyway.
+        let own = SequenceNumber::new(ShardId(2), 52);
+        let third =
+            apply(&shard, 7, &AppendBatch { arrival_ms: 95, records: vec![record(Some(own))] }, &mut applied, &mut out);
+        assert_eq!(third.unwrap()[0].counter(), 53);
         // The clock went backwards; arrival time did not.
         assert_eq!(applied.last_arrival_ms, 100);
-        assert_eq!(out.ops.len(), 4);
+        // 5 index rows, and one time row: later batches arrived at the same time.
+        assert_eq!(out.ops.len(), 6);
+    }
+
+    /// The fault: SequenceNumberForOrdering = 2^128-1 pushed the counter to u64::MAX and the
+    /// next put panicked inside apply, stopping the shard for good on every replica.
+    #[test]
+    fn numbers_never_issued_are_refused_and_the_shard_keeps_working() {
+        let shard = ShardShared::new(GroupId(3), ShardId(0), 1, ShardApplied::default());
+        let mut applied = ShardApplied::default();
+        let mut out = Batch::default();
+        apply(&shard, 1, &AppendBatch { arrival_ms: 1, records: vec![record(None)] }, &mut applied, &mut out).unwrap();
+        let before = (applied.clone(), out.ops.len());
+        for bad in [
+            SequenceNumber(u128::MAX),
+            SequenceNumber::new(ShardId(0), 2),
+            SequenceNumber::new(ShardId(0), u64::MAX),
+            SequenceNumber::new(ShardId(7), u64::MAX),
+            SequenceNumber::new(ShardId(7), u64::MAX - 1),
+        ] {
+            let batch = AppendBatch { arrival_ms: 2, records: vec![record(Some(bad))] };
+            let refused = apply(&shard, 2, &batch, &mut applied, &mut out).unwrap_err();
+            assert!(matches!(refused, AppendRefused::NotIssued(_) | AppendRefused::Exhausted), "{bad}: {refused:?}");
+            assert_eq!((applied.clone(), out.ops.len()), before, "a refusal changes nothing");
+        }
+        let next =
+            apply(&shard, 3, &AppendBatch { arrival_ms: 3, records: vec![record(None)] }, &mut applied, &mut out);
+        assert_eq!(next.unwrap()[0].counter(), 2, "the shard goes on from where it was");
+    }
+
+    #[test]
+    fn limits_are_enforced_again_when_applying() {
+        let shard = ShardShared::new(GroupId(3), ShardId(0), 1, ShardApplied::default());
+        let mut applied = ShardApplied::default();
+        let mut out = Batch::default();
+        let cases = [
+            AppendBatch { arrival_ms: 1, records: vec![] },
+            AppendBatch { arrival_ms: 1, records: vec![record(None); PUT_RECORDS_COUNT_MAX + 1] },
+            AppendBatch {
+                arrival_ms: 1,
+                records: vec![NewRecord { partition_key: String::new(), data: vec![], after: None }],
+            },
+            AppendBatch {
+                arrival_ms: 1,
+                records: vec![NewRecord {
+                    partition_key: "k".into(),
+                    data: vec![0; RECORD_DATA_BYTES_MAX + 1],
+                    after: None,
+                }],
+            },
+        ];
+        for batch in cases {
+            assert!(matches!(apply(&shard, 1, &batch, &mut applied, &mut out), Err(AppendRefused::Invalid(_))));
+        }
+        assert!(out.ops.is_empty());
+        assert_eq!(applied, ShardApplied::default());
     }
 
     #[test]
@@ -79,7 +221,7 @@ mod tests {
             let mut all = Vec::new();
             for i in 0..10 {
                 let batch = AppendBatch { arrival_ms: i, records: vec![record(None); (i % 3 + 1) as usize] };
-                all.extend(apply_append(&shard, i as u64, &batch, &mut applied, &mut out).unwrap());
+                all.extend(apply(&shard, i as u64, &batch, &mut applied, &mut out).unwrap());
             }
             all
         };

@@ -1,50 +1,27 @@
 //! A shard: records, their sequence numbers, and how they are read back.
 //!
-//! - `append`: what applying an `Append` entry does (sequence numbers, index rows).
-//! - `read`: GetRecords over the index, loading record data from the Raft log.
+//! - `batch`: the records of an `Append` command and their encoding.
+//! - `append`: what applying an `Append` does (sequence numbers, index and time rows),
+//!   and the commands it refuses, deterministically, on every replica.
+//! - `index`: where each record is (its Raft entry, or inline after a snapshot).
+//! - `applied`: the shard's applied state, persisted with every apply.
+//! - `read`: GetRecords over the index, loading record data from the Raft log; the
+//!   AT_TIMESTAMP seek over the time rows.
+//! - `snapshot`: a shard as a stream of bounded chunks, and installing one.
 
 pub mod append;
+pub mod applied;
+pub mod batch;
+pub mod index;
 pub mod read;
+pub mod snapshot;
+
+pub use applied::ShardApplied;
 
 use crate::domain::{GroupId, ShardId};
-use crate::raft::types::{LogId, StoredMembership};
-use serde::{Deserialize, Serialize};
+use crate::failstop;
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
-
-/// Where an indexed record's data is.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum IndexValue {
-    /// Inside the Raft entry at `log_index`, the `position`-th record of its batch. This is
-    /// the normal case: the committed log is the data, stored once.
-    InLog { log_index: u64, position: u32, arrival_ms: i64 },
-    /// Copied here by a snapshot install (the log before it is gone on this replica).
-    Inline {
-        arrival_ms: i64,
-        partition_key: String,
-        #[serde(with = "serde_bytes")]
-        data: Vec<u8>,
-    },
-}
-
-impl IndexValue {
-    pub fn arrival_ms(&self) -> i64 {
-        match self {
-            IndexValue::InLog { arrival_ms, .. } | IndexValue::Inline { arrival_ms, .. } => *arrival_ms,
-        }
-    }
-}
-
-/// The applied state of a shard, persisted with every apply.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ShardApplied {
-    pub last_applied: Option<LogId>,
-    pub membership: StoredMembership,
-    /// Counter of the newest record; 0 when the shard is empty.
-    pub last_counter: u64,
-    /// Arrival time of the newest record.
-    pub last_arrival_ms: i64,
-}
 
 /// What readers of a shard share with its state machine.
 pub struct ShardShared {
@@ -64,18 +41,12 @@ impl ShardShared {
     }
 
     pub fn applied(&self) -> ShardApplied {
-        match self.state.read() {
-            Ok(s) => s.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        failstop::read(&self.state, "shard applied state").clone()
     }
 
     pub fn set_applied(&self, state: ShardApplied) {
         let counter = state.last_counter;
-        match self.state.write() {
-            Ok(mut s) => *s = state,
-            Err(poisoned) => *poisoned.into_inner() = state,
-        }
+        *failstop::write(&self.state, "shard applied state") = state;
         self.applied_tx.send_replace(counter);
     }
 

@@ -59,6 +59,24 @@ impl Batch {
     }
 }
 
+/// Runs `work` on tokio's blocking pool when the engine's calls block on real I/O, else
+/// inline (a simulation must stay on its one thread). A panic in `work` resumes here.
+pub async fn off_thread<T, F>(io_blocks: bool, work: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    if !io_blocks {
+        return work();
+    }
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime shutting down cancels blocking tasks.
+        Err(e) => panic!("blocking storage task cancelled: {e}"),
+    }
+}
+
 /// An ordered key-value store with explicit durability.
 ///
 /// `write` makes a batch visible to reads at once but not durable; `sync` makes every write
@@ -78,9 +96,14 @@ pub trait Engine: Send + Sync + 'static {
     /// The last pair with a key in `[from, to)`.
     fn last(&self, cf: Cf, from: &[u8], to: &[u8]) -> io::Result<Option<(Vec<u8>, Vec<u8>)>>;
 
-    /// Whether `sync` blocks on real I/O and must run on its own OS thread. The in-memory
-    /// engine says no, so a simulation stays on one thread and deterministic.
-    fn sync_blocks(&self) -> bool;
+    /// Whether calls block on real I/O, so that syncs need their own OS thread and large
+    /// reads belong on the blocking pool. The in-memory engine says no, so a simulation
+    /// stays on one thread and deterministic.
+    fn io_blocks(&self) -> bool;
+
+    /// Releases the engine; every later call fails. Called once every group and worker
+    /// using it has stopped (see `Node::shutdown`).
+    fn close(&self) {}
 
     /// Extra time each sync takes (a slow disk, in simulation).
     fn sync_delay(&self) -> std::time::Duration {

@@ -3,11 +3,16 @@
 //! Every log append writes its batch (visible, not yet durable) and then asks for a sync.
 //! One worker takes all the requests waiting, syncs once, and completes them all. Under
 //! load many groups share each fsync; alone, a request costs one fsync as before.
+//!
+//! A failed sync stops the node (`FailStop`): after a failed fsync the kernel may have
+//! dropped the dirty pages, and a later sync that "succeeds" would not bring them back.
+//! The worker answers every waiting request with the error and never syncs again.
 
 use super::engine::Engine;
+use crate::failstop::{self, FailStop};
 use std::io;
-use std::sync::Arc;
-use tokio::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 /// Requests waiting for the sync worker; a full queue makes appenders wait (backpressure).
 const SYNC_QUEUE_DEPTH: usize = 4096;
@@ -15,6 +20,12 @@ const SYNC_QUEUE_DEPTH: usize = 4096;
 const SYNC_BATCH_MAX: usize = 1024;
 
 type Done = Box<dyn FnOnce(io::Result<()>) + Send>;
+
+enum Msg {
+    Sync(Done),
+    /// Stop after answering what is queued; the sender hears when the worker is gone.
+    Stop(oneshot::Sender<()>),
+}
 
 /// When an append counts as durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -29,75 +40,134 @@ pub enum AckPolicy {
 
 #[derive(Clone)]
 pub struct GroupCommit {
-    tx: mpsc::Sender<Done>,
+    tx: mpsc::Sender<Msg>,
     policy: AckPolicy,
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl GroupCommit {
-    /// Starts the sync worker: on its own OS thread when the engine's sync blocks, else as a
+    /// Starts the sync worker: on its own OS thread when the engine's I/O blocks, else as a
     /// task on the current runtime (simulation).
-    pub fn start(engine: Arc<dyn Engine>, policy: AckPolicy) -> GroupCommit {
-        let (tx, mut rx) = mpsc::channel::<Done>(SYNC_QUEUE_DEPTH);
-        if engine.sync_blocks() {
-            let spawned = std::thread::Builder::new().name("runnel-sync".into()).spawn(move || {
+    pub fn start(engine: Arc<dyn Engine>, policy: AckPolicy, fail_stop: FailStop) -> io::Result<GroupCommit> {
+        let (tx, mut rx) = mpsc::channel::<Msg>(SYNC_QUEUE_DEPTH);
+        let mut thread = None;
+        if engine.io_blocks() {
+            let handle = std::thread::Builder::new().name("runnel-sync".into()).spawn(move || {
+                let mut worker = Worker { engine, fail_stop, failed: false };
                 while let Some(first) = rx.blocking_recv() {
-                    sync_round(engine.as_ref(), first, &mut rx);
+                    if worker.round(first, &mut rx) {
+                        return;
+                    }
                 }
-            });
-            if let Err(e) = spawned {
-                // Without the worker every append would wait forever; fail loudly instead.
-                panic!("cannot start the sync thread: {e}");
-            }
+            })?;
+            thread = Some(handle);
         } else {
             tokio::spawn(async move {
+                let mut worker = Worker { engine, fail_stop, failed: false };
                 while let Some(first) = rx.recv().await {
-                    let delay = engine.sync_delay();
+                    let delay = worker.engine.sync_delay();
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
-                    sync_round(engine.as_ref(), first, &mut rx);
+                    if worker.round(first, &mut rx) {
+                        return;
+                    }
                 }
             });
         }
-        GroupCommit { tx, policy }
+        Ok(GroupCommit { tx, policy, thread: Arc::new(Mutex::new(thread)) })
     }
 
-    /// Calls `done` once every write that returned before this call is durable.
+    /// Calls `done` once every write that returned before this call is durable, or with
+    /// an error if it never will be (the sync failed, or the worker has stopped).
     pub async fn request(&self, done: Done) {
         if self.policy == AckPolicy::BeforeSync {
             done(Ok(()));
             return;
         }
-        if let Err(mpsc::error::SendError(done)) = self.tx.send(done).await {
+        if let Err(mpsc::error::SendError(Msg::Sync(done))) = self.tx.send(Msg::Sync(done)).await {
             done(Err(io::Error::other("sync worker stopped")));
         }
     }
 
     /// Waits until every write that returned before this call is durable.
     pub async fn sync(&self) -> io::Result<()> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (tx, rx) = oneshot::channel();
         self.request(Box::new(move |r| {
             let _ = tx.send(r);
         }))
         .await;
         rx.await.unwrap_or_else(|_| Err(io::Error::other("sync worker dropped the request")))
     }
-}
 
-fn sync_round(engine: &dyn Engine, first: Done, rx: &mut mpsc::Receiver<Done>) {
-    let mut waiting = vec![first];
-    while waiting.len() < SYNC_BATCH_MAX {
-        match rx.try_recv() {
-            Ok(done) => waiting.push(done),
-            Err(_) => break,
+    /// Answers what is queued, then stops the worker and waits for it to be gone. Later
+    /// requests fail. Called before the engine is closed.
+    pub async fn stop(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Stop(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+        let thread = failstop::lock(&self.thread, "sync thread handle").take();
+        if let Some(handle) = thread {
+            // The worker has answered Stop, so this returns at once.
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
     }
-    let result = engine.sync();
-    for done in waiting {
-        done(match &result {
-            Ok(()) => Ok(()),
-            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
-        });
+}
+
+struct Worker {
+    engine: Arc<dyn Engine>,
+    fail_stop: FailStop,
+    /// A sync failed: nothing is ever durable again on this node.
+    failed: bool,
+}
+
+impl Worker {
+    /// Syncs once for `first` and every request already waiting. Returns true when told to
+    /// stop.
+    fn round(&mut self, first: Msg, rx: &mut mpsc::Receiver<Msg>) -> bool {
+        let mut waiting = Vec::new();
+        let mut stop = None;
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Sync(done) => waiting.push(done),
+                Msg::Stop(ack) => {
+                    stop = Some(ack);
+                    break;
+                }
+            }
+            if waiting.len() >= SYNC_BATCH_MAX {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if !waiting.is_empty() {
+            let result = if self.failed {
+                Err(io::Error::other("an earlier sync failed; the node has stopped"))
+            } else {
+                self.engine.sync()
+            };
+            if let Err(e) = &result {
+                if !self.failed {
+                    self.failed = true;
+                    let _ = self.fail_stop.trigger(&format!("fsync failed: {e}"));
+                }
+            }
+            for done in waiting {
+                done(match &result {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+                });
+            }
+        }
+        match stop {
+            Some(ack) => {
+                let _ = ack.send(());
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -106,26 +176,32 @@ mod tests {
     use super::*;
     use crate::storage::memory::MemoryEngine;
     use crate::storage::{Batch, Cf};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    fn no_stop() -> FailStop {
+        FailStop::with_action(|reason| panic!("unexpected fail-stop: {reason}"))
+    }
 
     #[tokio::test]
     async fn a_sync_request_makes_earlier_writes_durable() {
         let engine = Arc::new(MemoryEngine::default());
-        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync);
+        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync, no_stop()).unwrap();
         let mut b = Batch::default();
         b.put(Cf::Log, b"k".to_vec(), b"v".to_vec());
         engine.write(b).unwrap();
         assert_eq!(engine.unsynced_count(), 1);
         commit.sync().await.unwrap();
         assert_eq!(engine.unsynced_count(), 0);
-        engine.crash();
+        engine.crash(0);
         assert_eq!(engine.get(Cf::Log, b"k").unwrap(), Some(b"v".to_vec()));
     }
 
-    /// Counts syncs, to show that waiting requests share one.
+    /// Counts syncs, to show that waiting requests share one; fails them on demand.
     #[derive(Default)]
     struct CountingEngine {
         inner: MemoryEngine,
-        syncs: std::sync::atomic::AtomicUsize,
+        syncs: AtomicUsize,
+        fail: AtomicBool,
     }
 
     impl Engine for CountingEngine {
@@ -136,7 +212,10 @@ mod tests {
             self.inner.write(batch)
         }
         fn sync(&self) -> io::Result<()> {
-            self.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.syncs.fetch_add(1, Ordering::SeqCst);
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(io::Error::other("EIO"));
+            }
             self.inner.sync()
         }
         fn scan(&self, cf: Cf, from: &[u8], to: &[u8], limit: usize) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
@@ -145,7 +224,7 @@ mod tests {
         fn last(&self, cf: Cf, from: &[u8], to: &[u8]) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
             self.inner.last(cf, from, to)
         }
-        fn sync_blocks(&self) -> bool {
+        fn io_blocks(&self) -> bool {
             false
         }
     }
@@ -153,14 +232,14 @@ mod tests {
     #[tokio::test]
     async fn appends_of_many_groups_share_one_sync() {
         let engine = Arc::new(CountingEngine::default());
-        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync);
+        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync, no_stop()).unwrap();
         // 64 groups append and ask for durability before the worker gets to run.
         let mut waits = Vec::new();
         for group in 0..64u8 {
             let mut b = Batch::default();
             b.put(Cf::Log, vec![group], vec![group]);
             engine.write(b).unwrap();
-            let (tx, rx) = tokio::sync::oneshot::channel();
+            let (tx, rx) = oneshot::channel();
             commit
                 .request(Box::new(move |r| {
                     let _ = tx.send(r);
@@ -171,7 +250,42 @@ mod tests {
         for rx in waits {
             rx.await.unwrap().unwrap();
         }
-        assert_eq!(engine.syncs.load(std::sync::atomic::Ordering::SeqCst), 1, "one fsync for all 64 appends");
+        assert_eq!(engine.syncs.load(Ordering::SeqCst), 1, "one fsync for all 64 appends");
         assert_eq!(engine.inner.unsynced_count(), 0);
+    }
+
+    /// fsyncgate: after one failed sync the node stops and no later sync is even tried, so
+    /// no later request can be told its data is durable.
+    #[tokio::test]
+    async fn a_failed_sync_stops_the_node_and_nothing_is_acknowledged_after_it() {
+        let engine = Arc::new(CountingEngine::default());
+        let reasons = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = reasons.clone();
+        let stop = FailStop::with_action(move |reason| seen.lock().unwrap().push(reason.to_string()));
+        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync, stop.clone()).unwrap();
+        commit.sync().await.unwrap();
+        engine.fail.store(true, Ordering::SeqCst);
+        assert!(commit.sync().await.is_err(), "the failed sync is reported");
+        assert!(stop.is_stopped());
+        // The disk "recovers": a sync would now succeed, but must not be trusted.
+        engine.fail.store(false, Ordering::SeqCst);
+        for _ in 0..3 {
+            assert!(commit.sync().await.is_err(), "no acknowledgement after a failed fsync");
+        }
+        assert_eq!(engine.syncs.load(Ordering::SeqCst), 2, "no sync is attempted after the failure");
+        let reasons = reasons.lock().unwrap();
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert!(reasons[0].contains("fsync failed"), "{reasons:?}");
+    }
+
+    #[tokio::test]
+    async fn stop_answers_what_is_queued_then_refuses() {
+        let engine = Arc::new(CountingEngine::default());
+        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync, no_stop()).unwrap();
+        commit.sync().await.unwrap();
+        commit.stop().await;
+        assert!(commit.sync().await.is_err());
+        // Stopping twice is harmless.
+        commit.stop().await;
     }
 }

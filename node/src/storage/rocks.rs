@@ -1,16 +1,31 @@
 //! The production engine: one RocksDB per node, a column family per `Cf`.
+//!
+//! `close` drops the database under a write lock after cancelling background work, so no
+//! call can reach RocksDB while or after it closes (a use after close aborts the process
+//! inside RocksDB's C++).
 
 use super::engine::{Batch, Cf, Engine, Op};
+use super::keys::{self, KeyKind, NODE_KEYS};
+use crate::failstop;
 use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
 use std::io;
 use std::path::Path;
+use std::sync::RwLock;
+
+/// The layout of the whole database (column families, key kinds). Persisted under
+/// `KeyKind::Format`; a database of another layout is refused rather than misread.
+pub const DATABASE_FORMAT: u8 = 2;
 
 pub struct RocksEngine {
-    db: DB,
+    db: RwLock<Option<DB>>,
 }
 
 fn io_err(e: rocksdb::Error) -> io::Error {
     io::Error::other(e.into_string())
+}
+
+fn closed() -> io::Error {
+    io::Error::other("storage engine closed")
 }
 
 impl RocksEngine {
@@ -26,70 +41,130 @@ impl RocksEngine {
             ColumnFamilyDescriptor::new(cf.name(), cf_opts)
         });
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(io_err)?;
-        Ok(RocksEngine { db })
+        let engine = RocksEngine { db: RwLock::new(Some(db)) };
+        engine.check_format(path)?;
+        Ok(engine)
     }
 
-    fn cf(&self, cf: Cf) -> io::Result<&rocksdb::ColumnFamily> {
-        self.db.cf_handle(cf.name()).ok_or_else(|| io::Error::other(format!("missing column family {}", cf.name())))
+    /// Stamps a new database with `DATABASE_FORMAT`; refuses one of another format.
+    fn check_format(&self, path: &Path) -> io::Result<()> {
+        let key = keys::key(NODE_KEYS, KeyKind::Format);
+        match self.get(Cf::State, &key)? {
+            Some(v) if v == [DATABASE_FORMAT] => Ok(()),
+            Some(v) => Err(io::Error::other(format!(
+                "{} holds data in format {v:?}; this release reads format {DATABASE_FORMAT}",
+                path.display()
+            ))),
+            None => {
+                for cf in Cf::ALL {
+                    if !self.scan(cf, &[], &[0xff; 9], 1)?.is_empty() {
+                        return Err(io::Error::other(format!(
+                            "{} holds data of an earlier Runnel release (no format stamp); \
+                             move it away to start empty",
+                            path.display()
+                        )));
+                    }
+                }
+                let mut batch = Batch::default();
+                batch.put(Cf::State, key, vec![DATABASE_FORMAT]);
+                self.write(batch)?;
+                self.sync()
+            }
+        }
     }
+
+    fn with_db<T>(&self, f: impl FnOnce(&DB) -> io::Result<T>) -> io::Result<T> {
+        let guard = failstop::read(&self.db, "rocksdb handle");
+        match guard.as_ref() {
+            Some(db) => f(db),
+            None => Err(closed()),
+        }
+    }
+}
+
+fn handle(db: &DB, cf: Cf) -> io::Result<&rocksdb::ColumnFamily> {
+    db.cf_handle(cf.name()).ok_or_else(|| io::Error::other(format!("missing column family {}", cf.name())))
 }
 
 impl Engine for RocksEngine {
     fn get(&self, cf: Cf, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
-        self.db.get_cf(self.cf(cf)?, key).map_err(io_err)
+        self.with_db(|db| db.get_cf(handle(db, cf)?, key).map_err(io_err))
     }
 
     fn write(&self, batch: Batch) -> io::Result<()> {
-        let mut wb = WriteBatch::default();
-        for op in &batch.ops {
-            match op {
-                Op::Put(cf, k, v) => wb.put_cf(self.cf(*cf)?, k, v),
-                Op::Delete(cf, k) => wb.delete_cf(self.cf(*cf)?, k),
-                Op::DeleteRange(cf, from, to) => wb.delete_range_cf(self.cf(*cf)?, from, to),
+        self.with_db(|db| {
+            let mut wb = WriteBatch::default();
+            for op in &batch.ops {
+                match op {
+                    Op::Put(cf, k, v) => wb.put_cf(handle(db, *cf)?, k, v),
+                    Op::Delete(cf, k) => wb.delete_cf(handle(db, *cf)?, k),
+                    Op::DeleteRange(cf, from, to) => wb.delete_range_cf(handle(db, *cf)?, from, to),
+                }
             }
-        }
-        let mut wo = WriteOptions::default();
-        wo.set_sync(false);
-        self.db.write_opt(wb, &wo).map_err(io_err)
+            let mut wo = WriteOptions::default();
+            wo.set_sync(false);
+            db.write_opt(wb, &wo).map_err(io_err)
+        })
     }
 
     fn sync(&self) -> io::Result<()> {
-        self.db.flush_wal(true).map_err(io_err)
+        self.with_db(|db| db.flush_wal(true).map_err(io_err))
     }
 
     fn scan(&self, cf: Cf, from: &[u8], to: &[u8], limit: usize) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(cf)?, IteratorMode::From(from, Direction::Forward)) {
-            if out.len() >= limit {
-                break;
+        self.with_db(|db| {
+            let mut out = Vec::new();
+            for item in db.iterator_cf(handle(db, cf)?, IteratorMode::From(from, Direction::Forward)) {
+                if out.len() >= limit {
+                    break;
+                }
+                let (k, v) = item.map_err(io_err)?;
+                if k.as_ref() >= to {
+                    break;
+                }
+                out.push((k.to_vec(), v.to_vec()));
             }
-            let (k, v) = item.map_err(io_err)?;
-            if k.as_ref() >= to {
-                break;
-            }
-            out.push((k.to_vec(), v.to_vec()));
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     fn last(&self, cf: Cf, from: &[u8], to: &[u8]) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
-        // Iterate backwards from just before `to`.
-        let iter = self.db.iterator_cf(self.cf(cf)?, IteratorMode::From(to, Direction::Reverse));
-        for item in iter {
-            let (k, v) = item.map_err(io_err)?;
-            if k.as_ref() >= to {
-                continue;
+        self.with_db(|db| {
+            // Iterate backwards from just before `to`.
+            for item in db.iterator_cf(handle(db, cf)?, IteratorMode::From(to, Direction::Reverse)) {
+                let (k, v) = item.map_err(io_err)?;
+                if k.as_ref() >= to {
+                    continue;
+                }
+                if k.as_ref() < from {
+                    return Ok(None);
+                }
+                return Ok(Some((k.to_vec(), v.to_vec())));
             }
-            if k.as_ref() < from {
-                return Ok(None);
-            }
-            return Ok(Some((k.to_vec(), v.to_vec())));
-        }
-        Ok(None)
+            Ok(None)
+        })
     }
 
-    fn sync_blocks(&self) -> bool {
+    fn io_blocks(&self) -> bool {
         true
+    }
+
+    fn close(&self) {
+        let db = failstop::write(&self.db, "rocksdb handle").take();
+        if let Some(db) = db {
+            // Flush what the WAL holds and stop compactions before the handle goes.
+            if let Err(e) = db.flush_wal(true) {
+                tracing::warn!("final WAL sync failed: {e}");
+            }
+            db.cancel_all_background_work(true);
+            drop(db);
+        }
+    }
+}
+
+impl Drop for RocksEngine {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -114,5 +189,30 @@ mod tests {
         let engine = RocksEngine::open(dir.path()).unwrap();
         assert_eq!(engine.scan(Cf::Log, &[1], &[2], 100).unwrap().len(), 5);
         assert_eq!(engine.get(Cf::Log, &[1, 4]).unwrap(), Some(vec![4]));
+    }
+
+    #[test]
+    fn a_closed_engine_refuses_every_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = RocksEngine::open(dir.path()).unwrap();
+        engine.close();
+        assert!(engine.get(Cf::Log, &[1]).is_err());
+        assert!(engine.write(Batch::default()).is_err());
+        assert!(engine.sync().is_err());
+        engine.close();
+    }
+
+    #[test]
+    fn a_database_of_another_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let engine = RocksEngine::open(dir.path()).unwrap();
+            let mut b = Batch::default();
+            b.put(Cf::State, keys::key(NODE_KEYS, KeyKind::Format), vec![DATABASE_FORMAT + 1]);
+            engine.write(b).unwrap();
+            engine.sync().unwrap();
+        }
+        let err = RocksEngine::open(dir.path()).err().expect("refused");
+        assert!(err.to_string().contains("format"), "{err}");
     }
 }

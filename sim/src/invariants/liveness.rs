@@ -1,8 +1,11 @@
-//! Liveness: after faults stop, writes are accepted again and every replica converges,
-//! within a bounded simulated time (`workload::LIVENESS_BOUND`).
+//! Liveness: after faults stop, writes are accepted again, every live replica converges and
+//! every shard reads back to its tip, within a bounded simulated time
+//! (`workload::LIVENESS_BOUND`). Some seeds leave one replica down through this phase: a
+//! majority of every group is still up, so all of this must still hold without it.
 //!
 //! Source: Raft makes progress once a majority can communicate (§5.2 with randomized
-//! election timeouts); Runnel's operational promise that a healed cluster serves again.
+//! election timeouts); Runnel's operational promise that a healed cluster serves again,
+//! with one node out as well as with all.
 
 use super::Violation;
 use crate::oracle::Oracle;

@@ -1,12 +1,20 @@
 //! The promises a run is checked against, one per file, each naming where it comes from.
+//!
+//! Checked while the run goes (`crate::sampler` feeds them every few steps): election
+//! safety, log matching, committed entries never change, applied index only grows. The
+//! rest judge the oracle and the replicas' final contents after the run.
 
+pub mod applied_monotonic;
+pub mod committed_immutable;
 mod consumer_order;
 mod duplicates;
-mod election_safety;
+pub mod election_safety;
 mod liveness;
+pub mod log_matching;
 mod no_lost_acks;
 mod no_phantoms;
 mod sequence_numbers;
+pub mod stale_reads;
 
 use crate::oracle::Oracle;
 use std::collections::BTreeMap;
@@ -23,18 +31,34 @@ impl std::fmt::Display for Violation {
     }
 }
 
+/// A committed Raft entry as one replica stores it: its term (the committed leader id
+/// under standard single-leader terms) and a hash of its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommittedEntry {
+    pub group: u64,
+    pub index: u64,
+    pub term: u64,
+    pub hash: u64,
+}
+
+impl CommittedEntry {
+    pub fn same_as(&self, other: &CommittedEntry) -> bool {
+        self.term == other.term && self.hash == other.hash
+    }
+}
+
 /// Every record each replica stores, read from its engine after the run:
 /// (shard id, node) -> [(sequence number, payload)] in index order.
 pub type ReplicaContents = BTreeMap<(String, u64), Vec<(u128, String)>>;
 
-/// Checks every invariant; also returns how many duplicates retries caused. A run that did
-/// not complete (a node panicked) never reached its final reads: only what it observed
-/// until then is judged.
+/// Checks every invariant judged after the run, and adds those found while it went; also
+/// returns how many duplicates retries caused. A run that did not complete (a node
+/// panicked) never reached its final reads: only what it observed until then is judged.
 pub fn check_all(oracle: &Oracle, replicas: &ReplicaContents, completed: bool) -> (Vec<Violation>, usize) {
-    let mut violations = Vec::new();
+    let mut violations = oracle.live_violations.clone();
     violations.extend(no_phantoms::check(oracle, replicas));
     violations.extend(sequence_numbers::check(oracle, replicas));
-    violations.extend(election_safety::check(oracle));
+    violations.extend(stale_reads::check(oracle));
     let mut duplicates = 0;
     if completed {
         violations.extend(no_lost_acks::check(oracle));

@@ -20,7 +20,8 @@ pub fn check(oracle: &Oracle) -> Vec<Violation> {
         .flat_map(|(shard, records)| records.iter().map(move |(seq, p)| (shard.as_str(), *seq, p.as_str())))
         .collect();
     for (payload, write) in &oracle.writes {
-        for (shard, seq) in &write.acks {
+        for ack in &write.acks {
+            let (shard, seq) = (&ack.shard, &ack.seq);
             if !present.contains(&(shard.as_str(), *seq, payload.as_str())) {
                 out.push(Violation {
                     invariant: NAME,

@@ -43,8 +43,8 @@ pub fn check(oracle: &Oracle, replicas: &ReplicaContents) -> Vec<Violation> {
         }
     }
     for (payload, write) in &oracle.writes {
-        for (shard, seq) in &write.acks {
-            observe(*seq, payload, format!("the ack on {shard}"), &mut out);
+        for ack in &write.acks {
+            observe(ack.seq, payload, format!("the ack on {}", ack.shard), &mut out);
         }
     }
     out.truncate(REPORT_MAX);

@@ -47,10 +47,13 @@ pub fn hash_key(partition_key: &str, explicit: Option<&str>) -> Result<HashKey, 
     }
 }
 
+/// A sequence number member. Well-formed numbers Runnel cannot have issued (beyond
+/// 2^128-1, or with a counter beyond 64 bits) are refused here, at the edge.
 pub fn sequence_number(s: &str, what: &str) -> Result<SequenceNumber, KinesisError> {
+    let not_issued = || KinesisError::InvalidArgument(format!("{what} {s} was not issued by this stream"));
     match SequenceNumber::parse(s) {
-        Ok(Some(seq)) => Ok(seq),
-        Ok(None) => Err(KinesisError::InvalidArgument(format!("{what} {s} was not issued by this stream"))),
+        Ok(Some(seq)) if seq.counter_checked().is_some() => Ok(seq),
+        Ok(_) => Err(not_issued()),
         Err(e) => Err(KinesisError::InvalidArgument(format!("{what}: {e}"))),
     }
 }
@@ -90,6 +93,16 @@ mod tests {
         assert!(partition_key(&"é".repeat(256)).is_ok());
         assert!(partition_key(&"é".repeat(257)).is_err());
         assert!(partition_key("").is_err());
+    }
+
+    #[test]
+    fn sequence_numbers_runnel_never_issued_are_refused_at_the_edge() {
+        assert!(sequence_number("4294967296", "SequenceNumberForOrdering").is_ok());
+        let max = u128::MAX.to_string();
+        assert!(matches!(sequence_number(&max, "x"), Err(KinesisError::InvalidArgument(_))));
+        let beyond = "9".repeat(60);
+        assert!(matches!(sequence_number(&beyond, "x"), Err(KinesisError::InvalidArgument(_))));
+        assert!(matches!(sequence_number("01", "x"), Err(KinesisError::InvalidArgument(_))));
     }
 
     #[test]

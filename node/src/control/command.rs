@@ -1,110 +1,17 @@
-//! The metadata state machine's data and the commands that change it.
+//! The commands of the metadata group, and applying them.
 //!
-//! Commands are validated again when applied (two proposals may race), and every decision
-//! that must be the same on all replicas (group ids, placement, shard ranges) is made in
-//! `apply`, from the state and the command alone.
+//! Commands are validated again when applied (two proposals may race, and a command could
+//! come from a node of another release): anything unacceptable is refused with
+//! `MetaResult::Refused`, identically on every replica, and changes nothing. Every decision
+//! that must be the same on all replicas (group ids, placement, shard ranges) is made here,
+//! from the state and the command alone.
 
 use super::placement::replicas_for;
-use crate::domain::{GroupId, HashKey, HashKeyRange, NodeId, ShardId, StreamName};
-use crate::limits::STREAMS_MAX;
+use super::state::{MetaState, ShardMeta, StreamMeta, StreamMode, StreamStatus, TokenKey};
+use crate::domain::{GroupId, HashKeyRange, NodeId, ShardId, StreamName};
+use crate::limits::{SHARDS_PER_STREAM_MAX, STREAMS_MAX, TOKEN_KEYS_KEPT};
+use crate::raft::types::{Command, CommandKind};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StreamStatus {
-    Creating,
-    Active,
-    Deleting,
-}
-
-impl StreamStatus {
-    pub fn as_kinesis(self) -> &'static str {
-        match self {
-            StreamStatus::Creating => "CREATING",
-            StreamStatus::Active => "ACTIVE",
-            StreamStatus::Deleting => "DELETING",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StreamMode {
-    Provisioned,
-    OnDemand,
-}
-
-impl StreamMode {
-    pub fn as_kinesis(self) -> &'static str {
-        match self {
-            StreamMode::Provisioned => "PROVISIONED",
-            StreamMode::OnDemand => "ON_DEMAND",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardMeta {
-    pub id: ShardId,
-    pub group: GroupId,
-    pub start_hash: u128,
-    pub end_hash: u128,
-    /// Preferred leader first.
-    pub replicas: Vec<NodeId>,
-    /// Its group has elected a leader and accepts writes.
-    pub ready: bool,
-    /// The counter of the shard's first sequence number.
-    pub starting_counter: u64,
-}
-
-impl ShardMeta {
-    pub fn range(&self) -> HashKeyRange {
-        HashKeyRange { start: HashKey(self.start_hash), end: HashKey(self.end_hash) }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamMeta {
-    pub name: StreamName,
-    pub status: StreamStatus,
-    pub mode: StreamMode,
-    pub created_ms: i64,
-    pub retention_hours: u32,
-    /// Distinguishes this stream from an earlier one of the same name (iterators of a
-    /// deleted stream must not read a new one): the group id of its first shard.
-    pub incarnation: u64,
-    pub shards: Vec<ShardMeta>,
-}
-
-impl StreamMeta {
-    /// The open shard whose hash range holds `key`.
-    pub fn shard_for(&self, key: HashKey) -> Option<&ShardMeta> {
-        self.shards.iter().find(|s| s.range().contains(key))
-    }
-
-    pub fn shard(&self, id: ShardId) -> Option<&ShardMeta> {
-        self.shards.iter().find(|s| s.id == id)
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MetaState {
-    pub streams: BTreeMap<StreamName, StreamMeta>,
-    /// The next shard group id; ids below it that no stream holds were deleted.
-    pub next_group: u64,
-    /// Cluster nodes and their advertised addresses, from the metadata group's membership.
-    pub nodes: BTreeMap<NodeId, String>,
-}
-
-impl MetaState {
-    /// Every shard group and its stream.
-    pub fn groups(&self) -> impl Iterator<Item = (&StreamMeta, &ShardMeta)> {
-        self.streams.values().flat_map(|s| s.shards.iter().map(move |sh| (s, sh)))
-    }
-
-    pub fn find_group(&self, group: GroupId) -> Option<(&StreamMeta, &ShardMeta)> {
-        self.groups().find(|(_, sh)| sh.group == group)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MetaCommand {
@@ -128,6 +35,10 @@ pub enum MetaCommand {
         name: StreamName,
         incarnation: u64,
     },
+    /// A new token signing key; `id` must be the next one.
+    RotateTokenKey {
+        key: TokenKey,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +47,24 @@ pub enum MetaResult {
     StreamInUse(StreamName),
     StreamNotFound(StreamName),
     TooManyStreams,
+    /// The command breaks a rule; nothing changed.
+    Refused(String),
+}
+
+impl MetaCommand {
+    /// The command as a Raft command (postcard of Runnel's own type; the log entry around
+    /// it carries the CRC).
+    pub fn encode(&self) -> Result<Command, postcard::Error> {
+        Command::build(CommandKind::Meta, 64, |buf| {
+            let body = postcard::to_stdvec(self)?;
+            buf.extend_from_slice(&body);
+            Ok(())
+        })
+    }
+
+    pub fn decode(body: &[u8]) -> Result<MetaCommand, String> {
+        postcard::from_bytes(body).map_err(|e| format!("undecodable metadata command: {e}"))
+    }
 }
 
 impl MetaState {
@@ -148,25 +77,36 @@ impl MetaState {
                 if self.streams.len() >= STREAMS_MAX {
                     return MetaResult::TooManyStreams;
                 }
+                if !(1..=SHARDS_PER_STREAM_MAX).contains(shard_count) {
+                    return MetaResult::Refused(format!("a stream has 1 to {SHARDS_PER_STREAM_MAX} shards"));
+                }
                 let nodes: Vec<NodeId> = self.nodes.keys().copied().collect();
                 let first_group = self.next_group.max(1);
-                let shards: Vec<ShardMeta> = HashKeyRange::split_evenly(*shard_count)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, range)| {
-                        let group = GroupId(first_group + i as u64);
-                        ShardMeta {
-                            id: ShardId(i as u32),
-                            group,
-                            start_hash: range.start.0,
-                            end_hash: range.end.0,
-                            replicas: replicas_for(group, &nodes, *replication_factor as usize),
-                            ready: false,
-                            starting_counter: 1,
-                        }
-                    })
-                    .collect();
-                self.next_group = first_group + u64::from(*shard_count);
+                let Some(next_group) = first_group.checked_add(u64::from(*shard_count)) else {
+                    return MetaResult::Refused("group ids are exhausted".into());
+                };
+                let mut shards = Vec::with_capacity(*shard_count as usize);
+                for (i, range) in HashKeyRange::split_evenly(*shard_count).into_iter().enumerate() {
+                    let group = GroupId(first_group + i as u64);
+                    let Some(replicas) = replicas_for(group, &nodes, *replication_factor as usize) else {
+                        return MetaResult::Refused(format!(
+                            "cannot place {replication_factor} replicas on {} nodes",
+                            nodes.len()
+                        ));
+                    };
+                    shards.push(ShardMeta {
+                        id: ShardId(i as u32),
+                        group,
+                        start_hash: range.start.0,
+                        end_hash: range.end.0,
+                        replicas,
+                        ready: false,
+                        starting_counter: 1,
+                    });
+                }
+                debug_assert_eq!(shards.first().map(|s| s.start_hash), Some(0));
+                debug_assert_eq!(shards.last().map(|s| s.end_hash), Some(u128::MAX));
+                self.next_group = next_group;
                 self.streams.insert(
                     name.clone(),
                     StreamMeta {
@@ -209,6 +149,17 @@ impl MetaState {
                 }
                 MetaResult::Ok
             }
+            MetaCommand::RotateTokenKey { key } => {
+                let next_id = self.token_keys.last().map_or(Some(1), |k| k.id.checked_add(1));
+                if Some(key.id) != next_id {
+                    // Two leaders proposed a rotation; the first one to commit won.
+                    return MetaResult::Refused(format!("token key {} is not the next one", key.id));
+                }
+                self.token_keys.push(key.clone());
+                let excess = self.token_keys.len().saturating_sub(TOKEN_KEYS_KEPT);
+                self.token_keys.drain(..excess);
+                MetaResult::Ok
+            }
         }
     }
 }
@@ -216,6 +167,7 @@ impl MetaState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::HashKey;
 
     fn state_with_nodes(n: u64) -> MetaState {
         MetaState { nodes: (1..=n).map(|i| (i, format!("http://n{i}"))).collect(), ..Default::default() }
@@ -252,6 +204,35 @@ mod tests {
         assert_eq!(state.streams[&StreamName::parse("a").unwrap()].status, StreamStatus::Active);
     }
 
+    /// The fault: placement asserted inside apply, so a CreateStream applied before the
+    /// membership (no nodes) or with a bad count stopped the metadata group everywhere.
+    #[test]
+    fn bad_commands_are_refused_and_change_nothing() {
+        let mut empty = MetaState::default();
+        assert!(matches!(empty.apply(&create("a", 1)), MetaResult::Refused(_)));
+        assert_eq!(empty, MetaState::default());
+        let mut state = state_with_nodes(3);
+        let before = state.clone();
+        for bad in [create("a", 0), create("a", SHARDS_PER_STREAM_MAX + 1)] {
+            assert!(matches!(state.apply(&bad), MetaResult::Refused(_)), "{bad:?}");
+        }
+        let no_replicas = MetaCommand::CreateStream {
+            name: StreamName::parse("z").unwrap(),
+            shard_count: 1,
+            mode: StreamMode::Provisioned,
+            created_ms: 1,
+            replication_factor: 0,
+            retention_hours: 24,
+        };
+        assert!(matches!(state.apply(&no_replicas), MetaResult::Refused(_)));
+        state.next_group = u64::MAX - 1;
+        let before_exhausted = state.clone();
+        assert!(matches!(state.apply(&create("a", 4)), MetaResult::Refused(_)));
+        assert_eq!(state, before_exhausted);
+        state.next_group = before.next_group;
+        assert_eq!(state, before);
+    }
+
     #[test]
     fn delete_then_purge_forgets_only_the_same_incarnation() {
         let mut state = state_with_nodes(3);
@@ -269,6 +250,21 @@ mod tests {
     }
 
     #[test]
+    fn token_keys_rotate_in_order_and_only_the_newest_few_are_kept() {
+        let mut state = state_with_nodes(1);
+        let key = |id| TokenKey { id, secret: [id as u8; 32], created_ms: 0 };
+        assert!(matches!(state.apply(&MetaCommand::RotateTokenKey { key: key(2) }), MetaResult::Refused(_)));
+        for id in 1..=5 {
+            assert_eq!(state.apply(&MetaCommand::RotateTokenKey { key: key(id) }), MetaResult::Ok);
+        }
+        // A racing second rotation with the same id loses.
+        assert!(matches!(state.apply(&MetaCommand::RotateTokenKey { key: key(5) }), MetaResult::Refused(_)));
+        let ids: Vec<u32> = state.token_keys.iter().map(|k| k.id).collect();
+        assert_eq!(ids.len(), TOKEN_KEYS_KEPT);
+        assert_eq!(ids.last(), Some(&5));
+    }
+
+    #[test]
     fn partition_keys_route_to_the_shard_whose_range_holds_their_md5() {
         let mut state = state_with_nodes(3);
         state.apply(&create("r", 5));
@@ -278,10 +274,19 @@ mod tests {
             let key = HashKey::of_partition_key(&pk);
             let shard = stream.shard_for(key).expect("the shards cover the key space");
             assert!(shard.start_hash <= key.0 && key.0 <= shard.end_hash);
-            // No other shard claims it.
             assert_eq!(stream.shards.iter().filter(|s| s.range().contains(key)).count(), 1);
         }
         assert_eq!(stream.shard_for(HashKey::MIN).unwrap().id, ShardId(0));
         assert_eq!(stream.shard_for(HashKey::MAX).unwrap().id, ShardId(4));
+    }
+
+    #[test]
+    fn commands_round_trip_as_raft_commands() {
+        let cmd = create("x", 3);
+        let encoded = cmd.encode().unwrap();
+        let (kind, body) = Command::split(&encoded.0).unwrap();
+        assert_eq!(kind, CommandKind::Meta);
+        assert_eq!(MetaCommand::decode(body).unwrap(), cmd);
+        assert!(MetaCommand::decode(&[0xff, 0xff]).is_err());
     }
 }

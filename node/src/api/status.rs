@@ -1,0 +1,60 @@
+//! The one mapping of Kinesis errors to gRPC status. The Kinesis name travels in the
+//! `x-kinesis-error` metadata key and at the start of the message.
+//!
+//! The gRPC code says what a generic retry policy may do: UNAVAILABLE only when nothing
+//! happened (`ServiceUnavailable`), so replaying is safe even for writes; INTERNAL when
+//! the outcome is unknown (`InternalFailure`), which generic policies do not replay.
+
+use crate::kinesis::KinesisError;
+use runnel_proto::{ERROR_METADATA_KEY, RETRY_AFTER_METADATA_KEY};
+use tonic::{Code, Status};
+
+fn code(err: &KinesisError) -> Code {
+    match err {
+        KinesisError::ResourceNotFound(_) => Code::NotFound,
+        KinesisError::ResourceInUse(_) => Code::FailedPrecondition,
+        KinesisError::InvalidArgument(_) | KinesisError::Validation(_) => Code::InvalidArgument,
+        KinesisError::LimitExceeded(_) | KinesisError::Overloaded { .. } => Code::ResourceExhausted,
+        KinesisError::ExpiredIterator(_) | KinesisError::ExpiredNextToken(_) => Code::FailedPrecondition,
+        KinesisError::ServiceUnavailable(_) => Code::Unavailable,
+        KinesisError::InternalFailure(_) => Code::Internal,
+    }
+}
+
+pub fn to_status(err: KinesisError) -> Status {
+    let mut status = Status::new(code(&err), format!("{}: {}", err.name(), err));
+    if let Ok(value) = err.name().parse() {
+        status.metadata_mut().insert(ERROR_METADATA_KEY, value);
+    }
+    if let KinesisError::Overloaded { retry_after_ms, .. } = &err {
+        if let Ok(value) = retry_after_ms.to_string().parse() {
+            status.metadata_mut().insert(RETRY_AFTER_METADATA_KEY, value);
+        }
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_carries_the_kinesis_name_in_metadata_and_message() {
+        let status = to_status(KinesisError::ResourceNotFound("Stream x not found".into()));
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(status.metadata().get(ERROR_METADATA_KEY).unwrap(), "ResourceNotFoundException");
+        assert!(status.message().starts_with("ResourceNotFoundException: "));
+    }
+
+    #[test]
+    fn only_certain_failures_are_unavailable_and_overload_says_when_to_retry() {
+        assert_eq!(to_status(KinesisError::ServiceUnavailable("x".into())).code(), Code::Unavailable);
+        assert_eq!(to_status(KinesisError::InternalFailure("x".into())).code(), Code::Internal);
+        let overload = to_status(KinesisError::Overloaded { message: "busy".into(), retry_after_ms: 100 });
+        assert_eq!(overload.code(), Code::ResourceExhausted);
+        assert_eq!(overload.metadata().get(RETRY_AFTER_METADATA_KEY).unwrap(), "100");
+        let quota = to_status(KinesisError::LimitExceeded("500 shards".into()));
+        assert!(quota.metadata().get(RETRY_AFTER_METADATA_KEY).is_none(), "a quota is final");
+        assert_eq!(quota.metadata().get(ERROR_METADATA_KEY).unwrap(), "LimitExceededException");
+    }
+}

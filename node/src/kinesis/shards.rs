@@ -1,0 +1,76 @@
+//! ListShards.
+
+use super::tokens::NextToken;
+use super::types::*;
+use super::{describe_shard, validate, KinesisError, KinesisService};
+use crate::control::ShardMeta;
+use crate::domain::ShardId;
+use crate::limits::LIST_SHARDS_RESULTS_MAX;
+
+impl KinesisService {
+    pub async fn list_shards(&self, req: ListShardsInput) -> Result<ListShardsOutput, KinesisError> {
+        let _admitted = self.admission.admit(0)?;
+        let next_token = req.next_token.as_deref().filter(|t| !t.is_empty());
+        let (stream, after, page_size) = if let Some(token) = next_token {
+            if req.stream.name.as_deref().is_some_and(|n| !n.is_empty())
+                || req.stream.arn.as_deref().is_some_and(|a| !a.is_empty())
+            {
+                return Err(KinesisError::InvalidArgument(
+                    "NextToken and StreamName cannot be provided together.".into(),
+                ));
+            }
+            let token = self.check_next_token(token)?;
+            let name = token
+                .stream
+                .ok_or_else(|| KinesisError::InvalidArgument("NextToken is not a ListShards token".into()))?;
+            let stream = self.stream(&name)?;
+            if stream.incarnation != token.incarnation {
+                return Err(KinesisError::ExpiredNextToken("the stream of this NextToken was deleted".into()));
+            }
+            let after = token.after.parse::<u32>().ok().map(ShardId);
+            let size = validate::bounded(req.max_results, 1, 10_000, token.page_size, "MaxResults")?;
+            (stream, after, size)
+        } else {
+            let name = Self::stream_name(&req.stream)?;
+            let stream = self.stream(&name)?;
+            let size = validate::bounded(req.max_results, 1, 10_000, LIST_SHARDS_RESULTS_MAX, "MaxResults")?;
+            let exclusive = req.exclusive_start_shard_id.as_deref().unwrap_or("");
+            let mut after = validate::optional_shard_id(exclusive, "ExclusiveStartShardId")?;
+            if let Some(filter) = &req.shard_filter {
+                match filter.kind.as_str() {
+                    "AFTER_SHARD_ID" => {
+                        let id = filter.shard_id.as_deref().unwrap_or("").parse::<ShardId>().map_err(|_| {
+                            KinesisError::InvalidArgument("ShardFilter AFTER_SHARD_ID needs a valid ShardId".into())
+                        })?;
+                        after = Some(after.map_or(id, |a| a.max(id)));
+                    }
+                    // Every shard is open and within retention until resharding exists.
+                    "AT_TRIM_HORIZON" | "FROM_TRIM_HORIZON" | "AT_LATEST" => {}
+                    "AT_TIMESTAMP" | "FROM_TIMESTAMP" => {
+                        if filter.timestamp_ms.is_none() {
+                            return Err(KinesisError::InvalidArgument(format!(
+                                "ShardFilter {} needs a Timestamp",
+                                filter.kind
+                            )));
+                        }
+                    }
+                    other => return Err(KinesisError::Validation(format!("ShardFilter type {other:?} is not valid"))),
+                }
+            }
+            (stream, after, size)
+        };
+        let remaining: Vec<&ShardMeta> = stream.shards.iter().filter(|s| after.is_none_or(|a| s.id > a)).collect();
+        let page: Vec<&ShardMeta> = remaining.iter().take(page_size as usize).copied().collect();
+        let next_token = match page.last() {
+            Some(last) if remaining.len() > page.len() => Some(self.seal(&NextToken {
+                stream: Some(stream.name.clone()),
+                incarnation: stream.incarnation,
+                after: last.id.0.to_string(),
+                page_size,
+                issued_ms: self.now_ms(),
+            })?),
+            _ => None,
+        };
+        Ok(ListShardsOutput { shards: page.into_iter().map(describe_shard).collect(), next_token })
+    }
+}

@@ -1,0 +1,158 @@
+//! CreateStream, DeleteStream, DescribeStream, DescribeStreamSummary, ListStreams.
+
+use super::tokens::{age_ms, NextToken};
+use super::types::*;
+use super::{describe_shard, not_found, stream_arn, validate, KinesisError, KinesisService, ACCOUNT_ID};
+use crate::control::{MetaCommand, MetaResult, StreamMeta, StreamMode};
+use crate::limits::*;
+
+impl KinesisService {
+    pub async fn create_stream(&self, req: CreateStreamInput) -> Result<(), KinesisError> {
+        let _admitted = self.admission.admit(0)?;
+        let name = validate::stream_name(&req.stream_name, "")?;
+        let mode = match req.stream_mode.as_deref() {
+            None | Some("PROVISIONED") => StreamMode::Provisioned,
+            Some("ON_DEMAND") => StreamMode::OnDemand,
+            Some(other) => {
+                return Err(KinesisError::Validation(format!(
+                    "StreamMode must be PROVISIONED or ON_DEMAND, got {other:?}"
+                )))
+            }
+        };
+        let shard_count = match (mode, req.shard_count) {
+            // On-demand streams start with 4 shards, as in Kinesis.
+            (StreamMode::OnDemand, None) => 4,
+            (StreamMode::Provisioned, None) => {
+                return Err(KinesisError::InvalidArgument("ShardCount is required for a PROVISIONED stream".into()))
+            }
+            (_, Some(n)) if n < 1 => {
+                return Err(KinesisError::Validation(format!("ShardCount must be at least 1, got {n}")))
+            }
+            (_, Some(n)) if n as u32 > SHARDS_PER_STREAM_MAX => {
+                return Err(KinesisError::LimitExceeded(format!(
+                    "This request would exceed the shard limit of {SHARDS_PER_STREAM_MAX} for the account {ACCOUNT_ID}."
+                )))
+            }
+            (_, Some(n)) => n as u32,
+        };
+        let command = MetaCommand::CreateStream {
+            name: name.clone(),
+            shard_count,
+            mode,
+            created_ms: self.now_ms(),
+            replication_factor: self.node.config.replication_factor,
+            retention_hours: RETENTION_HOURS_DEFAULT,
+        };
+        match self.meta_write(command).await? {
+            MetaResult::Ok => Ok(()),
+            MetaResult::StreamInUse(_) => {
+                Err(KinesisError::ResourceInUse(format!("Stream {name} under account {ACCOUNT_ID} already exists.")))
+            }
+            MetaResult::TooManyStreams => {
+                Err(KinesisError::LimitExceeded(format!("A cluster holds at most {STREAMS_MAX} streams.")))
+            }
+            MetaResult::StreamNotFound(_) | MetaResult::Refused(_) => Err(not_found(&name)),
+        }
+    }
+
+    pub async fn delete_stream(&self, req: DeleteStreamInput) -> Result<(), KinesisError> {
+        let _admitted = self.admission.admit(0)?;
+        let name = Self::stream_name(&req.stream)?;
+        match self.meta_write(MetaCommand::DeleteStream { name: name.clone() }).await? {
+            MetaResult::Ok => Ok(()),
+            MetaResult::StreamNotFound(_) => Err(not_found(&name)),
+            other => Err(KinesisError::InternalFailure(format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    pub async fn describe_stream(&self, req: DescribeStreamInput) -> Result<StreamDescription, KinesisError> {
+        let _admitted = self.admission.admit(0)?;
+        let name = Self::stream_name(&req.stream)?;
+        // Limit may be 1 to 10,000; pages hold at most 100 shards.
+        let limit =
+            validate::bounded(req.limit, 1, 10_000, DESCRIBE_STREAM_LIMIT_MAX, "Limit")?.min(DESCRIBE_STREAM_LIMIT_MAX);
+        let stream = self.stream(&name)?;
+        let after = validate::optional_shard_id(
+            req.exclusive_start_shard_id.as_deref().unwrap_or(""),
+            "ExclusiveStartShardId",
+        )?;
+        let remaining: Vec<_> = stream.shards.iter().filter(|s| after.is_none_or(|a| s.id > a)).collect();
+        let shards: Vec<_> = remaining.iter().take(limit as usize).map(|s| describe_shard(s)).collect();
+        Ok(StreamDescription {
+            stream_arn: stream_arn(&name),
+            stream_name: name,
+            status: stream.status,
+            mode: stream.mode,
+            has_more_shards: remaining.len() > shards.len(),
+            shards,
+            retention_period_hours: stream.retention_hours,
+            created_ms: stream.created_ms,
+        })
+    }
+
+    pub async fn describe_stream_summary(&self, stream: StreamRef) -> Result<StreamSummary, KinesisError> {
+        let _admitted = self.admission.admit(0)?;
+        let name = Self::stream_name(&stream)?;
+        Ok(summary(&self.stream(&name)?))
+    }
+
+    pub async fn list_streams(&self, req: ListStreamsInput) -> Result<ListStreamsOutput, KinesisError> {
+        let _admitted = self.admission.admit(0)?;
+        let (after, limit) = match req.next_token.as_deref().filter(|t| !t.is_empty()) {
+            None => {
+                let limit =
+                    validate::bounded(req.limit, 1, LIST_STREAMS_LIMIT_MAX, LIST_STREAMS_LIMIT_DEFAULT, "Limit")?;
+                (req.exclusive_start_stream_name.filter(|s| !s.is_empty()), limit)
+            }
+            Some(token) => {
+                let token = self.check_next_token(token)?;
+                if token.stream.is_some() {
+                    return Err(KinesisError::InvalidArgument("NextToken is not a ListStreams token".into()));
+                }
+                let limit = validate::bounded(req.limit, 1, LIST_STREAMS_LIMIT_MAX, token.page_size, "Limit")?;
+                (Some(token.after), limit)
+            }
+        };
+        let meta = self.node.meta.current();
+        let remaining: Vec<&StreamMeta> =
+            meta.state.streams.values().filter(|s| after.as_deref().is_none_or(|a| s.name.as_str() > a)).collect();
+        let page: Vec<&StreamMeta> = remaining.iter().take(limit as usize).copied().collect();
+        let has_more = remaining.len() > page.len();
+        let next_token = match page.last() {
+            Some(last) if has_more => Some(self.seal(&NextToken {
+                stream: None,
+                incarnation: 0,
+                after: last.name.to_string(),
+                page_size: limit,
+                issued_ms: self.now_ms(),
+            })?),
+            _ => None,
+        };
+        Ok(ListStreamsOutput {
+            streams: page.iter().map(|s| summary(s)).collect(),
+            has_more_streams: has_more,
+            next_token,
+        })
+    }
+
+    pub(super) fn check_next_token(&self, token: &str) -> Result<NextToken, KinesisError> {
+        let parsed: NextToken = self.open(token, "NextToken")?;
+        if age_ms(self.now_ms(), parsed.issued_ms) > NEXT_TOKEN_TTL_MS {
+            return Err(KinesisError::ExpiredNextToken(format!("NextToken expired after {NEXT_TOKEN_TTL_MS} ms")));
+        }
+        Ok(parsed)
+    }
+}
+
+fn summary(stream: &StreamMeta) -> StreamSummary {
+    StreamSummary {
+        stream_name: stream.name.clone(),
+        stream_arn: stream_arn(&stream.name),
+        status: stream.status,
+        mode: stream.mode,
+        retention_period_hours: stream.retention_hours,
+        created_ms: stream.created_ms,
+        open_shard_count: stream.shards.len() as u32,
+        consumer_count: 0,
+    }
+}

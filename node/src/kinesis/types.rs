@@ -1,0 +1,176 @@
+//! The service's plain request and response types, independent of any wire format: the
+//! gRPC adapter (api/kinesis.rs) converts to and from them, and an HTTP adapter will too.
+//! Members arrive as the client sent them (strings unparsed, absent as `None`); the
+//! service validates them, so every wire gets the same errors.
+
+use crate::control::{StreamMode, StreamStatus};
+use crate::domain::{HashKeyRange, SequenceNumber, ShardId, StreamName};
+
+/// A stream named by StreamName or StreamARN (Kinesis accepts either).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamRef {
+    pub name: Option<String>,
+    pub arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateStreamInput {
+    pub stream_name: String,
+    pub shard_count: Option<i32>,
+    pub stream_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteStreamInput {
+    pub stream: StreamRef,
+    pub enforce_consumer_deletion: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DescribeStreamInput {
+    pub stream: StreamRef,
+    pub limit: Option<i32>,
+    pub exclusive_start_shard_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardDescription {
+    pub shard_id: ShardId,
+    pub parent_shard_id: Option<ShardId>,
+    pub adjacent_parent_shard_id: Option<ShardId>,
+    pub hash_key_range: HashKeyRange,
+    pub starting_sequence_number: SequenceNumber,
+    pub ending_sequence_number: Option<SequenceNumber>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StreamDescription {
+    pub stream_name: StreamName,
+    pub stream_arn: String,
+    pub status: StreamStatus,
+    pub mode: StreamMode,
+    pub shards: Vec<ShardDescription>,
+    pub has_more_shards: bool,
+    pub retention_period_hours: u32,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct StreamSummary {
+    pub stream_name: StreamName,
+    pub stream_arn: String,
+    pub status: StreamStatus,
+    pub mode: StreamMode,
+    pub retention_period_hours: u32,
+    pub created_ms: i64,
+    pub open_shard_count: u32,
+    pub consumer_count: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListStreamsInput {
+    pub limit: Option<i32>,
+    pub exclusive_start_stream_name: Option<String>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListStreamsOutput {
+    pub streams: Vec<StreamSummary>,
+    pub has_more_streams: bool,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ShardFilterInput {
+    pub kind: String,
+    pub shard_id: Option<String>,
+    pub timestamp_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListShardsInput {
+    pub stream: StreamRef,
+    pub next_token: Option<String>,
+    pub exclusive_start_shard_id: Option<String>,
+    pub max_results: Option<i32>,
+    pub shard_filter: Option<ShardFilterInput>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListShardsOutput {
+    pub shards: Vec<ShardDescription>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PutRecordInput {
+    pub stream: StreamRef,
+    pub partition_key: String,
+    pub data: Vec<u8>,
+    pub explicit_hash_key: Option<String>,
+    pub sequence_number_for_ordering: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutRecordOutput {
+    pub shard_id: ShardId,
+    pub sequence_number: SequenceNumber,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PutRecordsEntry {
+    pub partition_key: String,
+    pub data: Vec<u8>,
+    pub explicit_hash_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PutRecordsInput {
+    pub stream: StreamRef,
+    pub records: Vec<PutRecordsEntry>,
+}
+
+/// One entry's outcome: its place, or its error (Kinesis names only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutRecordsResult {
+    Ok { shard_id: ShardId, sequence_number: SequenceNumber },
+    Failed { error_code: &'static str, error_message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct PutRecordsOutput {
+    pub failed_record_count: u32,
+    /// Index for index with the request's records.
+    pub records: Vec<PutRecordsResult>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetShardIteratorInput {
+    pub stream: StreamRef,
+    pub shard_id: String,
+    pub shard_iterator_type: String,
+    pub starting_sequence_number: Option<String>,
+    pub timestamp_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetRecordsInput {
+    pub shard_iterator: String,
+    pub limit: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub sequence_number: SequenceNumber,
+    pub arrival_ms: i64,
+    pub data: Vec<u8>,
+    pub partition_key: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetRecordsOutput {
+    pub records: Vec<Record>,
+    pub next_shard_iterator: Option<String>,
+    pub millis_behind_latest: i64,
+}

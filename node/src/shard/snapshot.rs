@@ -1,0 +1,262 @@
+//! A shard as a snapshot: a stream of bounded chunks read lazily from the index and the
+//! log, and how a receiver stages and installs them.
+//!
+//! Chunks: first a header `[1][last counter u64][last arrival i64]`, then records
+//! `[2][count u32]` and per record `[counter u64][arrival i64][key length u16][key]
+//! [data length u32][data]`. Each chunk holds about `SNAPSHOT_CHUNK_BYTES_MAX` at most.
+//!
+//! A receiver writes each chunk's records straight into its index as inline rows. Until
+//! the install raises the shard's applied counter they are invisible (reads stop at the
+//! applied counter), and a record the replica already had is rewritten with the same
+//! content: committed records are the same on every replica. Chunk markers record which
+//! chunks of which transmission arrived; the install checks them all.
+
+use super::applied::ShardApplied;
+use super::index;
+use super::read::read_records;
+use crate::domain::{GroupId, ShardId};
+use crate::raft::snapshot::{markers, ChunkMessage, SnapshotSource, StagedSnapshot, SNAPSHOT_CHUNK_BYTES_MAX};
+use crate::raft::types::SnapshotMeta;
+use crate::storage::envelope::corrupt;
+use crate::storage::keys::{self, KeyKind};
+use crate::storage::{Batch, Cf, Engine};
+use std::io;
+use std::sync::Arc;
+
+const CHUNK_HEADER: u8 = 1;
+const CHUNK_RECORDS: u8 = 2;
+/// Records per chunk at the most, whatever their size.
+const CHUNK_RECORDS_MAX: usize = 10_000;
+
+/// The shard as it was when the snapshot was taken: records up to `last_counter`.
+pub struct ShardSnapshotSource {
+    engine: Arc<dyn Engine>,
+    group: GroupId,
+    shard: ShardId,
+    last_counter: u64,
+    last_arrival_ms: i64,
+    next_counter: u64,
+    header_sent: bool,
+}
+
+impl ShardSnapshotSource {
+    pub fn new(engine: Arc<dyn Engine>, group: GroupId, shard: ShardId, applied: &ShardApplied) -> Self {
+        ShardSnapshotSource {
+            engine,
+            group,
+            shard,
+            last_counter: applied.last_counter,
+            last_arrival_ms: applied.last_arrival_ms,
+            next_counter: 0,
+            header_sent: false,
+        }
+    }
+}
+
+impl SnapshotSource for ShardSnapshotSource {
+    fn next_chunk(&mut self) -> io::Result<Option<Vec<u8>>> {
+        if !self.header_sent {
+            self.header_sent = true;
+            let mut chunk = vec![CHUNK_HEADER];
+            chunk.extend_from_slice(&self.last_counter.to_be_bytes());
+            chunk.extend_from_slice(&self.last_arrival_ms.to_be_bytes());
+            return Ok(Some(chunk));
+        }
+        if self.next_counter > self.last_counter {
+            return Ok(None);
+        }
+        // Records are only ever added above `last_counter`, so this view stays consistent
+        // while the shard goes on taking writes.
+        let batch = read_records(
+            self.engine.as_ref(),
+            self.group,
+            self.shard,
+            self.next_counter,
+            self.last_counter,
+            CHUNK_RECORDS_MAX,
+            SNAPSHOT_CHUNK_BYTES_MAX,
+        )?;
+        if batch.records.is_empty() {
+            self.next_counter = self.last_counter.saturating_add(1);
+            return Ok(None);
+        }
+        let bytes: usize = batch.records.iter().map(|r| 8 + 8 + 2 + r.partition_key.len() + 4 + r.data.len()).sum();
+        let mut chunk = Vec::with_capacity(1 + 4 + bytes);
+        chunk.push(CHUNK_RECORDS);
+        chunk.extend_from_slice(&(batch.records.len() as u32).to_be_bytes());
+        for r in &batch.records {
+            chunk.extend_from_slice(&r.sequence_number.counter().to_be_bytes());
+            chunk.extend_from_slice(&r.arrival_ms.to_be_bytes());
+            chunk.extend_from_slice(&(r.partition_key.len() as u16).to_be_bytes());
+            chunk.extend_from_slice(r.partition_key.as_bytes());
+            chunk.extend_from_slice(&(r.data.len() as u32).to_be_bytes());
+            chunk.extend_from_slice(&r.data);
+        }
+        self.next_counter = batch.next_counter;
+        Ok(Some(chunk))
+    }
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
+        let end = self.at.checked_add(n).filter(|e| *e <= self.bytes.len());
+        let end = end.ok_or_else(|| corrupt("snapshot chunk", "truncated"))?;
+        let s = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u64(&mut self) -> io::Result<u64> {
+        Ok(u64::from_be_bytes(self.take(8)?.try_into().map_err(|_| corrupt("snapshot chunk", "u64"))?))
+    }
+    fn i64(&mut self) -> io::Result<i64> {
+        Ok(self.u64()? as i64)
+    }
+}
+
+/// Stages one received chunk of a shard snapshot.
+pub fn stage_chunk(engine: &dyn Engine, group: GroupId, msg: &ChunkMessage) -> io::Result<()> {
+    let mut out = Batch::default();
+    let mut c = Cursor { bytes: &msg.data, at: 0 };
+    match c.take(1)?[0] {
+        CHUNK_HEADER => {
+            let header = c.take(16)?;
+            markers::mark(&mut out, group, msg, header);
+        }
+        CHUNK_RECORDS => {
+            let count = u32::from_be_bytes(c.take(4)?.try_into().map_err(|_| corrupt("snapshot chunk", "count"))?);
+            let mut last_arrival = None;
+            for _ in 0..count {
+                let counter = c.u64()?;
+                let arrival = c.i64()?;
+                let key_len = u16::from_be_bytes(c.take(2)?.try_into().map_err(|_| corrupt("snapshot chunk", "key"))?);
+                let key = std::str::from_utf8(c.take(key_len as usize)?)
+                    .map_err(|_| corrupt("snapshot chunk", "key is not UTF-8"))?;
+                let data_len = u32::from_be_bytes(c.take(4)?.try_into().map_err(|_| corrupt("snapshot chunk", "len"))?);
+                let data = c.take(data_len as usize)?;
+                out.put(Cf::Index, keys::numbered(group, KeyKind::Record, counter), index::inline(arrival, key, data));
+                if last_arrival.is_none_or(|a| arrival > a) {
+                    // A time row at each new arrival time (a spare one at a chunk's start
+                    // is harmless: the seek finds the smallest counter first).
+                    out.put(Cf::Index, keys::arrival(group, arrival, counter), Vec::new());
+                    last_arrival = Some(arrival);
+                }
+            }
+            markers::mark(&mut out, group, msg, &[]);
+        }
+        other => return Err(corrupt("snapshot chunk", &format!("unknown kind {other}"))),
+    }
+    if c.at != msg.data.len() {
+        return Err(corrupt("snapshot chunk", "trailing bytes"));
+    }
+    engine.write(out)
+}
+
+/// The header of a completely staged transmission, or why it is not complete.
+pub fn staged_header(engine: &dyn Engine, group: GroupId, staged: &StagedSnapshot) -> io::Result<(u64, i64)> {
+    let extras = markers::complete(engine, group, staged)?;
+    let header = extras.first().map(Vec::as_slice).unwrap_or_default();
+    let mut c = Cursor { bytes: header, at: 0 };
+    Ok((c.u64()?, c.i64()?))
+}
+
+/// Installs a completely staged snapshot: the shard's applied state moves to the
+/// snapshot's, which makes the staged rows visible. Returns the new applied state.
+pub fn install(
+    engine: &dyn Engine,
+    group: GroupId,
+    meta: &SnapshotMeta,
+    staged: &StagedSnapshot,
+) -> io::Result<ShardApplied> {
+    let (last_counter, last_arrival_ms) = staged_header(engine, group, staged)?;
+    let applied = ShardApplied {
+        last_applied: meta.last_log_id,
+        membership: meta.last_membership.clone(),
+        last_counter,
+        last_arrival_ms,
+    };
+    let mut out = Batch::default();
+    out.put(Cf::State, ShardApplied::key(group), applied.encode()?);
+    markers::clear(&mut out, group);
+    engine.write(out)?;
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::types::{log_id, StoredMembership};
+    use crate::shard::append::apply_append;
+    use crate::shard::batch::{AppendBatch, BatchView, NewRecord};
+    use crate::shard::read::first_counter_at_or_after;
+    use crate::shard::ShardShared;
+    use crate::storage::memory::MemoryEngine;
+
+    /// A shard with `n` records of `size` bytes in its log, written as applies do.
+    fn populated(engine: &Arc<MemoryEngine>, group: GroupId, n: u64, size: usize) -> ShardApplied {
+        use crate::raft::stored::encode_entry;
+        use crate::raft::types::{Command, CommandKind, Entry, EntryPayload};
+        let shard = ShardShared::new(group, ShardId(0), 1, ShardApplied::default());
+        let mut applied = ShardApplied::default();
+        for i in 1..=n {
+            let batch = AppendBatch {
+                arrival_ms: i as i64 * 10,
+                records: vec![NewRecord { partition_key: format!("k{i}"), data: vec![i as u8; size], after: None }],
+            };
+            let command = Command::build(CommandKind::Append, 0, |b| batch.encode_into(b)).unwrap();
+            let mut out = Batch::default();
+            let entry = Entry { log_id: log_id(1, i), payload: EntryPayload::Normal(command.clone()) };
+            out.put(Cf::Log, keys::numbered(group, KeyKind::LogEntry, i), encode_entry(&entry).unwrap());
+            let (_, body) = Command::split(&command.0).unwrap();
+            apply_append(&shard, i, &BatchView::decode(body).unwrap(), &mut applied, &mut out).unwrap();
+            engine.write(out).unwrap();
+        }
+        applied.last_applied = Some(log_id(1, n));
+        applied
+    }
+
+    fn all_records(engine: &dyn Engine, group: GroupId, last: u64) -> Vec<(u64, i64, String, Vec<u8>)> {
+        read_records(engine, group, ShardId(0), 0, last, usize::MAX, usize::MAX)
+            .unwrap()
+            .records
+            .into_iter()
+            .map(|r| (r.sequence_number.counter(), r.arrival_ms, r.partition_key, r.data))
+            .collect()
+    }
+
+    #[test]
+    fn a_snapshot_streams_in_bounded_chunks_and_installs_the_same_records() {
+        let sender = Arc::new(MemoryEngine::default());
+        let group = GroupId(9);
+        // 40 records of 300 KiB: 12 MiB, which must not travel as one message.
+        let applied = populated(&sender, group, 40, 300 * 1024);
+        let mut source = ShardSnapshotSource::new(sender.clone(), group, ShardId(0), &applied);
+        let receiver = MemoryEngine::default();
+        let mut seq = 0;
+        while let Some(data) = source.next_chunk().unwrap() {
+            assert!(data.len() <= SNAPSHOT_CHUNK_BYTES_MAX + 400 * 1024, "chunk of {} bytes", data.len());
+            stage_chunk(&receiver, group, &ChunkMessage { id: 7, seq, data }).unwrap();
+            seq += 1;
+            assert!(seq < 100, "the source must end");
+        }
+        assert!(seq >= 4, "12 MiB needs several chunks, got {seq}");
+        // Staged rows are invisible until the install.
+        assert!(all_records(&receiver, group, ShardApplied::load(&receiver, group).unwrap().last_counter).is_empty());
+        let meta = SnapshotMeta { last_log_id: Some(log_id(1, 40)), last_membership: StoredMembership::default() };
+        // An install naming another transmission, or too many chunks, is refused.
+        assert!(install(&receiver, group, &meta, &StagedSnapshot { id: 8, chunks: seq }).is_err());
+        assert!(install(&receiver, group, &meta, &StagedSnapshot { id: 7, chunks: seq + 1 }).is_err());
+        let installed = install(&receiver, group, &meta, &StagedSnapshot { id: 7, chunks: seq }).unwrap();
+        assert_eq!(installed.last_counter, applied.last_counter);
+        assert_eq!(installed.last_arrival_ms, applied.last_arrival_ms);
+        assert_eq!(ShardApplied::load(&receiver, group).unwrap(), installed);
+        assert_eq!(all_records(&receiver, group, 40), all_records(sender.as_ref(), group, 40));
+        // The time rows came along: AT_TIMESTAMP seeks work on the receiver.
+        assert_eq!(first_counter_at_or_after(&receiver, group, 205, 40).unwrap(), Some(21));
+        assert_eq!(first_counter_at_or_after(&receiver, group, 401, 40).unwrap(), None);
+    }
+}

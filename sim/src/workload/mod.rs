@@ -1,0 +1,194 @@
+//! The client hosts, each its own simulated machine:
+//! - `driver`: the stream's lifecycle, a temporary stream created and deleted under
+//!   faults, the liveness phase after the heal, the final reads.
+//! - `producer`: PutRecord / PutRecords over raw gRPC, retrying what it does not know
+//!   landed, as careful applications do.
+//! - `client_producer`: the same through the real `runnel-client` (its routing, retries
+//!   and backoff), over simulated TCP.
+//! - `consumer`: every shard, continuously, through GetShardIterator / GetRecords,
+//!   recording each page for the stale-read check.
+//!
+//! Every host's randomness comes from the run's seed.
+
+mod client_producer;
+mod consumer;
+mod driver;
+mod producer;
+
+pub use client_producer::client_producer;
+pub use consumer::consumer;
+pub use driver::{driver, LIVENESS_BOUND};
+pub use producer::producer;
+
+use crate::net::{channel, node_url};
+use crate::oracle::Oracle;
+use rand::rngs::StdRng;
+use rand::Rng;
+use runnel_node::domain::NodeId;
+use runnel_proto::v1::kinesis_client::KinesisClient;
+use runnel_proto::v1::{PutRecordResponse, PutRecordsRequestEntry, PutRecordsResponse};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use tonic::transport::Channel;
+
+pub const STREAM: &str = "sim";
+const TEMP_STREAM: &str = "sim-temp";
+/// Every call gives up after this long; its outcome is then unknown.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+/// Attempts per batch of payloads before a producer gives up on it.
+const PUT_ATTEMPTS_MAX: u32 = 4;
+/// Partition keys the producers spread records over.
+const PARTITION_KEYS: u32 = 64;
+/// Records a consumer asks for per GetRecords.
+const CONSUMER_LIMIT: i32 = 200;
+
+pub type Shared = Rc<RefCell<Oracle>>;
+
+#[derive(Clone)]
+pub struct Ctx {
+    pub oracle: Shared,
+    pub seed: u64,
+    pub nodes: Vec<NodeId>,
+    pub shards: u32,
+    pub heal_at: Duration,
+    /// Producers of either kind; the driver waits for all of them.
+    pub producers: usize,
+    /// A node left down through the liveness phase: convergence is not asked of it.
+    pub left_down: Option<NodeId>,
+}
+
+fn now() -> Duration {
+    turmoil::elapsed()
+}
+
+fn clients(nodes: &[NodeId]) -> Vec<(NodeId, KinesisClient<Channel>)> {
+    nodes.iter().filter_map(|n| channel(&node_url(*n), None).ok().map(|ch| (*n, KinesisClient::new(ch)))).collect()
+}
+
+async fn timed<T, F: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>>(
+    call: F,
+) -> Result<T, String> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Err(_) => Err("timed out".into()),
+        Ok(Err(status)) => Err(status.message().chars().take(120).collect()),
+        Ok(Ok(reply)) => Ok(reply.into_inner()),
+    }
+}
+
+/// The mean pause between a producer's operations that spreads `ops` of them over the
+/// rest of the safety phase, so that writes meet the faults.
+fn pace_ms(ctx: &Ctx, ops: usize) -> u64 {
+    let left = ctx.heal_at.saturating_sub(now()).as_millis() as u64;
+    (left / ops.max(1) as u64).max(40)
+}
+
+/// The pause before a producer's next operation: paced through the safety phase, short
+/// after the heal (what is left is written during the liveness phase). `None`: stop.
+fn next_pause(ctx: &Ctx, pace: u64, rng: &mut StdRng) -> Option<Duration> {
+    if ctx.oracle.borrow().stop_producers {
+        return None;
+    }
+    let ms = if now() < ctx.heal_at { rng.random_range(pace / 4..=pace * 7 / 4) } else { rng.random_range(10..100) };
+    Some(Duration::from_millis(ms))
+}
+
+/// Waits until the driver made the stream; false when it gave up instead.
+async fn stream_ready(ctx: &Ctx) -> bool {
+    loop {
+        {
+            let o = ctx.oracle.borrow();
+            if o.stream_active {
+                return true;
+            }
+            if o.stop_consumers {
+                return false;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A payload not acknowledged yet, and its partition key.
+type Pending = Vec<(String, String)>;
+
+/// The next batch of a producer: one to eight new payloads named `{prefix}{id}-{op}-{i}`,
+/// each with a random partition key.
+fn new_batch(prefix: &str, id: usize, op: usize, rng: &mut StdRng) -> Pending {
+    let count = if rng.random_bool(0.4) { 1 } else { rng.random_range(2..=8) };
+    (0..count)
+        .map(|i| (format!("{prefix}{id}-{op}-{i}"), format!("k{}", rng.random_range(0..PARTITION_KEYS))))
+        .collect()
+}
+
+fn entries(pending: &Pending) -> Vec<PutRecordsRequestEntry> {
+    pending
+        .iter()
+        .map(|(p, key)| PutRecordsRequestEntry {
+            data: p.clone().into_bytes(),
+            explicit_hash_key: None,
+            partition_key: key.clone(),
+        })
+        .collect()
+}
+
+fn short(error: impl ToString) -> String {
+    error.to_string().chars().take(120).collect()
+}
+
+/// Records what one PutRecord of `payload` was told; true when it was acknowledged.
+fn record_put<E: ToString>(o: &mut Oracle, label: &str, payload: &str, result: Result<PutRecordResponse, E>) -> bool {
+    match result {
+        Ok(r) => {
+            let seq = r.sequence_number.parse().unwrap_or(0);
+            o.ack(payload, &r.shard_id, seq, now());
+            o.log(now(), format!("{label} {payload} -> {} {seq}", r.shard_id));
+            true
+        }
+        Err(e) => {
+            o.unknown(payload);
+            o.log(now(), format!("{label} {payload} unknown: {}", short(e)));
+            false
+        }
+    }
+}
+
+/// Records what one PutRecords of `pending` was told (`label` names the call in the
+/// history); returns the payloads still not acknowledged.
+fn record_put_records<E: ToString>(
+    o: &mut Oracle,
+    label: &str,
+    pending: &Pending,
+    result: Result<PutRecordsResponse, E>,
+) -> Pending {
+    match result {
+        Ok(reply) => {
+            let mut still = Vec::new();
+            let mut why = String::new();
+            for ((payload, key), entry) in pending.iter().zip(reply.records) {
+                if why.is_empty() {
+                    if let Some(code) = &entry.error_code {
+                        why = format!(" ({code}: {})", entry.error_message.as_deref().unwrap_or_default());
+                        why = why.chars().take(160).collect();
+                    }
+                }
+                match (entry.sequence_number, entry.shard_id) {
+                    (Some(seq), Some(shard)) => o.ack(payload, &shard, seq.parse().unwrap_or(0), now()),
+                    _ => {
+                        o.unknown(payload);
+                        still.push((payload.clone(), key.clone()));
+                    }
+                }
+            }
+            o.log(now(), format!("{label} x{}: {} failed{why}", pending.len(), still.len()));
+            still
+        }
+        Err(e) => {
+            for (p, _) in pending {
+                o.unknown(p);
+            }
+            o.log(now(), format!("{label} x{} unknown: {}", pending.len(), short(e)));
+            pending.clone()
+        }
+    }
+}
