@@ -18,7 +18,7 @@ use runnel_node::cluster::{Node, NodeDeps, ReadCheck, SecretSource};
 use runnel_node::config::{NodeConfig, NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT};
 use runnel_node::domain::NodeId;
 use runnel_node::failstop::FailStop;
-use runnel_node::raft::runtime::RAFT_PANIC_REASON;
+use runnel_node::raft::runtime::{panic_message, RAFT_PANIC_REASON};
 use runnel_node::shard::read::read_records;
 use runnel_node::shard::ShardApplied;
 use runnel_node::storage::AckPolicy;
@@ -320,11 +320,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                 break;
             }
             Err(panic) => {
-                let message = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".into());
+                let message = panic_message(panic.as_ref());
                 error = Some(format!("a node panicked at {:.3}s: {message}", world.sim.elapsed().as_secs_f64()));
                 break;
             }

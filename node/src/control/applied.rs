@@ -17,11 +17,13 @@ pub struct MetaApplied {
     pub state: MetaState,
 }
 
+/// The persisted form; `S` is `&MetaState` when writing (no copy of the state on every
+/// apply) and `MetaState` when reading. Both encode alike.
 #[derive(Serialize, Deserialize)]
-struct Record {
+struct Record<S> {
     last_applied: Option<LogIdRecord>,
     membership: StoredMembershipRecord,
-    state: MetaState,
+    state: S,
 }
 
 impl MetaApplied {
@@ -29,12 +31,12 @@ impl MetaApplied {
         envelope::seal_postcard(&Record {
             last_applied: self.last_applied.as_ref().map(LogIdRecord::from),
             membership: StoredMembershipRecord::from(&self.membership),
-            state: self.state.clone(),
+            state: &self.state,
         })
     }
 
     pub fn decode(bytes: &[u8]) -> io::Result<MetaApplied> {
-        let r: Record = envelope::open_postcard(bytes, "metadata applied state")?;
+        let r: Record<MetaState> = envelope::open_postcard(bytes, "metadata applied state")?;
         Ok(MetaApplied {
             last_applied: r.last_applied.map(LogId::from),
             membership: StoredMembership::try_from(r.membership)?,

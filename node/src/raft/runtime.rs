@@ -45,7 +45,8 @@ impl Runtime {
     }
 }
 
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
+/// The message a panic carried, or `?`.
+pub fn panic_message(panic: &(dyn Any + Send)) -> &str {
     panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("?")
 }
 

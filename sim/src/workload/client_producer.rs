@@ -5,8 +5,8 @@
 //! duplicates check.
 
 use super::{
-    entries, new_batch, next_pause, pace_ms, record_put, record_put_records, stream_ready, Ctx, PUT_ATTEMPTS_MAX,
-    STREAM,
+    attempting, entries, new_batch, next_pause, pace_ms, record_put, record_put_records, stream_ready, Ctx,
+    PUT_ATTEMPTS_MAX, STREAM,
 };
 use crate::net::{client_connector, node_url, CLIENT_REQUEST_TIMEOUT};
 use rand::rngs::StdRng;
@@ -45,15 +45,7 @@ pub async fn client_producer(ctx: Ctx, id: usize, ops: usize, seed: u64) -> turm
             if pending.is_empty() {
                 break;
             }
-            {
-                let mut o = ctx.oracle.borrow_mut();
-                for (p, key) in &pending {
-                    o.attempt(p, key);
-                    if let Some(w) = o.writes.get_mut(p) {
-                        w.client_retries = true;
-                    }
-                }
-            }
+            attempting(&ctx, &pending, true);
             if single {
                 let (payload, key) = pending[0].clone();
                 let req = PutRecordRequest {

@@ -121,6 +121,18 @@ fn new_batch(prefix: &str, id: usize, op: usize, rng: &mut StdRng) -> Pending {
         .collect()
 }
 
+/// Notes that `pending` is about to be sent (again); `client_retries`: by a caller that may
+/// itself send one request more than once.
+fn attempting(ctx: &Ctx, pending: &Pending, client_retries: bool) {
+    let mut o = ctx.oracle.borrow_mut();
+    for (p, key) in pending {
+        o.attempt(p, key);
+        if let Some(w) = o.writes.get_mut(p) {
+            w.client_retries |= client_retries;
+        }
+    }
+}
+
 fn entries(pending: &Pending) -> Vec<PutRecordsRequestEntry> {
     pending
         .iter()

@@ -2,8 +2,8 @@
 //! does not know landed, as a careful application does.
 
 use super::{
-    clients, entries, new_batch, next_pause, pace_ms, record_put, record_put_records, stream_ready, timed, Ctx,
-    PUT_ATTEMPTS_MAX, STREAM,
+    attempting, clients, entries, new_batch, next_pause, pace_ms, record_put, record_put_records, stream_ready, timed,
+    Ctx, PUT_ATTEMPTS_MAX, STREAM,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -29,12 +29,7 @@ pub async fn producer(ctx: Ctx, id: usize, ops: usize, seed: u64) -> turmoil::Re
                 break;
             }
             let mut k = nodes[rng.random_range(0..nodes.len())].1.clone();
-            {
-                let mut o = ctx.oracle.borrow_mut();
-                for (p, key) in &pending {
-                    o.attempt(p, key);
-                }
-            }
+            attempting(&ctx, &pending, false);
             if single && attempt == 0 {
                 let (payload, key) = pending[0].clone();
                 let req = PutRecordRequest {
