@@ -27,12 +27,15 @@
 //! # Layout
 //! - `client/`: the `Client` handle and `ClientConfig`. `mod.rs` builds it and hands out
 //!   raw stubs; `call.rs` is the retry loop and routing-cache upkeep; `streams.rs`,
-//!   `records.rs` and `cluster.rs` are the actions, grouped by what they touch.
+//!   `reshard.rs`, `records.rs` and `cluster.rs` are the actions, grouped by what they
+//!   touch.
 //! - `error`: `ClientError` and `ErrorCode`, decoded from gRPC statuses, and which
 //!   failures are worth retrying.
 //! - `backoff`: `RetryPolicy`, the exponential backoff and time budget of every retry
 //!   loop, and the (optionally seeded) jitter source.
 //! - `routing`: the shard map of each stream and the leader of each shard.
+//! - `lineage`: the order in which a reader takes up shards after splits and merges
+//!   (parents read to their end before their children), for `get` and `tail`.
 //! - `nodes`: one channel per node address, made by a `Connector`, and the choice of
 //!   node for a request.
 //! - `model`: enums for values the wire carries as strings (stream status, iterator type).
@@ -41,16 +44,18 @@
 mod backoff;
 mod client;
 mod error;
+mod lineage;
 mod model;
 mod nodes;
 mod routing;
 
 pub use backoff::RetryPolicy;
-pub use client::{Client, ClientConfig};
+pub use client::{split_midpoint, Client, ClientConfig};
 pub use error::{ClientError, ErrorCode};
+pub use lineage::{Lineage, LineageError, LineageStart, ReadyShard, MAX_TRACKED_SHARDS};
 pub use model::{ParseShardIteratorTypeError, ShardIteratorType, StreamStatus};
 pub use nodes::Connector;
-pub use routing::{NodeAddress, ShardId, ShardMap, ShardRoute};
+pub use routing::{is_closed, shard_hash_range, NodeAddress, ShardId, ShardMap, ShardRoute};
 
 pub use runnel_proto::hash_key;
 /// The wire types, re-exported so users need not depend on `runnel-proto` directly.

@@ -1,17 +1,24 @@
 //! The client's routing cache: which shard owns a hash key, and which node leads it.
 //!
 //! Every node forwards requests to the right leader, so this cache only saves a hop; a
-//! stale entry costs latency, never correctness.
+//! stale entry costs latency, never correctness. A write the server stored in another
+//! shard than the map predicted (a reshard closed it) drops the stream's map.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use runnel_proto::hash_key::{HashKey, HashKeyRange};
 use runnel_proto::v1::{DescribeClusterResponse, Shard};
 use tokio::time::Instant;
 
 use crate::error::ClientError;
+
+/// How old a shard map must be before a write that landed elsewhere drops it. While a
+/// reshard is under way the listing can lag the shard that takes the writes; this bounds
+/// the refetches to one per stream per interval.
+pub(crate) const SHARD_MAP_MIN_AGE: Duration = Duration::from_secs(1);
 
 /// A shard's id within its stream, e.g. `shardId-000000000000`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,19 +76,10 @@ impl ShardMap {
     pub fn from_shards(shards: &[Shard]) -> Result<ShardMap, ClientError> {
         let mut routes = Vec::with_capacity(shards.len());
         for shard in shards {
-            let closed = shard.sequence_number_range.as_ref().is_some_and(|r| r.ending_sequence_number.is_some());
-            if closed {
+            if is_closed(shard) {
                 continue;
             }
-            let range = shard.hash_key_range.as_ref().ok_or_else(|| {
-                ClientError::MalformedResponse(format!("shard {} has no hash key range", shard.shard_id))
-            })?;
-            let parse = |s: &str| {
-                s.parse::<HashKey>()
-                    .map_err(|e| ClientError::MalformedResponse(format!("shard {}: {e}", shard.shard_id)))
-            };
-            let range = HashKeyRange { start: parse(&range.starting_hash_key)?, end: parse(&range.ending_hash_key)? };
-            routes.push(ShardRoute { shard_id: ShardId(shard.shard_id.clone()), range });
+            routes.push(ShardRoute { shard_id: ShardId(shard.shard_id.clone()), range: shard_hash_range(shard)? });
         }
         routes.sort_by_key(|r| r.range.start);
         Ok(ShardMap { routes })
@@ -105,6 +103,19 @@ impl ShardMap {
         self.shard_for(key)
     }
 
+    /// Whether a record stored in `stored_in` shows this map stale: the map would have
+    /// sent it to another shard, or to none. A malformed explicit hash key proves nothing.
+    pub fn misses(&self, partition_key: &str, explicit_hash_key: Option<&str>, stored_in: &str) -> bool {
+        let key = match explicit_hash_key {
+            Some(explicit) => match explicit.parse::<HashKey>() {
+                Ok(key) => key,
+                Err(_) => return false,
+            },
+            None => HashKey::of_partition_key(partition_key),
+        };
+        self.shard_for(key).is_none_or(|predicted| predicted.as_str() != stored_in)
+    }
+
     pub fn routes(&self) -> &[ShardRoute] {
         &self.routes
     }
@@ -118,6 +129,23 @@ impl ShardMap {
     }
 }
 
+/// Whether ListShards reports the shard closed (it has an ending sequence number).
+pub fn is_closed(shard: &Shard) -> bool {
+    shard.sequence_number_range.as_ref().is_some_and(|r| r.ending_sequence_number.is_some())
+}
+
+/// The hash key range of a listed shard, parsed.
+pub fn shard_hash_range(shard: &Shard) -> Result<HashKeyRange, ClientError> {
+    let range = shard
+        .hash_key_range
+        .as_ref()
+        .ok_or_else(|| ClientError::MalformedResponse(format!("shard {} has no hash key range", shard.shard_id)))?;
+    let parse = |s: &str| {
+        s.parse::<HashKey>().map_err(|e| ClientError::MalformedResponse(format!("shard {}: {e}", shard.shard_id)))
+    };
+    Ok(HashKeyRange { start: parse(&range.starting_hash_key)?, end: parse(&range.ending_hash_key)? })
+}
+
 /// A node as the last DescribeCluster saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KnownNode {
@@ -125,10 +153,17 @@ pub(crate) struct KnownNode {
     pub healthy: bool,
 }
 
+/// A stream's shard map and when it was fetched.
+#[derive(Debug)]
+struct CachedShardMap {
+    map: Arc<ShardMap>,
+    fetched_at: Instant,
+}
+
 /// Shard maps per stream plus the leader of each shard, as last learned.
 #[derive(Debug, Default)]
 pub(crate) struct RoutingTable {
-    shard_maps: HashMap<String, Arc<ShardMap>>,
+    shard_maps: HashMap<String, CachedShardMap>,
     leaders: HashMap<(String, ShardId), NodeAddress>,
     nodes: Vec<KnownNode>,
     /// Bumped at every cluster refresh attempt, so concurrent callers refresh once.
@@ -138,11 +173,27 @@ pub(crate) struct RoutingTable {
 
 impl RoutingTable {
     pub fn shard_map(&self, stream: &str) -> Option<Arc<ShardMap>> {
-        self.shard_maps.get(stream).cloned()
+        self.shard_maps.get(stream).map(|cached| cached.map.clone())
     }
 
-    pub fn set_shard_map(&mut self, stream: &str, map: ShardMap) {
-        self.shard_maps.insert(stream.to_string(), Arc::new(map));
+    pub fn set_shard_map(&mut self, stream: &str, map: ShardMap, now: Instant) {
+        self.shard_maps.insert(stream.to_string(), CachedShardMap { map: Arc::new(map), fetched_at: now });
+    }
+
+    /// A write landed in a shard `seen` did not predict: the stream was resharded. Drops
+    /// the map, unless it was replaced since `seen` was read or is younger than
+    /// `SHARD_MAP_MIN_AGE`, and asks for a new cluster view, which names the children's
+    /// leaders. Returns whether it dropped the map.
+    pub fn forget_missed_shard_map(&mut self, stream: &str, seen: &Arc<ShardMap>, now: Instant) -> bool {
+        let Some(cached) = self.shard_maps.get(stream) else {
+            return false;
+        };
+        if !Arc::ptr_eq(&cached.map, seen) || now.saturating_duration_since(cached.fetched_at) < SHARD_MAP_MIN_AGE {
+            return false;
+        }
+        self.shard_maps.remove(stream);
+        self.refreshed_at = None;
+        true
     }
 
     /// Drops what is known of a stream, e.g. after it was deleted or not found.
@@ -274,6 +325,44 @@ mod tests {
         assert_eq!(map.shard_for(HashKey::MIN), Some(&ShardId("low".into())));
         assert_eq!(map.shard_for(HashKey::MAX), None);
         assert_eq!(ShardMap::default().shard_for(HashKey::MIN), None);
+    }
+
+    #[test]
+    fn a_record_stored_elsewhere_shows_the_map_stale() {
+        let map = even_map(2);
+        // md5("a") lies in the lower half.
+        assert!(!map.misses("a", None, "shardId-000000000000"));
+        assert!(map.misses("a", None, "shardId-000000000002"), "a child of the predicted shard");
+        assert!(!map.misses("ignored", Some(&u128::MAX.to_string()), "shardId-000000000001"));
+        assert!(map.misses("ignored", Some(&u128::MAX.to_string()), "shardId-000000000000"));
+        // A malformed explicit key proves nothing; a map with a gap is stale.
+        assert!(!map.misses("a", Some("not-a-number"), "anything"));
+        assert!(ShardMap::default().misses("a", None, "shardId-000000000000"));
+    }
+
+    #[test]
+    fn a_missed_map_is_dropped_once_old_enough_and_only_if_still_cached() {
+        let mut table = RoutingTable::default();
+        let fetched = Instant::now();
+        table.set_shard_map("s", even_map(2), fetched);
+        table.apply_cluster(&DescribeClusterResponse::default(), fetched);
+        let seen = table.shard_map("s").expect("cached");
+        // Young: the listing may lag a reshard under way; keep it.
+        assert!(!table.forget_missed_shard_map("s", &seen, fetched + SHARD_MAP_MIN_AGE / 2));
+        assert!(table.shard_map("s").is_some());
+        // Replaced since it was read: the newer map stays.
+        table.set_shard_map("s", even_map(4), fetched);
+        let late = fetched + SHARD_MAP_MIN_AGE * 2;
+        assert!(!table.forget_missed_shard_map("s", &seen, late));
+        assert_eq!(table.shard_map("s").map(|m| m.len()), Some(4));
+        assert!(table.refreshed_at().is_some());
+        // Old and still cached: dropped, and the cluster view is due (the children's leaders).
+        let current = table.shard_map("s").expect("cached");
+        assert!(table.forget_missed_shard_map("s", &current, late));
+        assert!(table.shard_map("s").is_none());
+        assert!(table.refreshed_at().is_none());
+        assert!(!table.forget_missed_shard_map("s", &current, late), "already gone");
+        assert!(!table.forget_missed_shard_map("other", &current, late));
     }
 
     #[test]

@@ -1,19 +1,26 @@
 //! The client against in-process mock nodes: leader routing, retries of ServiceUnavailable,
 //! InternalFailure, overload and transport failures, the retry deadline, seeded jitter,
-//! custom connectors, immediate Kinesis errors and pagination, without a real cluster.
+//! custom connectors, immediate Kinesis errors and pagination, resharding calls and the
+//! shard map's refresh after a reshard, without a real cluster. The `runnel` binary runs
+//! against the mock too: `get` and `tail` reading parents before children.
 //!
 //! Tests of retry timing run on tokio's paused clock: virtual time only moves when every
 //! task waits on a timer, so they assert exact-ish durations without wall-clock margins.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use runnel_client::hash_key::HashKeyRange;
+use runnel_client::hash_key::{HashKey, HashKeyRange};
 use runnel_client::proto::admin_server::{Admin, AdminServer};
 use runnel_client::proto::kinesis_server::{Kinesis, KinesisServer};
 use runnel_client::proto::*;
-use runnel_client::{Client, ClientConfig, ClientError, Connector, ErrorCode, RetryPolicy};
+use runnel_client::{
+    is_closed, shard_hash_range, split_midpoint, Client, ClientConfig, ClientError, Connector, ErrorCode, RetryPolicy,
+    ShardMap,
+};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -27,9 +34,113 @@ const STREAM: &str = "s";
 #[derive(Default)]
 struct World {
     cluster: DescribeClusterResponse,
-    shards: Vec<Shard>,
+    /// What ListShards returns, in this order; reshards change it.
+    shards: Mutex<Vec<Shard>>,
+    /// Each shard's records, read in pages of `PAGE` by GetRecords.
+    records: HashMap<String, Vec<Record>>,
+    /// The shards GetRecords reports ended (no next iterator) once read to the end, with
+    /// the children it names there. A shard may be listed open and still end: it closed
+    /// after the listing.
+    ends: HashMap<String, Vec<ChildShard>>,
+    /// Reshard calls to apply and then answer with InternalFailure, as if the answer was lost.
+    lose_reshard_answers: Mutex<u32>,
     /// (node id, action, virtual time) per request served.
     log: Mutex<Vec<(u64, &'static str, Instant)>>,
+}
+
+/// Records per GetRecords page: small, so reads take several pages.
+const PAGE: usize = 2;
+
+impl World {
+    fn new(cluster: DescribeClusterResponse, shards: Vec<Shard>) -> World {
+        World { cluster, shards: Mutex::new(shards), ..World::default() }
+    }
+
+    fn shards(&self) -> Vec<Shard> {
+        self.shards.lock().expect("shards lock").clone()
+    }
+
+    /// The open shard that stores a record with this key now, as the server decides.
+    fn owner(&self, partition_key: &str, explicit_hash_key: Option<&str>) -> String {
+        let map = ShardMap::from_shards(&self.shards()).expect("well-formed mock shards");
+        map.shard_for_record(partition_key, explicit_hash_key).map_or("no-shard".into(), |s| s.to_string())
+    }
+
+    /// SplitShard: closes `parent` and appends two children.
+    fn split(&self, parent: &str, at: &str) -> Result<(), Status> {
+        let at: HashKey = at.parse().map_err(|_| invalid_argument())?;
+        let mut shards = self.shards.lock().expect("shards lock");
+        let index = shards.iter().position(|s| s.shard_id == parent).ok_or_else(invalid_argument)?;
+        let range = shard_hash_range(&shards[index]).map_err(|_| invalid_argument())?;
+        if is_closed(&shards[index]) || !(range.start < at && at <= range.end) {
+            return Err(invalid_argument());
+        }
+        close(&mut shards[index]);
+        let low = HashKeyRange { start: range.start, end: HashKey(at.0 - 1) };
+        let high = HashKeyRange { start: at, end: range.end };
+        for child in [low, high] {
+            let id = format!("shardId-{:012}", shards.len());
+            shards.push(Shard { parent_shard_id: Some(parent.to_string()), ..open_shard(&id, child) });
+        }
+        Ok(())
+    }
+
+    /// MergeShards: closes two adjacent shards and appends one child over both.
+    fn merge(&self, shard: &str, adjacent: &str) -> Result<(), Status> {
+        let mut shards = self.shards.lock().expect("shards lock");
+        let find =
+            |id: &str| shards.iter().position(|s| s.shard_id == id && !is_closed(s)).ok_or_else(invalid_argument);
+        let (a, b) = (find(shard)?, find(adjacent)?);
+        let ra = shard_hash_range(&shards[a]).map_err(|_| invalid_argument())?;
+        let rb = shard_hash_range(&shards[b]).map_err(|_| invalid_argument())?;
+        let union = match (ra.end.0.checked_add(1), rb.end.0.checked_add(1)) {
+            (Some(next), _) if next == rb.start.0 => HashKeyRange { start: ra.start, end: rb.end },
+            (_, Some(next)) if next == ra.start.0 => HashKeyRange { start: rb.start, end: ra.end },
+            _ => return Err(invalid_argument()),
+        };
+        close(&mut shards[a]);
+        close(&mut shards[b]);
+        let id = format!("shardId-{:012}", shards.len());
+        shards.push(Shard {
+            parent_shard_id: Some(shard.to_string()),
+            adjacent_parent_shard_id: Some(adjacent.to_string()),
+            ..open_shard(&id, union)
+        });
+        Ok(())
+    }
+
+    /// Whether this reshard's answer is to be lost (it took effect all the same).
+    fn lose_answer(&self) -> bool {
+        let mut lose = self.lose_reshard_answers.lock().expect("lose lock");
+        let lost = *lose > 0;
+        *lose = lose.saturating_sub(1);
+        lost
+    }
+}
+
+fn invalid_argument() -> Status {
+    kinesis_error(Code::InvalidArgument, "InvalidArgumentException")
+}
+
+fn open_shard(id: &str, range: HashKeyRange) -> Shard {
+    Shard {
+        shard_id: id.to_string(),
+        hash_key_range: Some(runnel_client::proto::HashKeyRange {
+            starting_hash_key: range.start.to_string(),
+            ending_hash_key: range.end.to_string(),
+        }),
+        sequence_number_range: Some(SequenceNumberRange {
+            starting_sequence_number: "0".into(),
+            ending_sequence_number: None,
+        }),
+        ..Default::default()
+    }
+}
+
+fn close(shard: &mut Shard) {
+    if let Some(range) = shard.sequence_number_range.as_mut() {
+        range.ending_sequence_number = Some("99".into());
+    }
 }
 
 /// How one node answers PutRecord: the scripted refusals first, one per request, then
@@ -115,16 +226,17 @@ impl Kinesis for MockNode {
         self.served("DescribeStream");
         // Pages of one shard each, to exercise pagination.
         let start = request.get_ref().exclusive_start_shard_id.clone();
+        let all = self.world.shards();
         let index = match start.as_str() {
             "" => 0,
-            id => self.world.shards.iter().position(|s| s.shard_id == id).map_or(usize::MAX, |i| i + 1),
+            id => all.iter().position(|s| s.shard_id == id).map_or(usize::MAX, |i| i + 1),
         };
-        let shards: Vec<Shard> = self.world.shards.get(index).cloned().into_iter().collect();
+        let shards: Vec<Shard> = all.get(index).cloned().into_iter().collect();
         Ok(Response::new(DescribeStreamResponse {
             stream_description: Some(StreamDescription {
                 stream_name: STREAM.into(),
                 stream_status: "ACTIVE".into(),
-                has_more_shards: index + 1 < self.world.shards.len(),
+                has_more_shards: index + 1 < all.len(),
                 shards,
                 ..Default::default()
             }),
@@ -164,19 +276,22 @@ impl Kinesis for MockNode {
             return Err(kinesis_error(Code::InvalidArgument, "InvalidArgumentException"));
         }
         // First page: the first shard; the token leads to the rest.
+        let all = self.world.shards();
         let (shards, next_token) = if request.next_token.is_empty() {
-            (self.world.shards[..1].to_vec(), Some("rest".to_string()))
+            (all[..1].to_vec(), Some("rest".to_string()))
         } else {
-            (self.world.shards[1..].to_vec(), None)
+            (all[1..].to_vec(), None)
         };
         Ok(Response::new(ListShardsResponse { shards, next_token }))
     }
     async fn put_record(&self, request: Request<PutRecordRequest>) -> Result<Response<PutRecordResponse>, Status> {
         self.served("PutRecord");
+        let request = request.get_ref();
         match self.put.next() {
+            // The sequence number tells the tests which node stored the record.
             None => Ok(Response::new(PutRecordResponse {
-                shard_id: format!("served-by-{}", self.id),
-                sequence_number: request.get_ref().partition_key.clone(),
+                shard_id: self.world.owner(&request.partition_key, request.explicit_hash_key.as_deref()),
+                sequence_number: format!("served-by-{}", self.id),
                 encryption_type: "NONE".into(),
             })),
             Some(status) => Err(status),
@@ -188,23 +303,96 @@ impl Kinesis for MockNode {
             .get_ref()
             .records
             .iter()
-            .map(|_| PutRecordsResultEntry {
-                sequence_number: Some("1".into()),
-                shard_id: Some(format!("served-by-{}", self.id)),
+            .map(|entry| PutRecordsResultEntry {
+                sequence_number: Some(format!("served-by-{}", self.id)),
+                shard_id: Some(self.world.owner(&entry.partition_key, entry.explicit_hash_key.as_deref())),
                 ..Default::default()
             })
             .collect();
         Ok(Response::new(PutRecordsResponse { failed_record_count: 0, records, encryption_type: "NONE".into() }))
     }
+    /// Iterators are `<shard>/<index of the next record>`.
     async fn get_shard_iterator(
         &self,
-        _: Request<GetShardIteratorRequest>,
+        request: Request<GetShardIteratorRequest>,
     ) -> Result<Response<GetShardIteratorResponse>, Status> {
-        Err(Status::unimplemented("mock"))
+        self.served("GetShardIterator");
+        let request = request.get_ref();
+        let records = self.world.records.get(&request.shard_id).map_or(&[][..], Vec::as_slice);
+        let index = match request.shard_iterator_type.as_str() {
+            "TRIM_HORIZON" => 0,
+            "LATEST" => records.len(),
+            _ => return Err(invalid_argument()),
+        };
+        Ok(Response::new(GetShardIteratorResponse { shard_iterator: format!("{}/{index}", request.shard_id) }))
     }
-    async fn get_records(&self, _: Request<GetRecordsRequest>) -> Result<Response<GetRecordsResponse>, Status> {
+    async fn get_records(&self, request: Request<GetRecordsRequest>) -> Result<Response<GetRecordsResponse>, Status> {
         self.served("GetRecords");
-        Ok(Response::new(GetRecordsResponse { next_shard_iterator: Some("next".into()), ..Default::default() }))
+        let parsed = request.get_ref().shard_iterator.split_once('/').and_then(|(shard, index)| {
+            let index: usize = index.parse().ok()?;
+            Some((shard.to_string(), index))
+        });
+        // Iterators not made by this mock get an empty page that goes on.
+        let Some((shard, index)) = parsed else {
+            return Ok(Response::new(GetRecordsResponse {
+                next_shard_iterator: Some("next".into()),
+                ..Default::default()
+            }));
+        };
+        let records = self.world.records.get(&shard).map_or(&[][..], Vec::as_slice);
+        let next = (index + PAGE).min(records.len());
+        let page = records.get(index..next).unwrap_or_default().to_vec();
+        let at_end = next == records.len();
+        let response = match self.world.ends.get(&shard) {
+            Some(children) if at_end => GetRecordsResponse {
+                records: page,
+                next_shard_iterator: None,
+                millis_behind_latest: 0,
+                child_shards: children.clone(),
+            },
+            _ => GetRecordsResponse {
+                records: page,
+                next_shard_iterator: Some(format!("{shard}/{next}")),
+                millis_behind_latest: if at_end { 0 } else { 1_000 },
+                child_shards: vec![],
+            },
+        };
+        Ok(Response::new(response))
+    }
+    async fn split_shard(&self, request: Request<SplitShardRequest>) -> Result<Response<SplitShardResponse>, Status> {
+        self.served("SplitShard");
+        let request = request.get_ref();
+        self.world.split(&request.shard_to_split, &request.new_starting_hash_key)?;
+        if self.world.lose_answer() {
+            return Err(internal_failure());
+        }
+        Ok(Response::new(SplitShardResponse {}))
+    }
+    async fn merge_shards(
+        &self,
+        request: Request<MergeShardsRequest>,
+    ) -> Result<Response<MergeShardsResponse>, Status> {
+        self.served("MergeShards");
+        let request = request.get_ref();
+        self.world.merge(&request.shard_to_merge, &request.adjacent_shard_to_merge)?;
+        Ok(Response::new(MergeShardsResponse {}))
+    }
+    async fn update_shard_count(
+        &self,
+        request: Request<UpdateShardCountRequest>,
+    ) -> Result<Response<UpdateShardCountResponse>, Status> {
+        self.served("UpdateShardCount");
+        let request = request.get_ref();
+        if request.scaling_type != "UNIFORM_SCALING" {
+            return Err(invalid_argument());
+        }
+        let open = self.world.shards().iter().filter(|s| !is_closed(s)).count();
+        Ok(Response::new(UpdateShardCountResponse {
+            stream_name: request.stream_name.clone(),
+            current_shard_count: i32::try_from(open).expect("few shards"),
+            target_shard_count: request.target_shard_count,
+            stream_arn: String::new(),
+        }))
     }
 }
 
@@ -223,18 +411,7 @@ fn two_shards() -> Vec<Shard> {
     HashKeyRange::split_evenly(2)
         .into_iter()
         .enumerate()
-        .map(|(i, r)| Shard {
-            shard_id: format!("shardId-{i:012}"),
-            hash_key_range: Some(runnel_client::proto::HashKeyRange {
-                starting_hash_key: r.start.to_string(),
-                ending_hash_key: r.end.to_string(),
-            }),
-            sequence_number_range: Some(SequenceNumberRange {
-                starting_sequence_number: "0".into(),
-                ending_sequence_number: None,
-            }),
-            ..Default::default()
-        })
+        .map(|(i, r)| open_shard(&format!("shardId-{i:012}"), r))
         .collect()
 }
 
@@ -303,7 +480,7 @@ fn cluster(addresses: &[&str], leader: u64) -> DescribeClusterResponse {
 async fn two_nodes(put_on_1: PutScript, put_on_2: PutScript) -> (Arc<World>, String, String) {
     let (l1, a1) = listener().await;
     let (l2, a2) = listener().await;
-    let world = Arc::new(World { cluster: cluster(&[&a1, &a2], 2), shards: two_shards(), log: Mutex::default() });
+    let world = Arc::new(World::new(cluster(&[&a1, &a2], 2), two_shards()));
     serve(l1, MockNode { id: 1, put: put_on_1, world: world.clone() });
     serve(l2, MockNode { id: 2, put: put_on_2, world: world.clone() });
     (world, a1, a2)
@@ -312,7 +489,7 @@ async fn two_nodes(put_on_1: PutScript, put_on_2: PutScript) -> (Arc<World>, Str
 /// One node, leading both shards of stream `s`.
 async fn one_node(put: PutScript) -> (Arc<World>, String) {
     let (l1, a1) = listener().await;
-    let world = Arc::new(World { cluster: cluster(&[&a1], 1), shards: two_shards(), log: Mutex::default() });
+    let world = Arc::new(World::new(cluster(&[&a1], 1), two_shards()));
     serve(l1, MockNode { id: 1, put, world: world.clone() });
     (world, a1)
 }
@@ -343,7 +520,7 @@ async fn puts_go_straight_to_the_shard_leader() {
     let client = Client::with_config(vec![a1], quick_config()).await.expect("client");
     for key in ["a", "b", "c"] {
         let response = client.put_record(record(key)).await.expect("put");
-        assert_eq!(response.shard_id, "served-by-2");
+        assert_eq!(response.sequence_number, "served-by-2");
     }
     let batch = PutRecordsRequest {
         stream_name: STREAM.into(),
@@ -354,7 +531,7 @@ async fn puts_go_straight_to_the_shard_leader() {
         ..Default::default()
     };
     let response = client.put_records(batch).await.expect("put records");
-    assert_eq!(response.records[0].shard_id.as_deref(), Some("served-by-2"));
+    assert_eq!(response.records[0].sequence_number.as_deref(), Some("served-by-2"));
     assert_eq!(served(&world, "PutRecord"), [2, 2, 2]);
     assert_eq!(served(&world, "PutRecords"), [2]);
     // The routing cache was filled once, not per record.
@@ -368,7 +545,7 @@ async fn a_failing_leader_is_passed_over_for_another_node() {
     let client =
         Client::with_config(vec![a1], patient(Duration::from_secs(1), Duration::from_secs(30))).await.expect("client");
     let response = client.put_record(record("k")).await.expect("put");
-    assert_eq!(response.shard_id, "served-by-1");
+    assert_eq!(response.sequence_number, "served-by-1");
     assert_eq!(served(&world, "PutRecord"), [2, 1]);
     // The failure refreshed the cluster view.
     assert_eq!(served(&world, "DescribeCluster").len(), 2);
@@ -381,7 +558,7 @@ async fn service_unavailable_and_internal_failure_are_retried_until_the_node_ans
     let client =
         Client::with_config(vec![a1], patient(Duration::from_secs(1), Duration::from_secs(30))).await.expect("client");
     let response = client.put_record(record("k")).await.expect("put");
-    assert_eq!(response.shard_id, "served-by-1");
+    assert_eq!(response.sequence_number, "served-by-1");
     assert_eq!(served(&world, "PutRecord"), [1, 1, 1, 1]);
     // One view to route by, then one refresh per failure.
     assert_eq!(served(&world, "DescribeCluster").len(), 1 + 3);
@@ -393,7 +570,7 @@ async fn an_overloaded_node_is_retried_after_the_wait_it_asks_for() {
     let client =
         Client::with_config(vec![a1], patient(Duration::from_secs(2), Duration::from_secs(30))).await.expect("client");
     let response = client.put_record(record("k")).await.expect("put");
-    assert_eq!(response.shard_id, "served-by-1");
+    assert_eq!(response.sequence_number, "served-by-1");
     let gaps = gaps(&world, "PutRecord");
     assert_eq!(gaps.len(), 2, "{gaps:?}");
     for gap in gaps {
@@ -522,7 +699,7 @@ async fn a_custom_connector_makes_every_channel() {
     assert_eq!(*made.lock().expect("connector log"), std::slice::from_ref(&a1), "the seed's channel");
     // The put goes to node 2, which only the cluster view names.
     for key in ["a", "b"] {
-        assert_eq!(client.put_record(record(key)).await.expect("put").shard_id, "served-by-2");
+        assert_eq!(client.put_record(record(key)).await.expect("put").sequence_number, "served-by-2");
     }
     client.kinesis_at(&a2).expect("stub");
     assert_eq!(served(&world, "PutRecord"), [2, 2]);
@@ -586,4 +763,337 @@ async fn listings_follow_every_page() {
     assert_eq!(summary.stream_status, "ACTIVE");
     let cluster = client.describe_cluster().await.expect("cluster");
     assert_eq!(cluster.nodes.len(), 2);
+}
+
+#[tokio::test]
+async fn resharding_calls_reach_the_server_and_a_closed_shard_is_refused_at_once() {
+    let (world, a1) = one_node(PutScript::accept()).await;
+    let client = Client::with_config(vec![a1], quick_config()).await.expect("client");
+    let parent = "shardId-000000000000";
+    let at = split_midpoint(shard_hash_range(&world.shards()[0]).expect("range")).expect("splittable");
+    client.split_shard(STREAM, parent, &at.to_string()).await.expect("split");
+    let shards = client.list_shards(STREAM).await.expect("list shards");
+    assert_eq!(shards.len(), 4);
+    assert!(is_closed(&shards[0]));
+    for child in &shards[2..] {
+        assert_eq!(child.parent_shard_id.as_deref(), Some(parent));
+    }
+    assert_eq!(shard_hash_range(&shards[3]).expect("range").start, at);
+
+    let err = client.split_shard(STREAM, parent, &at.to_string()).await.expect_err("already split");
+    assert_eq!(err.code(), Some(&ErrorCode::InvalidArgumentException));
+    assert_eq!(served(&world, "SplitShard"), [1, 1], "no retry of a refusal");
+
+    client.merge_shards(STREAM, "shardId-000000000002", "shardId-000000000003").await.expect("merge");
+    let shards = client.list_shards(STREAM).await.expect("list shards");
+    let merged = &shards[4];
+    assert_eq!(merged.parent_shard_id.as_deref(), Some("shardId-000000000002"));
+    assert_eq!(merged.adjacent_parent_shard_id.as_deref(), Some("shardId-000000000003"));
+    assert_eq!(shard_hash_range(merged).ok(), shard_hash_range(&shards[0]).ok(), "the children's union");
+
+    assert_eq!(client.update_shard_count(STREAM, 4).await.expect("scale"), (2, 4));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_split_whose_answer_was_lost_is_retried_and_then_reports_the_shard_already_split() {
+    let (world, a1) = one_node(PutScript::accept()).await;
+    *world.lose_reshard_answers.lock().expect("lose lock") = 1;
+    let client =
+        Client::with_config(vec![a1], patient(Duration::from_secs(1), Duration::from_secs(30))).await.expect("client");
+    let at = split_midpoint(shard_hash_range(&world.shards()[0]).expect("range")).expect("splittable");
+    let err = client.split_shard(STREAM, "shardId-000000000000", &at.to_string()).await.expect_err("second attempt");
+    // What the client documents: the retry is refused although the split happened, once.
+    assert_eq!(err.code(), Some(&ErrorCode::InvalidArgumentException));
+    assert_eq!(served(&world, "SplitShard").len(), 2);
+    assert_eq!(world.shards().len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_stored_in_an_unexpected_shard_refreshes_the_shard_map() {
+    let (world, a1) = one_node(PutScript::accept()).await;
+    let client =
+        Client::with_config(vec![a1], patient(Duration::from_secs(1), Duration::from_secs(30))).await.expect("client");
+    let parent = "shardId-000000000000";
+    // md5("a") lies in the lower half of the key space.
+    assert_eq!(client.put_record(record("a")).await.expect("put").shard_id, parent);
+    assert_eq!(served(&world, "ListShards").len(), 2, "one listing, two pages");
+    let views = served(&world, "DescribeCluster").len();
+
+    // Another client splits the shard: the server now stores "a" in a child.
+    let at = split_midpoint(shard_hash_range(&world.shards()[0]).expect("range")).expect("splittable");
+    world.split(parent, &at.to_string()).expect("split");
+    let child = world.owner("a", None);
+    assert!(child == "shardId-000000000002" || child == "shardId-000000000003", "{child}");
+
+    // A map just fetched is kept: during a reshard the listing can lag the writes.
+    for _ in 0..2 {
+        assert_eq!(client.put_record(record("a")).await.expect("put").shard_id, child);
+    }
+    assert_eq!(served(&world, "ListShards").len(), 2);
+
+    // Older, it is dropped on the first answer that names another shard, here a batch's ...
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let batch = PutRecordsRequest {
+        stream_name: STREAM.into(),
+        records: ["b", "a"]
+            .into_iter()
+            .map(|k| PutRecordsRequestEntry { partition_key: k.into(), data: b"x".to_vec(), ..Default::default() })
+            .collect(),
+        ..Default::default()
+    };
+    let response = client.put_records(batch).await.expect("put records");
+    assert_eq!(response.records[1].shard_id.as_deref(), Some(child.as_str()));
+    assert_eq!(served(&world, "ListShards").len(), 2, "dropped, not refetched yet");
+
+    // ... and the next write fetches the children, and a cluster view naming their leaders.
+    client.put_record(record("a")).await.expect("put");
+    assert_eq!(served(&world, "ListShards").len(), 4);
+    assert_eq!(served(&world, "DescribeCluster").len(), views + 1);
+
+    // The new map predicts the child: no more refetches, however old it gets.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for _ in 0..3 {
+        assert_eq!(client.put_record(record("a")).await.expect("put").shard_id, child);
+    }
+    assert_eq!(served(&world, "ListShards").len(), 4);
+}
+
+/// Each shard of `lineage_world` by number, with the data of its records.
+const LINEAGE_RECORDS: [(u32, &[&str]); 7] = [
+    (0, &["0-a", "0-b", "0-c"]),
+    (1, &["1-a"]),
+    (2, &["2-a", "2-b"]),
+    (3, &["3-a"]),
+    (4, &["4-a", "4-b"]),
+    (5, &["5-a"]),
+    (6, &["6-a"]),
+];
+
+/// (parent, child) in `lineage_world`.
+const LINEAGE_EDGES: [(u32, u32); 6] = [(0, 2), (0, 3), (2, 5), (2, 6), (3, 4), (1, 4)];
+
+/// Ids sort newest first (unlike the server's), so that neither they nor the listing's
+/// order is a guide to the reading order.
+fn shard_name(n: u32) -> String {
+    format!("shardId-{:012}", 100 - n)
+}
+
+/// One node serving a stream that has been resharded: 0 split into 2 and 3; 3 merged with
+/// 1 into 4; and, after the listing, 2 split into 5 and 6 (listed open, 2 ends when read,
+/// naming children the listing lacks). Listed newest first.
+async fn lineage_world() -> String {
+    let (listener, address) = listener().await;
+    let q = HashKeyRange::split_evenly(4);
+    let span = |a: usize, b: usize| HashKeyRange { start: q[a].start, end: q[b].end };
+    let shard = |n: u32, range: HashKeyRange, parents: &[u32], closed: bool| {
+        let mut shard = Shard {
+            parent_shard_id: parents.first().map(|p| shard_name(*p)),
+            adjacent_parent_shard_id: parents.get(1).map(|p| shard_name(*p)),
+            ..open_shard(&shard_name(n), range)
+        };
+        if closed {
+            close(&mut shard);
+        }
+        shard
+    };
+    let listing = vec![
+        shard(4, span(1, 3), &[3, 1], false),
+        shard(3, span(1, 1), &[0], true),
+        shard(2, span(0, 0), &[0], false),
+        shard(1, span(2, 3), &[], true),
+        shard(0, span(0, 1), &[], true),
+    ];
+    let records = LINEAGE_RECORDS
+        .iter()
+        .map(|(n, data)| {
+            let records = (0u32..)
+                .zip(data.iter())
+                .map(|(i, d)| Record {
+                    sequence_number: (n * 100 + i + 1).to_string(),
+                    data: d.as_bytes().to_vec(),
+                    partition_key: "k".into(),
+                    ..Default::default()
+                })
+                .collect();
+            (shard_name(*n), records)
+        })
+        .collect();
+    let child = |n: u32, parents: &[u32]| ChildShard {
+        shard_id: shard_name(n),
+        parent_shards: parents.iter().map(|p| shard_name(*p)).collect(),
+        hash_key_range: None,
+    };
+    let ends = HashMap::from([
+        (shard_name(0), vec![child(2, &[0]), child(3, &[0])]),
+        (shard_name(1), vec![child(4, &[3, 1])]),
+        (shard_name(2), vec![child(5, &[2]), child(6, &[2])]),
+        (shard_name(3), vec![child(4, &[3, 1])]),
+    ]);
+    let world = Arc::new(World { records, ends, ..World::new(cluster(&[&address], 1), listing) });
+    serve(listener, MockNode { id: 1, put: PutScript::accept(), world });
+    address
+}
+
+/// What a run of the `runnel` binary printed.
+struct Run {
+    stdout: Vec<String>,
+    stderr: String,
+    success: bool,
+}
+
+/// Runs the `runnel` binary against `endpoint` until it exits, or until it has printed
+/// `stop_after` lines (then stops it: `tail` runs until Ctrl-C).
+async fn runnel(endpoint: &str, args: &[&str], stop_after: Option<usize>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_runnel"));
+    command.arg("--endpoint").arg(endpoint).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // The mock serves on this runtime: wait for the process on a blocking thread.
+    let run = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().expect("spawn runnel");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            lines.push(line);
+            if stop_after.is_some_and(|n| lines.len() >= n) {
+                child.kill().expect("stop runnel");
+                break;
+            }
+        }
+        let status = child.wait().expect("wait for runnel");
+        let mut stderr = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("read stderr");
+        }
+        Run { stdout: lines, stderr, success: status.success() }
+    });
+    // A run that never prints what is awaited fails here; the process then gives up on
+    // its own once the mock is gone.
+    tokio::time::timeout(Duration::from_secs(30), run).await.expect("runnel finished in time").expect("runner")
+}
+
+/// (shard, data) of each record line `get` and `tail` print (tab-separated text).
+fn records_read(lines: &[String]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(fields.len(), 4, "not a record line: {line:?}");
+            (fields[0].to_string(), fields[3].to_string())
+        })
+        .collect()
+}
+
+/// Checks `read` against `lineage_world`: each shard's records come from that shard, in
+/// order, without gaps; a child's records come only after all of each parent's.
+fn assert_read_in_lineage_order(read: &[(String, String)]) {
+    let of = |n: u32| -> Vec<usize> {
+        read.iter().enumerate().filter(|(_, (shard, _))| *shard == shard_name(n)).map(|(i, _)| i).collect()
+    };
+    for (n, data) in LINEAGE_RECORDS {
+        let got: Vec<&str> = of(n).into_iter().map(|i| read[i].1.as_str()).collect();
+        assert_eq!(got, data[..got.len()], "shard {n}'s records, in order: {read:?}");
+    }
+    for (parent, child) in LINEAGE_EDGES {
+        let Some(first_of_child) = of(child).first().copied() else { continue };
+        let expected = LINEAGE_RECORDS[parent as usize].1.len();
+        let of_parent = of(parent);
+        assert_eq!(of_parent.len(), expected, "shard {child} read before its parent {parent} was finished: {read:?}");
+        assert!(
+            of_parent.iter().all(|&i| i < first_of_child),
+            "shard {child} read before its parent {parent}: {read:?}"
+        );
+    }
+}
+
+fn all_records() -> Vec<String> {
+    let mut all: Vec<String> =
+        LINEAGE_RECORDS.iter().flat_map(|(_, data)| data.iter().map(|d| d.to_string())).collect();
+    all.sort();
+    all
+}
+
+fn sorted_data(read: &[(String, String)]) -> Vec<String> {
+    let mut data: Vec<String> = read.iter().map(|(_, d)| d.clone()).collect();
+    data.sort();
+    data
+}
+
+#[tokio::test]
+async fn get_reads_every_parent_to_its_end_before_its_children() {
+    let endpoint = lineage_world().await;
+    let run = runnel(&endpoint, &["get", STREAM], None).await;
+    assert!(run.success, "{}", run.stderr);
+    let read = records_read(&run.stdout);
+    assert_read_in_lineage_order(&read);
+    // Including 5 and 6, which the listing lacks.
+    assert_eq!(sorted_data(&read), all_records());
+
+    let run = runnel(&endpoint, &["get", STREAM, "--limit", "5"], None).await;
+    assert!(run.success, "{}", run.stderr);
+    let read = records_read(&run.stdout);
+    assert_eq!(read.len(), 5);
+    assert_read_in_lineage_order(&read);
+}
+
+#[tokio::test]
+async fn tail_from_the_start_prints_parents_before_children() {
+    let endpoint = lineage_world().await;
+    let expected = all_records().len();
+    let run = runnel(&endpoint, &["tail", STREAM, "--from-start", "--poll-ms", "50"], Some(expected)).await;
+    let read = records_read(&run.stdout);
+    assert_read_in_lineage_order(&read);
+    assert_eq!(sorted_data(&read), all_records(), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn tail_from_latest_follows_the_children_of_open_shards_from_their_start() {
+    let endpoint = lineage_world().await;
+    // Open in the listing: 2 and 4, both read from LATEST (nothing). 2 ends; its children
+    // 5 and 6 came after the tail began and are read whole.
+    let run = runnel(&endpoint, &["tail", STREAM, "--poll-ms", "50"], Some(2)).await;
+    let read = records_read(&run.stdout);
+    assert_eq!(sorted_data(&read), ["5-a", "6-a"], "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn the_cli_splits_at_the_midpoint_merges_scales_and_describes_the_lineage() {
+    let (world, endpoint) = one_node(PutScript::accept()).await;
+    let at = split_midpoint(shard_hash_range(&world.shards()[0]).expect("range")).expect("splittable");
+
+    let run = runnel(&endpoint, &["--json", "stream", "split", STREAM, "shardId-000000000000"], None).await;
+    assert!(run.success, "{}", run.stderr);
+    let split: serde_json::Value = serde_json::from_str(&run.stdout.join("\n")).expect("one JSON document");
+    assert_eq!(split["new_starting_hash_key"], at.to_string());
+    assert_eq!(split["stream_status"], "ACTIVE");
+    let children: Vec<&str> =
+        split["child_shards"].as_array().expect("children").iter().filter_map(|c| c["shard_id"].as_str()).collect();
+    assert_eq!(children, ["shardId-000000000002", "shardId-000000000003"]);
+
+    let run = runnel(&endpoint, &["stream", "describe", STREAM], None).await;
+    assert!(run.success, "{}", run.stderr);
+    let line = |id: &str| run.stdout.iter().find(|l| l.contains(id)).cloned().unwrap_or_default();
+    assert!(line("shardId-000000000000").contains("CLOSED"), "{:?}", run.stdout);
+    assert!(line("shardId-000000000000").contains("..=99"), "the ending sequence number: {:?}", run.stdout);
+    assert!(line("shardId-000000000001").contains("OPEN"), "{:?}", run.stdout);
+    assert!(line("shardId-000000000003").contains("parents shardId-000000000000"), "{:?}", run.stdout);
+
+    let run = runnel(
+        &endpoint,
+        &["stream", "merge", STREAM, "shardId-000000000002", "shardId-000000000003", "--no-wait"],
+        None,
+    )
+    .await;
+    assert!(run.success, "{}", run.stderr);
+    assert!(run.stdout.join("\n").contains("the stream is UPDATING"), "{:?}", run.stdout);
+    assert_eq!(world.shards().len(), 5);
+
+    let run = runnel(&endpoint, &["--json", "stream", "scale", STREAM, "4"], None).await;
+    assert!(run.success, "{}", run.stderr);
+    let scale: serde_json::Value = serde_json::from_str(&run.stdout.join("\n")).expect("one JSON document");
+    assert_eq!((scale["current_shard_count"].as_u64(), scale["target_shard_count"].as_u64()), (Some(2), Some(4)));
+
+    // A closed shard has no default split point.
+    let run = runnel(&endpoint, &["stream", "split", STREAM, "shardId-000000000000"], None).await;
+    assert!(!run.success);
+    assert!(run.stderr.contains("closed"), "{}", run.stderr);
 }

@@ -2,6 +2,8 @@
 //! that order of precedence (see `bin/runnel-node.rs`).
 
 use crate::domain::NodeId;
+#[cfg(test)]
+use crate::limits::SCALINGS_PER_WINDOW_DEFAULT;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -61,6 +63,8 @@ pub struct NodeConfig {
     pub raft: RaftTiming,
     pub limits: NodeLimits,
     pub meta_snapshot_logs: u64,
+    /// UpdateShardCount calls accepted per stream per rolling 24 hours.
+    pub scalings_per_window_max: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +111,7 @@ pub struct FileConfig {
     pub replication_factor: Option<u32>,
     pub raft: Option<RaftTiming>,
     pub limits: Option<NodeLimits>,
+    pub scalings_per_day_max: Option<u32>,
 }
 
 impl FileConfig {
@@ -165,6 +170,7 @@ mod tests {
             raft: RaftTiming::default(),
             limits: NodeLimits { requests_in_flight_max: requests, bytes_in_flight_max: bytes },
             meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
+            scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
         };
         assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
         assert!(matches!(config(5 * 1024 * 1024, 10).validate(), Err(ConfigError::BadLimits(_))));

@@ -17,6 +17,13 @@ pub const PUT_RECORDS_BYTES_MAX: usize = 5 * 1024 * 1024;
 pub const STREAM_NAME_CHARS_MAX: usize = 128;
 /// Shards one CreateStream may ask for (the default per-account shard quota).
 pub const SHARDS_PER_STREAM_MAX: u32 = 500;
+/// Shards a stream keeps, open and closed (closed ones stay readable until retention
+/// expires them); reshards beyond it are refused.
+pub const STREAM_SHARDS_KEPT_MAX: usize = 4_000;
+/// UpdateShardCount calls per stream within `SCALING_WINDOW_MS`, by default (Kinesis: 10
+/// per rolling 24 hours); a node setting.
+pub const SCALINGS_PER_WINDOW_DEFAULT: u32 = 10;
+pub const SCALING_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 /// Streams one cluster holds.
 pub const STREAMS_MAX: usize = 10_000;
 

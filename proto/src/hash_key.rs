@@ -64,15 +64,27 @@ impl HashKeyRange {
     }
 
     /// Splits the whole key space into `count` contiguous ranges of (nearly) equal size, as
-    /// CreateStream does. The last range absorbs the remainder.
+    /// CreateStream does: range `i` starts at `floor(i * 2^128 / count)`, the boundaries
+    /// Kinesis gives (2 shards: the first ends at 2^127 - 1). Counts that divide one another
+    /// share their boundaries, so scaling 2 -> 4 is two splits.
     pub fn split_evenly(count: u32) -> Vec<HashKeyRange> {
         assert!(count > 0, "a stream has at least one shard");
-        let width = u128::MAX / u128::from(count);
+        if count == 1 {
+            return vec![HashKeyRange { start: HashKey::MIN, end: HashKey::MAX }];
+        }
+        let n = u128::from(count);
+        // 2^128 = quotient * n + remainder, from u128::MAX = 2^128 - 1.
+        let (mut quotient, mut remainder) = (u128::MAX / n, u128::MAX % n + 1);
+        if remainder == n {
+            quotient += 1;
+            remainder = 0;
+        }
+        // floor(i * 2^128 / n) = i * quotient + floor(i * remainder / n); i * remainder < n^2.
+        let start = |i: u128| i * quotient + i * remainder / n;
         let mut ranges = Vec::with_capacity(count as usize);
-        for i in 0..u128::from(count) {
-            let start = i * width;
-            let end = if i + 1 == u128::from(count) { u128::MAX } else { (i + 1) * width - 1 };
-            ranges.push(HashKeyRange { start: HashKey(start), end: HashKey(end) });
+        for i in 0..n {
+            let end = if i + 1 == n { u128::MAX } else { start(i + 1) - 1 };
+            ranges.push(HashKeyRange { start: HashKey(start(i)), end: HashKey(end) });
         }
         ranges
     }
@@ -100,8 +112,22 @@ mod tests {
     }
 
     #[test]
+    fn even_splits_have_the_kinesis_boundaries_and_nest() {
+        // What Kinesis gives for 2 and 3 shards.
+        assert_eq!(HashKeyRange::split_evenly(2)[0].end.0, 170141183460469231731687303715884105727);
+        assert_eq!(HashKeyRange::split_evenly(3)[0].end.0, 113427455640312821154458202477256070484);
+        assert_eq!(HashKeyRange::split_evenly(1)[0].end, HashKey::MAX);
+        // Every boundary of n shards is one of 2n's and 4n's.
+        for n in [1u32, 3, 5, 7, 125] {
+            let starts = |c: u32| HashKeyRange::split_evenly(c).iter().map(|r| r.start.0).collect::<Vec<_>>();
+            let (a, b, c) = (starts(n), starts(2 * n), starts(4 * n));
+            assert!(a.iter().all(|s| b.contains(s) && c.contains(s)), "{n}");
+        }
+    }
+
+    #[test]
     fn even_split_covers_the_space_without_gap_or_overlap() {
-        for count in [1u32, 2, 3, 4, 7, 10, 500] {
+        for count in [1u32, 2, 3, 4, 7, 10, 500, 100_000] {
             let ranges = HashKeyRange::split_evenly(count);
             assert_eq!(ranges.len(), count as usize);
             assert_eq!(ranges[0].start, HashKey::MIN);

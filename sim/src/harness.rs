@@ -14,10 +14,11 @@ use openraft::async_runtime::WatchReceiver as _;
 use openraft::ServerState;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use runnel_node::cluster::{Node, NodeDeps, ReadCheck, SecretSource};
+use runnel_node::cluster::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource};
 use runnel_node::config::{NodeConfig, NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT};
 use runnel_node::domain::NodeId;
 use runnel_node::failstop::FailStop;
+use runnel_node::limits::SCALINGS_PER_WINDOW_DEFAULT;
 use runnel_node::raft::runtime::{panic_message, RAFT_PANIC_REASON};
 use runnel_node::shard::read::read_records;
 use runnel_node::shard::ShardApplied;
@@ -35,16 +36,20 @@ pub enum Bug {
     AckBeforeSync,
     /// A node that believes it leads a shard serves reads without confirming it still does.
     StaleReads,
+    /// The metadata leader ends a reshard's parents at their newest records without
+    /// sealing them: writes routed by a stale view still land in a closed parent.
+    NoSeal,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 2] = [Bug::AckBeforeSync, Bug::StaleReads];
+    pub const ALL: [Bug; 3] = [Bug::AckBeforeSync, Bug::StaleReads, Bug::NoSeal];
 
     /// Its name on the command line (`--bug`).
     pub fn flag(self) -> &'static str {
         match self {
             Bug::AckBeforeSync => "ack-before-sync",
             Bug::StaleReads => "stale-reads",
+            Bug::NoSeal => "no-seal",
         }
     }
 
@@ -178,6 +183,10 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         Some(Bug::StaleReads) => ReadCheck::TrustLocalLeader,
         _ => ReadCheck::Linearizable,
     };
+    let parent_end = match cfg.bug {
+        Some(Bug::NoSeal) => ParentEnd::ReadWithoutSealing,
+        _ => ParentEnd::Seal,
+    };
 
     for id in &node_ids {
         let (id, engine, registry, peers, stops, seed) =
@@ -203,6 +212,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     raft: RaftTiming { heartbeat_ms: 100, election_min_ms: 500, election_max_ms: 1_000 },
                     limits: NodeLimits::default(),
                     meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
+                    scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
                 };
                 let deps = NodeDeps {
                     engine,
@@ -211,6 +221,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     seed: seed.wrapping_mul(31).wrapping_add(id),
                     ack_policy,
                     read_check,
+                    parent_end,
                     secrets: SecretSource::Seeded(seed ^ id.wrapping_mul(0x9e37_79b9)),
                     fail_stop: fail_stop.clone(),
                 };
@@ -246,6 +257,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         heal_at: plan.heal_at,
         producers: cfg.producers + cfg.client_producers,
         left_down: swarm.leave_down,
+        reshards: swarm.reshards,
     };
     let mut clients = vec!["driver".to_string()];
     sim.client("driver", workload::driver(ctx.clone()));
@@ -259,6 +271,8 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         clients.push(format!("client{p}"));
         sim.client(format!("client{p}"), workload::client_producer(ctx.clone(), p, cfg.ops_per_producer, seed));
     }
+    clients.push("resharder".to_string());
+    sim.client("resharder", workload::resharder(ctx.clone(), cfg.seed.wrapping_add(11)));
     clients.push("consumer0".to_string());
     sim.client("consumer0", workload::consumer(ctx.clone(), "consumer0".into(), cfg.seed.wrapping_add(7)));
 

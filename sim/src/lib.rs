@@ -11,13 +11,15 @@
 //! # Layout
 //! - `harness`: one run: the world, node hosts, clients, fault injection, the supervisor
 //!   that restarts fail-stopped nodes, the verdict.
-//! - `swarm`: the options of a run, drawn from its seed (and `Focus` to force some).
+//! - `swarm`: the options of a run (faults, how many reshards), drawn from its seed (and
+//!   `Focus` to force some).
 //! - `faults`: the seed's fault schedule under those options, each fault with its end.
 //! - `disks`: one in-memory engine per node: crashes, read errors, quiet reads for the
 //!   checker.
 //! - `net`: gRPC over turmoil TCP (client and peer listeners, connectors), the clock.
 //! - `workload/`: the client hosts: driver, producers (raw gRPC and `runnel-client`),
-//!   consumer.
+//!   consumer, resharder (splits, merges, UpdateShardCount during the faults); readers
+//!   follow the lineage, parents to their ends before children.
 //! - `oracle`: what clients were told and when, what readers got; failed writes are
 //!   unknown.
 //! - `sampler`: what the harness reads from running nodes every few steps for the live
@@ -46,11 +48,12 @@ pub fn focus_flag(focus: Focus) -> &'static str {
         Focus::Crashes => "crashes",
         Focus::StaleReads => "stale-reads",
         Focus::Quiet => "quiet",
+        Focus::Reshards => "reshards",
     }
 }
 
 pub fn parse_focus(flag: &str) -> Option<Focus> {
-    [Focus::Crashes, Focus::StaleReads, Focus::Quiet].into_iter().find(|f| focus_flag(*f) == flag)
+    [Focus::Crashes, Focus::StaleReads, Focus::Quiet, Focus::Reshards].into_iter().find(|f| focus_flag(*f) == flag)
 }
 
 /// The command that replays a run.

@@ -26,6 +26,8 @@ pub struct Write {
     pub partition_key: String,
     /// Times a client sent it (as far as the workload knows).
     pub attempts: u32,
+    /// Simulated time of the first send: no copy of the write can land before it.
+    pub first_attempt_at: Duration,
     /// Every acknowledgement.
     pub acks: Vec<Ack>,
     /// Attempts whose outcome the client never learned.
@@ -61,6 +63,18 @@ pub struct PageRead {
     pub truncated: bool,
 }
 
+/// A shard as ListShards described it: its hash range, the shards it was made from, and
+/// its sequence number range (the end once it is closed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShardInfo {
+    pub start: u128,
+    pub end: u128,
+    /// ParentShardId, then AdjacentParentShardId.
+    pub parents: Vec<String>,
+    pub starting_seq: u128,
+    pub ending_seq: Option<u128>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Liveness {
     /// Simulated time from healing to the first acknowledged write.
@@ -80,10 +94,15 @@ pub struct Oracle {
     pub pages: Vec<PageRead>,
     /// The final read of every shard after healing, in order.
     pub final_reads: BTreeMap<String, Vec<(u128, Payload)>>,
-    /// Shard id -> (start, end) hash range, as the stream was created.
-    pub shard_ranges: BTreeMap<String, (u128, u128)>,
+    /// Every shard of the stream, open and closed: as it was created, then as listed again
+    /// after healing (before the final reads).
+    pub shards: BTreeMap<String, ShardInfo>,
+    /// The order the final reader read the shards in: parents before children.
+    pub final_order: Vec<String>,
     pub stream_active: bool,
     pub producers_done: usize,
+    /// The resharder made (or gave up) every split, merge and scaling it planned.
+    pub resharder_done: bool,
     /// The driver gave up waiting: producers stop after the write they are in.
     pub stop_producers: bool,
     pub stop_consumers: bool,
@@ -97,8 +116,11 @@ impl Oracle {
         self.history.push(format!("{:>9.3}s {}", now.as_secs_f64(), event.as_ref()));
     }
 
-    pub fn attempt(&mut self, payload: &str, partition_key: &str) {
+    pub fn attempt(&mut self, payload: &str, partition_key: &str, at: Duration) {
         let w = self.writes.entry(payload.to_string()).or_default();
+        if w.attempts == 0 {
+            w.first_attempt_at = at;
+        }
         w.partition_key = partition_key.to_string();
         w.attempts += 1;
     }

@@ -1,6 +1,6 @@
 //! What the harness samples from the running nodes while the run goes, for the invariants
 //! checked live (`invariants::{election_safety, applied_monotonic, log_matching,
-//! committed_immutable}`). Cheap by design: every few steps it reads each running node's
+//! committed_immutable, shard_tiling}`). Cheap by design: every few steps it reads each running node's
 //! metrics without copying them, and only the entries each replica applied since the last
 //! sample, straight from its disk. A node that goes down is forgotten: its next lifetime
 //! is walked again from the start of its log, which is what compares a replica's committed
@@ -9,7 +9,8 @@
 
 use crate::disks::Disks;
 use crate::invariants::{
-    applied_monotonic, committed_immutable, election_safety, log_matching, CommittedEntry, Violation, REPORT_MAX,
+    applied_monotonic, committed_immutable, election_safety, log_matching, shard_tiling, CommittedEntry, Violation,
+    REPORT_MAX,
 };
 use crate::oracle::Oracle;
 use openraft::async_runtime::WatchReceiver as _;
@@ -37,6 +38,8 @@ pub struct Sampler {
     applied: applied_monotonic::Witness,
     log: log_matching::Witness,
     committed: committed_immutable::Witness,
+    /// The applied metadata last checked on each node: checked again only when it changes.
+    meta: BTreeMap<NodeId, Arc<MetaApplied>>,
     reported: BTreeMap<&'static str, usize>,
     /// Entries compared, for the stats.
     pub entries_checked: usize,
@@ -79,6 +82,16 @@ impl Sampler {
     /// One sample of every running node.
     pub fn sample(&mut self, now: Duration, nodes: &BTreeMap<NodeId, Arc<Node>>, disks: &Disks, oracle: &mut Oracle) {
         for (id, node) in nodes {
+            let meta = node.meta.current();
+            if !self.meta.get(id).is_some_and(|seen| Arc::ptr_eq(seen, &meta)) {
+                for stream in meta.state.streams.values() {
+                    for problem in shard_tiling::problems(&shard_tiling::listing(stream)) {
+                        let detail = format!("n{id} applied metadata, stream {}: {problem}", stream.name);
+                        self.report(now, Some(Violation { invariant: shard_tiling::NAME, detail }), oracle);
+                    }
+                }
+                self.meta.insert(*id, meta);
+            }
             let mut groups = vec![META_GROUP];
             groups.extend(node.group_ids());
             for group in groups {

@@ -102,6 +102,9 @@ pub enum Focus {
     StaleReads,
     /// No faults.
     Quiet,
+    /// Many splits, merges and scalings while partitions and latency leave some nodes'
+    /// metadata behind: writes routed by a stale view race the reshards.
+    Reshards,
 }
 
 /// The options of one run.
@@ -131,6 +134,8 @@ pub struct Swarm {
     pub failstop_restart_ms: Range<u64>,
     /// A node left crashed when the cluster heals: the liveness phase runs without it.
     pub leave_down: Option<NodeId>,
+    /// Splits, merges and UpdateShardCount calls during the safety phase.
+    pub reshards: u32,
 }
 
 /// Share of seeds that run with no faults at all (a baseline the others are compared to).
@@ -139,6 +144,9 @@ const QUIET_SHARE: f64 = 0.04;
 const KIND_ENABLED_SHARE: f64 = 0.5;
 /// Share of seeds that leave one replica down through the liveness phase.
 const LEAVE_DOWN_SHARE: f64 = 0.3;
+/// Reshards per run: a few, as each one adds Raft groups (and time) to the run.
+const RESHARDS: std::ops::RangeInclusive<u32> = 1..=3;
+const RESHARDS_FOCUSED: u32 = 6;
 
 fn range(rng: &mut StdRng, min: Range<u64>, extra: Range<u64>) -> Range<u64> {
     let start = rng.random_range(min);
@@ -183,6 +191,8 @@ impl Swarm {
             [CrashKeep::LoseAll, CrashKeep::Prefix, CrashKeep::LoseLast, CrashKeep::KeepAll][rng.random_range(0..4)];
         let failstop_restart_ms = range(&mut rng, 100..1_500, 100..3_000);
         let leave_down = rng.random_bool(LEAVE_DOWN_SHARE).then(|| nodes[rng.random_range(0..nodes.len())]);
+        // Drawn last, so that adding it left every earlier option of a seed as it was.
+        let mut reshards = rng.random_range(RESHARDS);
         match focus {
             None => {}
             Some(Focus::Quiet) => weights.clear(),
@@ -193,6 +203,10 @@ impl Swarm {
                 // and to acknowledge writes while the old one still answers.
                 spacing_ms = 5_000..7_000;
                 spell_ms = 3_500..4_500;
+            }
+            Some(Focus::Reshards) => {
+                weights = vec![(FaultKind::Partition, 2), (FaultKind::PartitionOneWay, 2), (FaultKind::Latency, 1)];
+                reshards = RESHARDS_FOCUSED;
             }
         }
         Swarm {
@@ -210,6 +224,7 @@ impl Swarm {
             crash_keep,
             failstop_restart_ms,
             leave_down,
+            reshards,
         }
     }
 
@@ -239,7 +254,7 @@ impl Swarm {
         format!(
             "swarm: kinds [{}] spacing {:?} ms, spells {:?} ms, holds {:?} ms, down {:?} ms, leader share {:.2}, \
              majority guard {:.2}, loss <= {:.3}, latency <= {} ms, slow disk <= {} ms, read errors <= {:.5}, \
-             crash keeps {:?}, fail-stop restart {:?} ms, left down at heal: {}",
+             crash keeps {:?}, fail-stop restart {:?} ms, left down at heal: {}, reshards: {}",
             kinds.join(" "),
             self.spacing_ms,
             self.spell_ms,
@@ -254,6 +269,7 @@ impl Swarm {
             self.crash_keep,
             self.failstop_restart_ms,
             self.leave_down.map_or("none".to_string(), |n| format!("n{n}")),
+            self.reshards,
         )
     }
 }
@@ -296,6 +312,10 @@ mod tests {
             let stale = Swarm::draw(seed, &nodes, Some(Focus::StaleReads));
             assert_eq!(stale.weights, vec![(FaultKind::PeerIsolate, 1)]);
             assert!(Swarm::draw(seed, &nodes, Some(Focus::Quiet)).weights.is_empty());
+            let reshards = Swarm::draw(seed, &nodes, Some(Focus::Reshards));
+            assert!(reshards.enabled(FaultKind::Partition) && !reshards.enabled(FaultKind::Crash));
+            assert_eq!(reshards.reshards, RESHARDS_FOCUSED);
+            assert!(RESHARDS.contains(&Swarm::draw(seed, &nodes, None).reshards));
         }
     }
 }

@@ -9,6 +9,11 @@
 //! - Serving reads at a node that only believes it leads: a leader cut off from its peers
 //!   (but not from clients) keeps answering after a new leader acknowledged writes
 //!   (no-stale-reads).
+//! - Ending a reshard's parent at its newest record without sealing it: a node whose
+//!   metadata is behind (partitions, latency) still routes writes to the parent after its
+//!   children opened, so the parent holds records past its EndingSequenceNumber
+//!   (records-within-shard-ranges) and a reader that follows the lineage reads a key's
+//!   later write before an earlier one (key-order).
 
 use runnel_sim::{replay_command, run, Bug, Focus, SimConfig};
 
@@ -18,6 +23,9 @@ const ACK_BEFORE_SYNC_SEEDS: [u64; 3] = [5, 0, 3];
 /// Seeds on which the consumer asks a cut-off leader for a shard after the new leader
 /// acknowledged records there (each of these does).
 const STALE_READ_SEEDS: [u64; 3] = [0, 1, 2];
+/// Reshard-focused seeds on which writes reach a parent after its children opened (each of
+/// these does; on 2 one of them also breaks a key's order, on 0 none does).
+const NO_SEAL_SEEDS: [u64; 2] = [2, 0];
 
 /// Runs `seeds` with `bug` until one run reports every invariant in `expected`.
 fn caught(seeds: &[u64], focus: Focus, bug: Bug, expected: &[&str]) {
@@ -71,7 +79,17 @@ fn reading_at_a_leader_that_never_confirms_it_still_leads_is_caught() {
 }
 
 #[test]
+fn ending_a_parent_without_sealing_it_is_caught() {
+    caught(&NO_SEAL_SEEDS, Focus::Reshards, Bug::NoSeal, &["records-within-shard-ranges", "key-order"]);
+}
+
+#[test]
 fn the_same_seeds_without_the_bugs_keep_every_promise() {
     clean(&ACK_BEFORE_SYNC_SEEDS, Focus::Crashes);
     clean(&STALE_READ_SEEDS, Focus::StaleReads);
+}
+
+#[test]
+fn the_reshard_seeds_without_the_bug_keep_every_promise() {
+    clean(&NO_SEAL_SEEDS, Focus::Reshards);
 }

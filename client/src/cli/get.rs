@@ -1,8 +1,9 @@
-//! `runnel get`: read one shard, or every shard in turn, until caught up or `--limit`.
+//! `runnel get`: read one shard, or every shard with parents before children, until
+//! caught up or `--limit`.
 
 use anyhow::{bail, Context};
-use runnel_client::proto::{GetRecordsRequest, GetShardIteratorRequest};
-use runnel_client::{Client, ShardIteratorType};
+use runnel_client::proto::{ChildShard, GetRecordsRequest, GetShardIteratorRequest};
+use runnel_client::{Client, Lineage, LineageStart, ShardIteratorType};
 
 use super::output::Output;
 use super::GetArgs;
@@ -12,37 +13,65 @@ const MAX_PAGE: u64 = 10_000;
 
 pub async fn run(client: &Client, args: GetArgs, out: &mut Output) -> anyhow::Result<()> {
     check_position(&args)?;
-    let shards: Vec<String> = match &args.shard {
-        Some(shard) => vec![shard.clone()],
-        None => client
-            .list_shards(&args.stream)
-            .await
-            .with_context(|| format!("listing the shards of {}", args.stream))?
-            .into_iter()
-            .map(|s| s.shard_id)
-            .collect(),
-    };
     let mut remaining = args.limit;
-    for shard in shards {
+    if let Some(shard) = &args.shard {
+        // One shard, as asked: its children are not followed.
+        let iterator = shard_iterator(client, &args.stream, shard, args.iterator_type, &args).await?;
+        read_shard(client, shard, iterator, &mut remaining, out).await?;
+        out.flush()?;
+        return Ok(());
+    }
+    let shards =
+        client.list_shards(&args.stream).await.with_context(|| format!("listing the shards of {}", args.stream))?;
+    // LATEST on a closed shard reads nothing: only the open ones and what follows them.
+    let start = match args.iterator_type {
+        ShardIteratorType::Latest => LineageStart::Open,
+        _ => LineageStart::Oldest,
+    };
+    let mut lineage = Lineage::new(&shards, start)?;
+    // Each shard is handed out once and the lineage is bounded, so this loop is too.
+    while let Some(ready) = lineage.next_ready() {
         if remaining == Some(0) {
             break;
         }
-        let iterator = client
-            .get_shard_iterator(GetShardIteratorRequest {
-                stream_name: args.stream.clone(),
-                shard_id: shard.clone(),
-                shard_iterator_type: args.iterator_type.as_str().to_string(),
-                starting_sequence_number: args.sequence_number.clone(),
-                timestamp: args.timestamp,
-                ..Default::default()
-            })
-            .await
-            .with_context(|| format!("getting an iterator for {shard}"))?
-            .shard_iterator;
-        read_shard(client, &shard, iterator, &mut remaining, out).await?;
+        // A child created after the listing is read from its start (AT_TIMESTAMP holds
+        // there too), else its first records would be skipped.
+        let kind = if ready.listed || args.iterator_type == ShardIteratorType::AtTimestamp {
+            args.iterator_type
+        } else {
+            ShardIteratorType::TrimHorizon
+        };
+        let iterator = shard_iterator(client, &args.stream, &ready.shard_id, kind, &args).await?;
+        // An open shard caught up is left there: children of it, if it closes meanwhile,
+        // wait for its end and are not read.
+        if let ShardEnd::Closed(children) = read_shard(client, &ready.shard_id, iterator, &mut remaining, out).await? {
+            lineage.finished(&ready.shard_id, &children)?;
+        }
     }
     out.flush()?;
     Ok(())
+}
+
+/// An iterator of `kind` for `shard`, with the position flags of `args`.
+async fn shard_iterator(
+    client: &Client,
+    stream: &str,
+    shard: &str,
+    kind: ShardIteratorType,
+    args: &GetArgs,
+) -> anyhow::Result<String> {
+    let response = client
+        .get_shard_iterator(GetShardIteratorRequest {
+            stream_name: stream.to_string(),
+            shard_id: shard.to_string(),
+            shard_iterator_type: kind.as_str().to_string(),
+            starting_sequence_number: args.sequence_number.clone(),
+            timestamp: args.timestamp,
+            ..Default::default()
+        })
+        .await
+        .with_context(|| format!("getting an iterator for {shard}"))?;
+    Ok(response.shard_iterator)
 }
 
 /// The flags a position needs, checked before any call so the error names the flag.
@@ -65,6 +94,14 @@ fn check_position(args: &GetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where `read_shard` stopped.
+enum ShardEnd {
+    /// Read to the end of a closed shard, where GetRecords named these children.
+    Closed(Vec<ChildShard>),
+    /// Caught up with an open shard, or the limit reached.
+    Stopped,
+}
+
 /// Prints pages until the shard is caught up (an empty page at MillisBehindLatest 0),
 /// closed, or the limit is reached.
 async fn read_shard(
@@ -73,7 +110,7 @@ async fn read_shard(
     iterator: String,
     remaining: &mut Option<u64>,
     out: &mut Output,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ShardEnd> {
     let mut iterator = Some(iterator).filter(|i| !i.is_empty());
     while let Some(shard_iterator) = iterator.take() {
         let limit = remaining.map(|r| r.min(MAX_PAGE)).unwrap_or(MAX_PAGE);
@@ -93,13 +130,17 @@ async fn read_shard(
         if let Some(r) = remaining.as_mut() {
             *r -= take as u64;
             if *r == 0 {
-                break;
+                return Ok(ShardEnd::Stopped);
             }
         }
-        if page.records.is_empty() && page.millis_behind_latest == 0 {
-            break;
-        }
         iterator = page.next_shard_iterator.filter(|i| !i.is_empty());
+        if iterator.is_none() {
+            return Ok(ShardEnd::Closed(page.child_shards));
+        }
+        if page.records.is_empty() && page.millis_behind_latest == 0 {
+            return Ok(ShardEnd::Stopped);
+        }
     }
-    Ok(())
+    // An empty iterator: nothing to read, and no end to report.
+    Ok(ShardEnd::Stopped)
 }

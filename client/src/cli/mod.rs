@@ -39,14 +39,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create, list, describe or delete streams.
+    /// Create, list, describe, delete, split, merge or scale streams.
     #[command(subcommand)]
     Stream(StreamCommand),
     /// Put one record (--data) or one record per line of a file (--file).
     Put(PutArgs),
-    /// Read a stream (or one shard) from an iterator position until caught up.
+    /// Read a stream (or one shard) from an iterator position until caught up; parents before children.
     Get(GetArgs),
-    /// Follow every shard of a stream and print records as they arrive, until Ctrl-C.
+    /// Follow a stream's shards (and children created meanwhile) and print records as they arrive, until Ctrl-C.
     Tail(TailArgs),
     /// Show the cluster's nodes and Raft groups.
     Cluster,
@@ -73,6 +73,45 @@ pub enum StreamCommand {
     Describe { name: String },
     /// Delete a stream.
     Delete { name: String },
+    /// Split a shard in two and wait until the stream is ACTIVE again.
+    Split {
+        name: String,
+        /// The open shard to split.
+        shard_id: String,
+        /// First hash key (decimal) of the second child; default: the middle of the shard's range.
+        #[arg(long)]
+        at: Option<String>,
+        /// Return as soon as the split is recorded (the stream is UPDATING).
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for ACTIVE.
+        #[arg(long, default_value_t = 60)]
+        wait_timeout: u64,
+    },
+    /// Merge two open shards with adjacent hash key ranges and wait until the stream is ACTIVE again.
+    Merge {
+        name: String,
+        shard_id: String,
+        adjacent_shard_id: String,
+        /// Return as soon as the merge is recorded (the stream is UPDATING).
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for ACTIVE.
+        #[arg(long, default_value_t = 60)]
+        wait_timeout: u64,
+    },
+    /// Change the number of open shards (UNIFORM_SCALING) and wait until the stream is ACTIVE again.
+    Scale {
+        name: String,
+        /// Open shards wanted: between half and double the current count.
+        target_count: u32,
+        /// Return as soon as the change is recorded (the stream is UPDATING).
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for ACTIVE; scaling runs one split or merge at a time.
+        #[arg(long, default_value_t = 300)]
+        wait_timeout: u64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -106,7 +145,7 @@ pub struct PutArgs {
 pub struct GetArgs {
     /// Stream to read.
     pub stream: String,
-    /// Read only this shard (default: every shard, one after the other).
+    /// Read only this shard (default: every shard, parents before children).
     #[arg(long)]
     pub shard: Option<String>,
     /// Where to start: TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER or AT_TIMESTAMP.
@@ -186,6 +225,35 @@ mod tests {
         ])
         .expect("parses");
         assert_eq!(cli.endpoints, ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+    }
+
+    #[test]
+    fn reshard_commands_parse_and_wait_by_default() {
+        let cli = Cli::try_parse_from(["runnel", "stream", "split", "s", "shardId-000000000000"]).expect("parses");
+        match cli.command {
+            Command::Stream(StreamCommand::Split { name, shard_id, at, no_wait, .. }) => {
+                assert_eq!((name.as_str(), shard_id.as_str(), at, no_wait), ("s", "shardId-000000000000", None, false));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let cli =
+            Cli::try_parse_from(["runnel", "stream", "split", "s", "x", "--at", "42", "--no-wait"]).expect("parses");
+        match cli.command {
+            Command::Stream(StreamCommand::Split { at, no_wait, .. }) => {
+                assert_eq!((at.as_deref(), no_wait), (Some("42"), true));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["runnel", "stream", "merge", "s", "a"]).is_err(), "merge needs two shards");
+        assert!(Cli::try_parse_from(["runnel", "stream", "merge", "s", "a", "b"]).is_ok());
+        let cli = Cli::try_parse_from(["runnel", "stream", "scale", "s", "4"]).expect("parses");
+        match cli.command {
+            Command::Stream(StreamCommand::Scale { target_count, wait_timeout, .. }) => {
+                assert_eq!((target_count, wait_timeout), (4, 300));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["runnel", "stream", "scale", "s", "-1"]).is_err());
     }
 
     #[test]

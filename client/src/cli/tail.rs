@@ -1,59 +1,79 @@
-//! `runnel tail`: one poller per shard feeding a single printer, until Ctrl-C.
+//! `runnel tail`: one poller per shard feeding a single printer, until Ctrl-C. Shards are
+//! taken up in lineage order: a child once each of its parents has been read to its end,
+//! so a partition key's records print in order across splits and merges.
 
 use std::time::Duration;
 
 use anyhow::Context;
-use runnel_client::proto::{GetRecordsRequest, GetShardIteratorRequest, Record};
-use runnel_client::{Client, ClientError, ErrorCode, ShardIteratorType};
+use runnel_client::proto::{ChildShard, GetRecordsRequest, GetShardIteratorRequest, Record};
+use runnel_client::{Client, ClientError, ErrorCode, Lineage, LineageStart, ShardIteratorType};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::output::Output;
 use super::TailArgs;
 
-/// Records waiting to be printed; pollers wait when the terminal is slower than the stream.
+/// Events waiting to be printed; pollers wait when the terminal is slower than the stream.
 const PRINT_QUEUE: usize = 1024;
 
 /// Consecutive expired iterators tolerated before giving up on a shard.
 const MAX_RENEWALS: u32 = 3;
 
+/// What a poller tells the printer. Both go through one queue, so a shard's end arrives
+/// after its last record and its children's records print after it.
+enum Event {
+    Record(String, Record),
+    /// The shard was read to its end; GetRecords named these children.
+    Ended {
+        shard: String,
+        children: Vec<ChildShard>,
+    },
+}
+
 pub async fn run(client: &Client, args: TailArgs, out: &mut Output) -> anyhow::Result<()> {
     let shards =
         client.list_shards(&args.stream).await.with_context(|| format!("listing the shards of {}", args.stream))?;
-    let start = if args.from_start { ShardIteratorType::TrimHorizon } else { ShardIteratorType::Latest };
-    let (tx, mut rx) = mpsc::channel::<(String, Record)>(PRINT_QUEUE);
-    // Dropping the set (on Ctrl-C or error) stops every poller.
+    let (mut lineage, listed_start) = if args.from_start {
+        (Lineage::new(&shards, LineageStart::Oldest)?, ShardIteratorType::TrimHorizon)
+    } else {
+        (Lineage::new(&shards, LineageStart::Open)?, ShardIteratorType::Latest)
+    };
+    let (tx, mut rx) = mpsc::channel::<Event>(PRINT_QUEUE);
+    // Dropping the set (on Ctrl-C or error) stops every poller. Its size is bounded by
+    // the lineage's.
     let mut pollers = JoinSet::new();
-    for shard in shards {
-        let poller = Poller {
-            client: client.clone(),
-            stream: args.stream.clone(),
-            shard: shard.shard_id,
-            start,
-            interval: args.poll_interval(),
-            tx: tx.clone(),
-        };
-        pollers.spawn(poller.follow());
-    }
-    drop(tx);
+    let spawner = Spawner { client, args: &args, listed_start, tx };
+    let started = spawner.start_ready(&mut lineage, &mut pollers);
     if !out.json() {
-        eprintln!("following {} shard(s) of {}; Ctrl-C to stop", pollers.len(), args.stream);
+        eprintln!("following {started} shard(s) of {}; Ctrl-C to stop", args.stream);
     }
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
+        // A poller queues its events before it returns: once every poller has been joined
+        // and the queue is empty, every followed shard has ended and no child is ready.
+        if pollers.is_empty() && rx.is_empty() {
+            break;
+        }
         tokio::select! {
             _ = &mut ctrl_c => break,
-            received = rx.recv() => match received {
-                Some((shard, record)) => {
+            // The spawner keeps a sender, so the queue never closes.
+            Some(event) = rx.recv() => match event {
+                Event::Record(shard, record) => {
                     out.record(&shard, &record)?;
                     // Flush when caught up with the queue, so records show as they come.
                     if rx.is_empty() {
                         out.flush()?;
                     }
                 }
-                // Every shard closed and drained.
-                None => break,
+                Event::Ended { shard, children } => {
+                    lineage.finished(&shard, &children)?;
+                    let started = spawner.start_ready(&mut lineage, &mut pollers);
+                    if started > 0 && !out.json() {
+                        out.flush()?;
+                        eprintln!("{shard} ended; following {started} shard(s) after it");
+                    }
+                }
             },
             Some(joined) = pollers.join_next(), if !pollers.is_empty() => {
                 joined.context("a shard poller panicked")?.context("following a shard")?;
@@ -64,6 +84,36 @@ pub async fn run(client: &Client, args: TailArgs, out: &mut Output) -> anyhow::R
     Ok(())
 }
 
+/// Starts pollers for the shards the lineage has ready.
+struct Spawner<'a> {
+    client: &'a Client,
+    args: &'a TailArgs,
+    /// Where shards of the first listing start; children found later start at their beginning.
+    listed_start: ShardIteratorType,
+    tx: mpsc::Sender<Event>,
+}
+
+impl Spawner<'_> {
+    /// Spawns a poller per ready shard; returns how many.
+    fn start_ready(&self, lineage: &mut Lineage, pollers: &mut JoinSet<Result<(), ClientError>>) -> usize {
+        let mut started = 0;
+        while let Some(ready) = lineage.next_ready() {
+            let start = if ready.listed { self.listed_start } else { ShardIteratorType::TrimHorizon };
+            let poller = Poller {
+                client: self.client.clone(),
+                stream: self.args.stream.clone(),
+                shard: ready.shard_id,
+                start,
+                interval: self.args.poll_interval(),
+                tx: self.tx.clone(),
+            };
+            pollers.spawn(poller.follow());
+            started += 1;
+        }
+        started
+    }
+}
+
 /// Follows one shard.
 struct Poller {
     client: Client,
@@ -71,12 +121,12 @@ struct Poller {
     shard: String,
     start: ShardIteratorType,
     interval: Duration,
-    tx: mpsc::Sender<(String, Record)>,
+    tx: mpsc::Sender<Event>,
 }
 
 impl Poller {
-    /// Polls until the shard is closed or the printer is gone; sleeps `interval` whenever
-    /// it has caught up, and goes straight on while behind.
+    /// Polls until the shard has ended (then reports its children) or the printer is
+    /// gone; sleeps `interval` whenever it has caught up, and goes straight on while behind.
     async fn follow(self) -> Result<(), ClientError> {
         let mut last_sequence: Option<String> = None;
         let mut iterator = self.iterator(None).await?;
@@ -97,13 +147,18 @@ impl Poller {
             let caught_up = page.records.is_empty() || page.millis_behind_latest == 0;
             for record in page.records {
                 last_sequence = Some(record.sequence_number.clone());
-                if self.tx.send((self.shard.clone(), record)).await.is_err() {
+                if self.tx.send(Event::Record(self.shard.clone(), record)).await.is_err() {
                     return Ok(());
                 }
             }
             match page.next_shard_iterator.filter(|i| !i.is_empty()) {
                 Some(next) => iterator = next,
-                None => return Ok(()),
+                None => {
+                    let ended = Event::Ended { shard: self.shard.clone(), children: page.child_shards };
+                    // An error means the printer is gone, which stops everything anyway.
+                    let _ = self.tx.send(ended).await;
+                    return Ok(());
+                }
             }
             if caught_up {
                 tokio::time::sleep(self.interval).await;

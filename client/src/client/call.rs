@@ -215,7 +215,7 @@ impl Client {
                 Some(token) => next_token = Some(token),
                 None => {
                     if let Ok(map) = ShardMap::from_shards(&shards) {
-                        self.routing_mut().set_shard_map(stream, map);
+                        self.routing_mut().set_shard_map(stream, map, Instant::now());
                     }
                     return Ok(shards);
                 }
@@ -224,14 +224,15 @@ impl Client {
         Err(too_many_pages("ListShards"))
     }
 
-    /// Where a write of records with these keys should go: the shared leader of their
-    /// shards when there is one, else any node (which forwards).
+    /// Where a write of records with these keys should go, by `map` (from `shard_map`):
+    /// the shared leader of their shards when there is one, else any node (which forwards).
     pub(crate) async fn write_route<'a>(
         &self,
         stream: &str,
+        map: Option<&ShardMap>,
         keys: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
     ) -> Route {
-        let Some(map) = self.shard_map(stream).await else {
+        let Some(map) = map else {
             return Route::Any;
         };
         self.ensure_cluster_view().await;
@@ -253,6 +254,33 @@ impl Client {
         match chosen {
             Some((shard, _)) => Route::Leader { stream: stream.to_string(), shard: shard.clone() },
             None => Route::Any,
+        }
+    }
+
+    /// Drops the shard map a write was routed by when the server stored a record in
+    /// another shard than the map predicted (a reshard closed it), so the next write
+    /// fetches the children. `stored` is (partition key, explicit hash key, shard stored in).
+    pub(crate) fn check_shard_map<'a>(
+        &self,
+        stream: &str,
+        map: Option<&Arc<ShardMap>>,
+        stored: impl IntoIterator<Item = (&'a str, Option<&'a str>, &'a str)>,
+    ) {
+        let Some(map) = map else {
+            return;
+        };
+        let mut stored = stored.into_iter();
+        let Some((partition_key, _, shard)) = stored.find(|(key, explicit, shard)| map.misses(key, *explicit, shard))
+        else {
+            return;
+        };
+        if self.routing_mut().forget_missed_shard_map(stream, map, Instant::now()) {
+            tracing::debug!(
+                stream,
+                partition_key,
+                shard,
+                "a write landed in a shard the map did not predict; refetching"
+            );
         }
     }
 

@@ -4,6 +4,7 @@
 mod call;
 mod cluster;
 mod records;
+mod reshard;
 mod streams;
 
 use std::fmt;
@@ -18,6 +19,8 @@ use crate::backoff::{Jitter, RetryPolicy};
 use crate::error::ClientError;
 use crate::nodes::{tcp_connector, Connector, NodePool};
 use crate::routing::{NodeAddress, RoutingTable};
+
+pub use reshard::split_midpoint;
 
 /// Room for a full GetRecords page (10 MiB) or PutRecords batch (5 MiB) plus framing;
 /// tonic's 4 MiB default would refuse both.

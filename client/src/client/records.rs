@@ -16,15 +16,19 @@ impl Client {
     /// do, so a record whose acknowledgement was lost can be stored twice: Kinesis writes
     /// are at-least-once.
     pub async fn put_record(&self, request: PutRecordRequest) -> Result<PutRecordResponse, ClientError> {
-        let route = self
-            .write_route(&request.stream_name, [(request.partition_key.as_str(), request.explicit_hash_key.as_deref())])
-            .await;
-        self.call(route, |channel| {
-            let request = request.clone();
-            async move { kinesis_stub(channel).put_record(request).await }
-        })
-        .await
-        .inspect_err(|e| self.forget_stream_on_not_found(&request.stream_name, e))
+        let stream = request.stream_name.as_str();
+        let key = (request.partition_key.as_str(), request.explicit_hash_key.as_deref());
+        let map = self.shard_map(stream).await;
+        let route = self.write_route(stream, map.as_deref(), [key]).await;
+        let response = self
+            .call(route, |channel| {
+                let request = request.clone();
+                async move { kinesis_stub(channel).put_record(request).await }
+            })
+            .await
+            .inspect_err(|e| self.forget_stream_on_not_found(stream, e))?;
+        self.check_shard_map(stream, map.as_ref(), [(key.0, key.1, response.shard_id.as_str())]);
+        Ok(response)
     }
 
     /// PutRecords, sent to the shared leader when every entry's shard has the same one,
@@ -32,14 +36,24 @@ impl Client {
     ///
     /// Retried like `put_record`, so a retried batch can be stored twice.
     pub async fn put_records(&self, request: PutRecordsRequest) -> Result<PutRecordsResponse, ClientError> {
+        let stream = request.stream_name.as_str();
         let keys = request.records.iter().map(|r| (r.partition_key.as_str(), r.explicit_hash_key.as_deref()));
-        let route = self.write_route(&request.stream_name, keys).await;
-        self.call(route, |channel| {
-            let request = request.clone();
-            async move { kinesis_stub(channel).put_records(request).await }
-        })
-        .await
-        .inspect_err(|e| self.forget_stream_on_not_found(&request.stream_name, e))
+        let map = self.shard_map(stream).await;
+        let route = self.write_route(stream, map.as_deref(), keys).await;
+        let response = self
+            .call(route, |channel| {
+                let request = request.clone();
+                async move { kinesis_stub(channel).put_records(request).await }
+            })
+            .await
+            .inspect_err(|e| self.forget_stream_on_not_found(stream, e))?;
+        // Entries match the request index for index; failed ones name no shard.
+        let stored = request.records.iter().zip(&response.records).filter_map(|(sent, result)| {
+            let shard = result.shard_id.as_deref()?;
+            Some((sent.partition_key.as_str(), sent.explicit_hash_key.as_deref(), shard))
+        });
+        self.check_shard_map(stream, map.as_ref(), stored);
+        Ok(response)
     }
 
     /// GetShardIterator, on any node.

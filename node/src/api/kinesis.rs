@@ -30,15 +30,16 @@ fn stream_ref(name: String, arn: String) -> StreamRef {
     StreamRef { name: some(name), arn: some(arn) }
 }
 
+fn range_to_pb(range: crate::domain::HashKeyRange) -> Option<pb::HashKeyRange> {
+    Some(pb::HashKeyRange { starting_hash_key: range.start.to_string(), ending_hash_key: range.end.to_string() })
+}
+
 fn shard_to_pb(shard: ShardDescription) -> pb::Shard {
     pb::Shard {
         shard_id: shard.shard_id.to_string(),
         parent_shard_id: shard.parent_shard_id.map(|s| s.to_string()),
         adjacent_parent_shard_id: shard.adjacent_parent_shard_id.map(|s| s.to_string()),
-        hash_key_range: Some(pb::HashKeyRange {
-            starting_hash_key: shard.hash_key_range.start.to_string(),
-            ending_hash_key: shard.hash_key_range.end.to_string(),
-        }),
+        hash_key_range: range_to_pb(shard.hash_key_range),
         sequence_number_range: Some(pb::SequenceNumberRange {
             starting_sequence_number: shard.starting_sequence_number.to_string(),
             ending_sequence_number: shard.ending_sequence_number.map(|s| s.to_string()),
@@ -265,7 +266,56 @@ impl Kinesis for KinesisGrpc {
                 .collect(),
             next_shard_iterator: out.next_shard_iterator,
             millis_behind_latest: out.millis_behind_latest,
-            child_shards: vec![],
+            child_shards: out
+                .child_shards
+                .into_iter()
+                .map(|c| pb::ChildShard {
+                    shard_id: c.shard_id.to_string(),
+                    parent_shards: c.parent_shards.iter().map(|p| p.to_string()).collect(),
+                    hash_key_range: range_to_pb(c.hash_key_range),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn split_shard(&self, req: Request<pb::SplitShardRequest>) -> Reply<pb::SplitShardResponse> {
+        let req = req.into_inner();
+        let input = SplitShardInput {
+            stream: stream_ref(req.stream_name, req.stream_arn),
+            shard_to_split: req.shard_to_split,
+            new_starting_hash_key: req.new_starting_hash_key,
+        };
+        self.service.split_shard(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::SplitShardResponse {}))
+    }
+
+    async fn merge_shards(&self, req: Request<pb::MergeShardsRequest>) -> Reply<pb::MergeShardsResponse> {
+        let req = req.into_inner();
+        let input = MergeShardsInput {
+            stream: stream_ref(req.stream_name, req.stream_arn),
+            shard_to_merge: req.shard_to_merge,
+            adjacent_shard_to_merge: req.adjacent_shard_to_merge,
+        };
+        self.service.merge_shards(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::MergeShardsResponse {}))
+    }
+
+    async fn update_shard_count(
+        &self,
+        req: Request<pb::UpdateShardCountRequest>,
+    ) -> Reply<pb::UpdateShardCountResponse> {
+        let req = req.into_inner();
+        let input = UpdateShardCountInput {
+            stream: stream_ref(req.stream_name, req.stream_arn),
+            target_shard_count: req.target_shard_count,
+            scaling_type: req.scaling_type,
+        };
+        let out = self.service.update_shard_count(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::UpdateShardCountResponse {
+            stream_name: out.stream_name.to_string(),
+            current_shard_count: out.current_shard_count as i32,
+            target_shard_count: out.target_shard_count as i32,
+            stream_arn: out.stream_arn,
         }))
     }
 }

@@ -4,11 +4,12 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use runnel_node::api::server::serve;
 use runnel_node::cluster::clock::SystemClock;
-use runnel_node::cluster::{Node, NodeDeps, ReadCheck, SecretSource};
+use runnel_node::cluster::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource};
 use runnel_node::config::{
     parse_peer, FileConfig, NodeConfig, NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT, REPLICATION_FACTOR_DEFAULT,
 };
 use runnel_node::failstop::FailStop;
+use runnel_node::limits::SCALINGS_PER_WINDOW_DEFAULT;
 use runnel_node::storage::rocks::RocksEngine;
 use runnel_node::storage::AckPolicy;
 use runnel_node::transport::TcpConnector;
@@ -62,6 +63,9 @@ struct RunArgs {
     /// Replicas per shard.
     #[arg(long, env = "RUNNEL_REPLICATION_FACTOR")]
     replication_factor: Option<u32>,
+    /// UpdateShardCount calls accepted per stream per rolling 24 hours (Kinesis: 10).
+    #[arg(long, env = "RUNNEL_SCALINGS_PER_DAY_MAX")]
+    scalings_per_day_max: Option<u32>,
 }
 
 #[derive(Parser)]
@@ -118,6 +122,10 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
         peer_listen,
         limits: file.limits.unwrap_or_default(),
         meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
+        scalings_per_window_max: args
+            .scalings_per_day_max
+            .or(file.scalings_per_day_max)
+            .unwrap_or(SCALINGS_PER_WINDOW_DEFAULT),
     };
     Ok(config.validate()?)
 }
@@ -193,6 +201,7 @@ async fn start_node(
         seed: rand::random(),
         ack_policy: AckPolicy::AfterSync,
         read_check: ReadCheck::Linearizable,
+        parent_end: ParentEnd::Seal,
         secrets: SecretSource::Os,
         fail_stop: FailStop::abort_process(),
     };
@@ -262,6 +271,7 @@ async fn main() -> anyhow::Result<()> {
                     raft: RaftTiming::default(),
                     limits: NodeLimits::default(),
                     meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
+                    scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
                 };
                 handles.push(start_node(config.validate()?, stop.clone(), drained_tx.clone()).await?);
             }

@@ -7,6 +7,7 @@
 //!   certainly did not happen.
 //! - `read`: linearizable shard reads at the leader, from any node.
 //! - `reconcile`: metadata into running groups, reports, token key rotation.
+//! - `reshard`: carrying out a recorded split or merge (seal the parents, then complete).
 //! - `supervise`: restart-on-panic for long-running tasks.
 //! - `peer_handler`: what the node does with each peer message (`transport::PeerHandler`).
 //! - `status`: this node's view of its groups, for the Admin service.
@@ -18,7 +19,8 @@ pub mod peer_handler;
 pub mod propose;
 pub mod read;
 pub mod reconcile;
+pub mod reshard;
 pub mod status;
 pub mod supervise;
 
-pub use node::{Node, NodeDeps, ReadCheck, SecretSource};
+pub use node::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource};

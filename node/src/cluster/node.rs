@@ -34,6 +34,18 @@ pub enum ReadCheck {
     TrustLocalLeader,
 }
 
+/// How the metadata leader ends a reshard's parents. Only `Seal` is correct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParentEnd {
+    /// A seal entry in the parent's log: later writes are refused there.
+    #[default]
+    Seal,
+    /// The parent's newest counter is read and taken as its end, without sealing.
+    /// Deliberately broken (writes racing the reshard land in the parent after its end):
+    /// the simulation's self-test turns it on to show its checker catches it.
+    ReadWithoutSealing,
+}
+
 /// Where the node's secrets (token signing keys) come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretSource {
@@ -52,6 +64,7 @@ pub struct NodeDeps {
     pub seed: u64,
     pub ack_policy: AckPolicy,
     pub read_check: ReadCheck,
+    pub parent_end: ParentEnd,
     pub secrets: SecretSource,
     pub fail_stop: FailStop,
 }
@@ -83,6 +96,7 @@ pub struct Node {
     pub meta: Arc<MetaShared>,
     pub fail_stop: FailStop,
     pub read_check: ReadCheck,
+    pub parent_end: ParentEnd,
     commit: GroupCommit,
     shard_raft_config: Arc<openraft::Config>,
     groups: RwLock<BTreeMap<GroupId, Arc<ShardGroup>>>,
@@ -175,6 +189,7 @@ impl Node {
             meta,
             fail_stop: deps.fail_stop,
             read_check: deps.read_check,
+            parent_end: deps.parent_end,
             commit,
             shard_raft_config,
             groups: RwLock::default(),
@@ -334,6 +349,7 @@ mod tests {
     use crate::cluster::clock::SystemClock;
     use crate::config::{NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT};
     use crate::domain::ShardId;
+    use crate::limits::SCALINGS_PER_WINDOW_DEFAULT;
     use crate::storage::memory::MemoryEngine;
     use crate::transport::TcpConnector;
 
@@ -349,6 +365,7 @@ mod tests {
             raft: RaftTiming::default(),
             limits: NodeLimits::default(),
             meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
+            scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
         };
         let deps = NodeDeps {
             engine,
@@ -357,6 +374,7 @@ mod tests {
             seed: 1,
             ack_policy: AckPolicy::AfterSync,
             read_check: ReadCheck::Linearizable,
+            parent_end: ParentEnd::Seal,
             secrets: SecretSource::Seeded(1),
             fail_stop: FailStop::with_action(|r| panic!("unexpected fail-stop: {r}")),
         };
@@ -372,6 +390,9 @@ mod tests {
             replicas: vec![1],
             ready: false,
             starting_counter: 1,
+            parents: Vec::new(),
+            opened_ms: 0,
+            closed: None,
         }
     }
 

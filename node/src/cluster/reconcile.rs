@@ -1,7 +1,7 @@
 //! Turns the metadata into running groups on this node, one pass at a time: bootstrap the
 //! metadata group, start and initialize the shard groups placed here, report shards ready,
-//! drop the groups of deleted streams, and (on the metadata leader) purge deleted streams
-//! and rotate the token signing key.
+//! drop the groups of deleted streams, and (on the metadata leader) carry out reshards,
+//! purge deleted streams and rotate the token signing key.
 
 use super::node::{Node, StartError};
 use super::propose::propose;
@@ -27,6 +27,7 @@ enum Report {
     ShardReady,
     Purge,
     TokenKey,
+    Reshard,
 }
 
 struct Pass {
@@ -112,7 +113,11 @@ impl Pass {
                 continue;
             }
             let first_seen = *self.first_seen.entry(shard.group).or_insert_with(Instant::now);
-            let my_turn = shard.replicas.first() == Some(&me) || first_seen.elapsed() > self.init_grace();
+            // The preferred leader at once; the others in turn, one election timeout
+            // apart, in case it is down (a reshard's children wait for this).
+            let rank = shard.replicas.iter().position(|r| *r == me).unwrap_or(0) as u32;
+            let grace = Duration::from_millis(self.node.config.raft.election_max_ms) * rank;
+            let my_turn = first_seen.elapsed() >= grace;
             if my_turn && matches!(group.raft.is_initialized().await, Ok(false)) {
                 let members: BTreeMap<_, _> = shard
                     .replicas
@@ -145,6 +150,19 @@ impl Pass {
 
         if self.node.meta_raft.metrics().borrow_watched().current_leader != Some(me) {
             return;
+        }
+        for stream in meta.state.streams.values() {
+            // Keyed by the first parent's group: each step is due at once.
+            let Some(first) = stream.reshard.as_ref().and_then(|r| r.parents.first()) else { continue };
+            let Some(group) = stream.shard(*first).map(|s| s.group) else { continue };
+            if stream.status != StreamStatus::Deleting && self.due((group, Report::Reshard)) {
+                let (node, stream) = (self.node.clone(), stream.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = super::reshard::advance(node, stream).await {
+                        tracing::debug!("reshard not done yet: {e}");
+                    }
+                });
+            }
         }
         let deleting: Vec<_> = meta
             .state

@@ -7,6 +7,7 @@
 //! from the state and the command alone.
 
 use super::placement::replicas_for;
+use super::reshard::{self, ReshardRefused};
 use super::state::{MetaState, ShardMeta, StreamMeta, StreamMode, StreamStatus, TokenKey};
 use crate::domain::{GroupId, HashKeyRange, NodeId, ShardId, StreamName};
 use crate::limits::{SHARDS_PER_STREAM_MAX, STREAMS_MAX, TOKEN_KEYS_KEPT};
@@ -39,6 +40,33 @@ pub enum MetaCommand {
     RotateTokenKey {
         key: TokenKey,
     },
+    /// SplitShard: the second child starts at `new_starting_hash`.
+    SplitShard {
+        name: StreamName,
+        shard: ShardId,
+        new_starting_hash: u128,
+    },
+    /// MergeShards.
+    MergeShards {
+        name: StreamName,
+        shard: ShardId,
+        adjacent: ShardId,
+    },
+    /// UpdateShardCount with UNIFORM_SCALING; `scalings_per_window_max` is the proposing
+    /// node's setting, carried so that every replica decides alike.
+    UpdateShardCount {
+        name: StreamName,
+        target: u32,
+        now_ms: i64,
+        scalings_per_window_max: u32,
+    },
+    /// The parents of the reshard under way are sealed, each at its newest counter.
+    CompleteReshard {
+        name: StreamName,
+        incarnation: u64,
+        endings: Vec<(ShardId, u64)>,
+        now_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +77,26 @@ pub enum MetaResult {
     TooManyStreams,
     /// The command breaks a rule; nothing changed.
     Refused(String),
+    /// A reshard of a stream that is not ACTIVE.
+    NotActive(StreamStatus),
+    ShardNotFound(ShardId),
+    /// Over a shard or scaling limit; nothing changed.
+    LimitExceeded(String),
+    /// UpdateShardCount accepted; the open shard count it started from.
+    Scaling {
+        current: u32,
+    },
+}
+
+impl From<ReshardRefused> for MetaResult {
+    fn from(refused: ReshardRefused) -> MetaResult {
+        match refused {
+            ReshardRefused::NotActive(status) => MetaResult::NotActive(status),
+            ReshardRefused::ShardNotFound(id) => MetaResult::ShardNotFound(id),
+            ReshardRefused::Invalid(why) => MetaResult::Refused(why),
+            ReshardRefused::Limit(why) => MetaResult::LimitExceeded(why),
+        }
+    }
 }
 
 impl MetaCommand {
@@ -102,6 +150,9 @@ impl MetaState {
                         replicas,
                         ready: false,
                         starting_counter: 1,
+                        parents: Vec::new(),
+                        opened_ms: *created_ms,
+                        closed: None,
                     });
                 }
                 debug_assert_eq!(shards.first().map(|s| s.start_hash), Some(0));
@@ -116,7 +167,11 @@ impl MetaState {
                         created_ms: *created_ms,
                         retention_hours: *retention_hours,
                         incarnation: first_group,
+                        next_shard: *shard_count,
                         shards,
+                        reshard: None,
+                        scaling_target: None,
+                        scalings_ms: Vec::new(),
                     },
                 );
                 MetaResult::Ok
@@ -125,9 +180,7 @@ impl MetaState {
                 for stream in self.streams.values_mut() {
                     if let Some(shard) = stream.shards.iter_mut().find(|s| s.group == *group) {
                         shard.ready = true;
-                        if stream.status == StreamStatus::Creating && stream.shards.iter().all(|s| s.ready) {
-                            stream.status = StreamStatus::Active;
-                        }
+                        stream.activate_when_ready();
                     }
                 }
                 MetaResult::Ok
@@ -160,6 +213,50 @@ impl MetaState {
                 self.token_keys.drain(..excess);
                 MetaResult::Ok
             }
+            MetaCommand::SplitShard { name, shard, new_starting_hash } => {
+                let Some(stream) = self.streams.get_mut(name) else {
+                    return MetaResult::StreamNotFound(name.clone());
+                };
+                match reshard::plan_split(stream, *shard, *new_starting_hash).and_then(|r| reshard::begin(stream, r)) {
+                    Ok(()) => MetaResult::Ok,
+                    Err(refused) => refused.into(),
+                }
+            }
+            MetaCommand::MergeShards { name, shard, adjacent } => {
+                let Some(stream) = self.streams.get_mut(name) else {
+                    return MetaResult::StreamNotFound(name.clone());
+                };
+                match reshard::plan_merge(stream, *shard, *adjacent).and_then(|r| reshard::begin(stream, r)) {
+                    Ok(()) => MetaResult::Ok,
+                    Err(refused) => refused.into(),
+                }
+            }
+            MetaCommand::UpdateShardCount { name, target, now_ms, scalings_per_window_max } => {
+                let Some(stream) = self.streams.get_mut(name) else {
+                    return MetaResult::StreamNotFound(name.clone());
+                };
+                match reshard::begin_scaling(stream, *target, *now_ms, *scalings_per_window_max) {
+                    Ok(current) => MetaResult::Scaling { current },
+                    Err(refused) => refused.into(),
+                }
+            }
+            MetaCommand::CompleteReshard { name, incarnation, endings, now_ms } => {
+                match self.complete_reshard(name, *incarnation, endings, *now_ms) {
+                    Ok(()) => MetaResult::Ok,
+                    Err(why) => MetaResult::Refused(why),
+                }
+            }
+        }
+    }
+}
+
+impl StreamMeta {
+    /// CREATING or UPDATING becomes ACTIVE once no reshard is under way and every open
+    /// shard's group has a leader.
+    fn activate_when_ready(&mut self) {
+        let settled = self.reshard.is_none() && self.open_shards().all(|s| s.ready);
+        if matches!(self.status, StreamStatus::Creating | StreamStatus::Updating) && settled {
+            self.status = StreamStatus::Active;
         }
     }
 }

@@ -5,13 +5,16 @@
 //! - `command`: the commands that change it and their deterministic `apply` (bad commands
 //!   are refused the same way on every replica, never asserted on).
 //! - `placement`: where a shard's replicas live.
+//! - `reshard`: splits, merges and UNIFORM_SCALING steps; the tiling and lineage
+//!   invariants.
 //! - `applied`: the metadata group's applied state as persisted.
 
 pub mod applied;
 pub mod command;
 pub mod placement;
+pub mod reshard;
 pub mod state;
 
 pub use applied::MetaApplied;
 pub use command::{MetaCommand, MetaResult};
-pub use state::{MetaState, ShardMeta, StreamMeta, StreamMode, StreamStatus, TokenKey};
+pub use state::{Closed, MetaState, Reshard, ShardMeta, StreamMeta, StreamMode, StreamStatus, TokenKey};

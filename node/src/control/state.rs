@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 pub enum StreamStatus {
     Creating,
     Active,
+    /// A split, merge or scaling is under way.
+    Updating,
     Deleting,
 }
 
@@ -16,6 +18,7 @@ impl StreamStatus {
         match self {
             StreamStatus::Creating => "CREATING",
             StreamStatus::Active => "ACTIVE",
+            StreamStatus::Updating => "UPDATING",
             StreamStatus::Deleting => "DELETING",
         }
     }
@@ -46,14 +49,44 @@ pub struct ShardMeta {
     pub replicas: Vec<NodeId>,
     /// Its group has elected a leader and accepts writes.
     pub ready: bool,
-    /// The counter of the shard's first sequence number.
+    /// The counter of the shard's first sequence number: above every parent's last.
     pub starting_counter: u64,
+    /// Lineage: none for a stream's first shards, one after a split, two after a merge
+    /// (the shard to merge, then the adjacent one).
+    pub parents: Vec<ShardId>,
+    /// When the shard took its first write (the stream's creation, or the reshard that
+    /// made it), by the proposer's clock.
+    pub opened_ms: i64,
+    /// Set once the shard is closed: its seal is in its log, and it takes no more writes.
+    pub closed: Option<Closed>,
+}
+
+/// How a shard ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closed {
+    /// The counter of its EndingSequenceNumber: at least its newest record's.
+    pub ending_counter: u64,
+    pub closed_ms: i64,
 }
 
 impl ShardMeta {
     pub fn range(&self) -> HashKeyRange {
         HashKeyRange { start: HashKey(self.start_hash), end: HashKey(self.end_hash) }
     }
+
+    pub fn is_open(&self) -> bool {
+        self.closed.is_none()
+    }
+}
+
+/// A split or merge under way: its parents are being sealed; when they are, the children
+/// take their ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reshard {
+    /// One (split) or two (merge: the shard to merge, then the adjacent one).
+    pub parents: Vec<ShardId>,
+    /// The children's hash ranges, `(start, end)` inclusive, in key order.
+    pub children: Vec<(u128, u128)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,13 +99,32 @@ pub struct StreamMeta {
     /// Distinguishes this stream from an earlier one of the same name (iterators of a
     /// deleted stream must not read a new one): the group id of its first shard.
     pub incarnation: u64,
+    /// Open and closed, in id order.
     pub shards: Vec<ShardMeta>,
+    /// The id the next child shard gets; ids are never reused within a stream.
+    pub next_shard: u32,
+    /// The split or merge under way.
+    pub reshard: Option<Reshard>,
+    /// The open shard count an UpdateShardCount is working towards, step by step.
+    pub scaling_target: Option<u32>,
+    /// When recent UpdateShardCount calls were accepted (the rolling 24 h limit).
+    pub scalings_ms: Vec<i64>,
 }
 
 impl StreamMeta {
     /// The open shard whose hash range holds `key`.
     pub fn shard_for(&self, key: HashKey) -> Option<&ShardMeta> {
-        self.shards.iter().find(|s| s.range().contains(key))
+        self.open_shards().find(|s| s.range().contains(key))
+    }
+
+    /// Shards that take writes, in id order.
+    pub fn open_shards(&self) -> impl Iterator<Item = &ShardMeta> {
+        self.shards.iter().filter(|s| s.is_open())
+    }
+
+    /// The shards made from `parent`.
+    pub fn children_of(&self, parent: ShardId) -> impl Iterator<Item = &ShardMeta> {
+        self.shards.iter().filter(move |s| s.parents.contains(&parent))
     }
 
     pub fn shard(&self, id: ShardId) -> Option<&ShardMeta> {

@@ -7,6 +7,7 @@
 //! - `shards`: ListShards.
 //! - `records`: PutRecord, PutRecords.
 //! - `reads`: GetShardIterator, GetRecords.
+//! - `resharding`: SplitShard, MergeShards, UpdateShardCount.
 //! - `tokens`: authenticated shard iterators and NextTokens.
 //! - `validate`: member checks shared by the actions.
 //! - `admission`: bounded work per node.
@@ -16,6 +17,7 @@ pub mod admission;
 pub mod error;
 mod reads;
 mod records;
+mod resharding;
 mod shards;
 mod streams;
 pub mod tokens;
@@ -27,7 +29,7 @@ pub use error::KinesisError;
 use crate::cluster::propose::propose;
 use crate::cluster::Node;
 use crate::control::{MetaCommand, MetaResult, ShardMeta, StreamMeta, StreamStatus, TokenKey};
-use crate::domain::{SequenceNumber, StreamName, META_GROUP};
+use crate::domain::{SequenceNumber, ShardId, StreamName, META_GROUP};
 use crate::replica::{GroupCommand, GroupReply};
 use crate::shard::append::AppendRefused;
 use crate::shard::batch::{AppendBatch, NewRecord};
@@ -44,6 +46,11 @@ pub const ACCOUNT_ID: &str = "000000000000";
 pub const REGION: &str = "local";
 /// How long a metadata write waits to be visible on the node that answers.
 const META_VISIBLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a write refused by a sealed parent waits for the metadata to name its
+/// children (the metadata leader completes the reshard right after the seal).
+const RESHARD_WAIT: Duration = Duration::from_secs(10);
+/// Generations a write follows before giving up (a reshard of a just-made child...).
+const RESHARD_HOPS_MAX: usize = 8;
 
 #[derive(Clone)]
 pub struct KinesisService {
@@ -62,11 +69,25 @@ fn not_found(name: &StreamName) -> KinesisError {
 fn describe_shard(shard: &ShardMeta) -> ShardDescription {
     ShardDescription {
         shard_id: shard.id,
-        parent_shard_id: None,
-        adjacent_parent_shard_id: None,
+        parent_shard_id: shard.parents.first().copied(),
+        adjacent_parent_shard_id: shard.parents.get(1).copied(),
         hash_key_range: shard.range(),
         starting_sequence_number: SequenceNumber::new(shard.id, shard.starting_counter),
-        ending_sequence_number: None,
+        ending_sequence_number: shard.closed.map(|c| SequenceNumber::new(shard.id, c.ending_counter)),
+    }
+}
+
+/// Why records did not land in the shard they were sent to.
+enum AppendFailure {
+    /// The shard was sealed first: nothing was written; the records come back to be
+    /// routed to its children.
+    Sealed(Vec<NewRecord>),
+    Failed(KinesisError),
+}
+
+impl From<KinesisError> for AppendFailure {
+    fn from(e: KinesisError) -> AppendFailure {
+        AppendFailure::Failed(e)
     }
 }
 
@@ -96,7 +117,7 @@ impl KinesisService {
     fn live_stream(&self, name: &StreamName) -> Result<StreamMeta, KinesisError> {
         let stream = self.stream(name)?;
         match stream.status {
-            StreamStatus::Active => Ok(stream),
+            StreamStatus::Active | StreamStatus::Updating => Ok(stream),
             status => Err(KinesisError::ResourceNotFound(format!(
                 "Stream {name} under account {ACCOUNT_ID} is {}, not ACTIVE.",
                 status.as_kinesis()
@@ -143,21 +164,60 @@ impl KinesisService {
         }
     }
 
+    /// The stream once the metadata shows `shard` closed (its children listed), after a
+    /// write found it sealed.
+    async fn wait_closed(&self, stream: &StreamMeta, shard: ShardId) -> Result<StreamMeta, KinesisError> {
+        let mut meta = self.node.meta.subscribe();
+        let waited = tokio::time::timeout(RESHARD_WAIT, async {
+            loop {
+                let current = meta.borrow_and_update().state.streams.get(&stream.name).cloned();
+                match current {
+                    Some(s) if s.incarnation != stream.incarnation => return None,
+                    Some(s) if s.shard(shard).is_some_and(|sh| !sh.is_open()) => return Some(s),
+                    Some(_) => {}
+                    None => return None,
+                }
+                if meta.changed().await.is_err() {
+                    return None;
+                }
+            }
+        })
+        .await;
+        match waited {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => Err(not_found(&stream.name)),
+            Err(_) => Err(KinesisError::ServiceUnavailable(format!(
+                "shard {shard} is closing and its children are not open yet; nothing was written"
+            ))),
+        }
+    }
+
     /// Appends records to one shard; returns their sequence numbers.
-    async fn append(&self, shard: &ShardMeta, records: Vec<NewRecord>) -> Result<Vec<SequenceNumber>, KinesisError> {
+    async fn append(&self, shard: &ShardMeta, records: Vec<NewRecord>) -> Result<Vec<SequenceNumber>, AppendFailure> {
         let count = records.len();
         let batch = AppendBatch { arrival_ms: self.now_ms(), records };
-        let proposed =
-            crate::cluster::propose::propose(&self.node, shard.group, &shard.replicas, &GroupCommand::Append(batch))
-                .await?;
+        let command = GroupCommand::Append(batch);
+        let proposed = crate::cluster::propose::propose(&self.node, shard.group, &shard.replicas, &command)
+            .await
+            .map_err(KinesisError::from)?;
         match proposed.reply {
             GroupReply::Appended(seqs) if seqs.len() == count => Ok(seqs),
-            GroupReply::AppendRefused(AppendRefused::NotIssued(seq)) => Err(KinesisError::InvalidArgument(format!(
-                "SequenceNumberForOrdering {seq} was not issued by shard {} of this stream",
-                shard.id
-            ))),
-            GroupReply::AppendRefused(refused) => Err(KinesisError::InvalidArgument(refused.to_string())),
-            other => Err(KinesisError::InternalFailure(format!("unexpected append reply {other:?}"))),
+            GroupReply::AppendRefused(AppendRefused::Sealed) => {
+                let GroupCommand::Append(batch) = command else { unreachable!("built as an append above") };
+                Err(AppendFailure::Sealed(batch.records))
+            }
+            GroupReply::AppendRefused(AppendRefused::NotIssued(seq)) => {
+                Err(AppendFailure::Failed(KinesisError::InvalidArgument(format!(
+                    "SequenceNumberForOrdering {seq} was not issued by shard {} of this stream",
+                    shard.id
+                ))))
+            }
+            GroupReply::AppendRefused(refused) => {
+                Err(AppendFailure::Failed(KinesisError::InvalidArgument(refused.to_string())))
+            }
+            other => {
+                Err(AppendFailure::Failed(KinesisError::InternalFailure(format!("unexpected append reply {other:?}"))))
+            }
         }
     }
 }

@@ -107,7 +107,22 @@ impl KinesisService {
         };
         let reply = read(&self.node, &shard.replicas, &read_req).await?;
         let millis_behind_latest = reply.next_arrival_ms.map_or(0, |t| now.saturating_sub(t).max(0));
-        let next = ShardIterator { next_counter: reply.next_counter, issued_ms: now, ..iterator };
+        // A closed shard was sealed before the metadata said so, and this read was served
+        // at the leader after everything committed was applied: no record follows.
+        let ended = !shard.is_open() && reply.next_arrival_ms.is_none();
+        let next_shard_iterator = if ended {
+            None
+        } else {
+            Some(self.seal(&ShardIterator { next_counter: reply.next_counter, issued_ms: now, ..iterator })?)
+        };
+        let child_shards = if ended {
+            stream
+                .children_of(shard.id)
+                .map(|c| ChildShard { shard_id: c.id, parent_shards: c.parents.clone(), hash_key_range: c.range() })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(GetRecordsOutput {
             records: reply
                 .records
@@ -119,8 +134,9 @@ impl KinesisService {
                     partition_key: r.partition_key,
                 })
                 .collect(),
-            next_shard_iterator: Some(self.seal(&next)?),
+            next_shard_iterator,
             millis_behind_latest,
+            child_shards,
         })
     }
 }

@@ -1,9 +1,14 @@
 //! PutRecord and PutRecords.
+//!
+//! Records go to the open shard whose range holds their hash key. A parent sealed by a
+//! reshard before the records reached it refuses them (nothing written); they then follow
+//! the metadata to the children, so a write racing a split lands exactly once, in the
+//! parent or in a child.
 
 use super::types::*;
-use super::{validate, KinesisError, KinesisService, ACCOUNT_ID};
+use super::{validate, AppendFailure, KinesisError, KinesisService, ACCOUNT_ID, RESHARD_HOPS_MAX};
 use crate::cluster::read::{read, ReadFrom, ShardRead};
-use crate::control::StreamMeta;
+use crate::control::{ShardMeta, StreamMeta};
 use crate::domain::{SequenceNumber, ShardId};
 use crate::limits::*;
 use crate::shard::batch::NewRecord;
@@ -20,18 +25,34 @@ impl KinesisService {
             Some(s) => Some(validate::sequence_number(s, "SequenceNumberForOrdering")?),
             None => None,
         };
-        let stream = self.live_stream(&name)?;
-        let shard = stream
-            .shard_for(key)
-            .ok_or_else(|| KinesisError::InternalFailure(format!("no shard of {name} covers hash key {key}")))?;
-        if let Some(after) = after {
-            self.check_issued(&stream, shard.id, after).await?;
+        let mut stream = self.live_stream(&name)?;
+        let mut records = vec![NewRecord { partition_key: req.partition_key, data: req.data, after }];
+        for _ in 0..RESHARD_HOPS_MAX {
+            let shard = stream
+                .shard_for(key)
+                .cloned()
+                .ok_or_else(|| KinesisError::InternalFailure(format!("no shard of {name} covers hash key {key}")))?;
+            // Checked against the shard that takes the record: a parent's number is
+            // another shard's for its child.
+            if let Some(after) = after {
+                self.check_issued(&stream, shard.id, after).await?;
+            }
+            match self.append(&shard, records).await {
+                Ok(seqs) => {
+                    let sequence_number = seqs
+                        .first()
+                        .copied()
+                        .ok_or_else(|| KinesisError::InternalFailure("no sequence number".into()))?;
+                    return Ok(PutRecordOutput { shard_id: shard.id, sequence_number });
+                }
+                Err(AppendFailure::Failed(e)) => return Err(e),
+                Err(AppendFailure::Sealed(back)) => {
+                    records = back;
+                    stream = self.wait_closed(&stream, shard.id).await?;
+                }
+            }
         }
-        let record = NewRecord { partition_key: req.partition_key, data: req.data, after };
-        let seqs = self.append(shard, vec![record]).await?;
-        let sequence_number =
-            seqs.first().copied().ok_or_else(|| KinesisError::InternalFailure("no sequence number".into()))?;
-        Ok(PutRecordOutput { shard_id: shard.id, sequence_number })
+        Err(resharding_too_often(&name))
     }
 
     /// SequenceNumberForOrdering must be a number this stream issued. One of the target
@@ -85,54 +106,80 @@ impl KinesisService {
             )));
         }
         let _admitted = self.admission.admit(total)?;
-        let stream = self.live_stream(&name)?;
-        // Group entries by shard, keeping request order within each shard.
-        let mut by_shard: BTreeMap<ShardId, Vec<usize>> = BTreeMap::new();
-        for (i, key) in keys.iter().enumerate() {
-            let shard = stream
-                .shard_for(*key)
-                .ok_or_else(|| KinesisError::InternalFailure(format!("no shard of {name} covers hash key {key}")))?;
-            by_shard.entry(shard.id).or_default().push(i);
-        }
-        let mut entries: Vec<Option<PutRecordsEntry>> = req.records.into_iter().map(Some).collect();
-        let appends = by_shard.iter().map(|(shard_id, indexes)| {
-            let records: Vec<NewRecord> = indexes
-                .iter()
-                .filter_map(|i| entries[*i].take())
-                .map(|e| NewRecord { partition_key: e.partition_key, data: e.data, after: None })
-                .collect();
-            let shard = stream.shard(*shard_id).cloned();
-            async move {
-                match shard {
-                    Some(shard) => self.append(&shard, records).await,
-                    None => Err(KinesisError::InternalFailure("shard vanished".into())),
-                }
-            }
-        });
-        let outcomes = futures::future::join_all(appends).await;
+        let mut stream = self.live_stream(&name)?;
         let mut results = vec![None; keys.len()];
         let mut failed = 0;
-        for ((shard_id, indexes), outcome) in by_shard.iter().zip(outcomes) {
-            match outcome {
-                Ok(seqs) => {
-                    for (i, seq) in indexes.iter().zip(seqs) {
-                        results[*i] = Some(PutRecordsResult::Ok { shard_id: *shard_id, sequence_number: seq });
+        let mut fail = |results: &mut Vec<Option<PutRecordsResult>>, i: usize, e: &KinesisError| {
+            // Kinesis names per-record failures InternalFailure or throttling only; the
+            // message says whether the record was certainly not written.
+            let message = match e {
+                KinesisError::ServiceUnavailable(m) => format!("Not written, safe to retry: {m}"),
+                other => format!("Outcome unknown: {other}"),
+            };
+            failed += 1;
+            results[i] = Some(PutRecordsResult::Failed { error_code: "InternalFailure", error_message: message });
+        };
+        // Records not yet placed, with their request index.
+        let mut pending: Vec<(usize, NewRecord)> = req
+            .records
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| (i, NewRecord { partition_key: e.partition_key, data: e.data, after: None }))
+            .collect();
+        for hop in 0..RESHARD_HOPS_MAX {
+            // Group entries by shard, keeping request order within each shard.
+            let mut by_shard: BTreeMap<ShardId, (ShardMeta, Vec<usize>, Vec<NewRecord>)> = BTreeMap::new();
+            for (i, record) in pending.drain(..) {
+                // Per record, never for the whole call: earlier hops may have written some.
+                let Some(shard) = stream.shard_for(keys[i]) else {
+                    let e = KinesisError::InternalFailure(format!("no shard of {name} covers hash key {}", keys[i]));
+                    fail(&mut results, i, &e);
+                    continue;
+                };
+                let slot = by_shard.entry(shard.id).or_insert_with(|| (shard.clone(), Vec::new(), Vec::new()));
+                slot.1.push(i);
+                slot.2.push(record);
+            }
+            let groups: Vec<(ShardMeta, Vec<usize>)> =
+                by_shard.values().map(|(shard, indexes, _)| (shard.clone(), indexes.clone())).collect();
+            let appends =
+                by_shard.into_values().map(|(shard, _, records)| async move { self.append(&shard, records).await });
+            let outcomes = futures::future::join_all(appends).await;
+            let mut sealed = Vec::new();
+            for ((shard, indexes), outcome) in groups.into_iter().zip(outcomes) {
+                match outcome {
+                    Ok(seqs) => {
+                        for (i, seq) in indexes.iter().zip(seqs) {
+                            results[*i] = Some(PutRecordsResult::Ok { shard_id: shard.id, sequence_number: seq });
+                        }
+                    }
+                    Err(AppendFailure::Failed(e)) => indexes.iter().for_each(|i| fail(&mut results, *i, &e)),
+                    Err(AppendFailure::Sealed(back)) => {
+                        pending.extend(indexes.into_iter().zip(back));
+                        sealed.push(shard.id);
                     }
                 }
-                Err(e) => {
-                    // Kinesis names per-record failures InternalFailure or throttling only;
-                    // the message says whether the record was certainly not written.
-                    let message = match &e {
-                        KinesisError::ServiceUnavailable(m) => format!("Not written, safe to retry: {m}"),
-                        other => format!("Outcome unknown: {other}"),
-                    };
-                    for i in indexes {
-                        failed += 1;
-                        results[*i] = Some(PutRecordsResult::Failed {
-                            error_code: "InternalFailure",
-                            error_message: message.clone(),
-                        });
+            }
+            if pending.is_empty() {
+                break;
+            }
+            // Wait for the metadata to name the sealed shards' children, then route again.
+            let mut give_up = None;
+            for shard in sealed {
+                match self.wait_closed(&stream, shard).await {
+                    Ok(s) => stream = s,
+                    Err(e) => {
+                        give_up = Some(e);
+                        break;
                     }
+                }
+            }
+            if give_up.is_none() && hop + 1 == RESHARD_HOPS_MAX {
+                give_up = Some(resharding_too_often(&name));
+            }
+            if let Some(e) = give_up {
+                for (i, _) in pending.drain(..) {
+                    fail(&mut results, i, &e);
                 }
             }
         }
@@ -147,4 +194,10 @@ impl KinesisService {
             .collect();
         Ok(PutRecordsOutput { failed_record_count: failed, records })
     }
+}
+
+fn resharding_too_often(name: &crate::domain::StreamName) -> KinesisError {
+    KinesisError::ServiceUnavailable(format!(
+        "the shards of stream {name} were resharded {RESHARD_HOPS_MAX} times while the write followed them; nothing was written"
+    ))
 }

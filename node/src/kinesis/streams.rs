@@ -52,6 +52,7 @@ impl KinesisService {
                 Err(KinesisError::LimitExceeded(format!("A cluster holds at most {STREAMS_MAX} streams.")))
             }
             MetaResult::StreamNotFound(_) | MetaResult::Refused(_) => Err(not_found(&name)),
+            other => Err(KinesisError::InternalFailure(format!("unexpected reply {other:?}"))),
         }
     }
 
@@ -125,6 +126,7 @@ impl KinesisService {
                 after: last.name.to_string(),
                 page_size: limit,
                 issued_ms: self.now_ms(),
+                shards: Default::default(),
             })?),
             _ => None,
         };
@@ -152,7 +154,7 @@ fn summary(stream: &StreamMeta) -> StreamSummary {
         mode: stream.mode,
         retention_period_hours: stream.retention_hours,
         created_ms: stream.created_ms,
-        open_shard_count: stream.shards.len() as u32,
+        open_shard_count: stream.open_shards().count() as u32,
         consumer_count: 0,
     }
 }

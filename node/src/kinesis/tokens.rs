@@ -108,6 +108,24 @@ pub struct NextToken {
     pub after: String,
     pub page_size: u32,
     pub issued_ms: i64,
+    /// ListShards: which shards the listing holds (its ShardFilter).
+    pub shards: ShardSelection,
+}
+
+/// The shards a ListShards call lists (its ShardFilter, AFTER_SHARD_ID aside).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShardSelection {
+    /// Every shard not yet expired (the default).
+    #[default]
+    FromTrimHorizon,
+    /// The shards open at the trim horizon.
+    AtTrimHorizon,
+    /// The open shards.
+    AtLatest,
+    /// The shards open at this time.
+    AtTimestamp(i64),
+    /// The shards open at this time or later.
+    FromTimestamp(i64),
 }
 
 #[cfg(test)]
@@ -177,6 +195,7 @@ mod tests {
             after: "tokens".into(),
             page_size: 1,
             issued_ms: 1_700_000_000_000,
+            shards: ShardSelection::AtTimestamp(7),
         };
         let token = seal(&keys, &next).unwrap();
         assert_eq!(open::<NextToken>(&keys, &token), Ok(next));

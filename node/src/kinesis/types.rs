@@ -168,9 +168,49 @@ pub struct Record {
     pub partition_key: String,
 }
 
+/// A shard that took over (part of) a closed shard's range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildShard {
+    pub shard_id: ShardId,
+    pub parent_shards: Vec<ShardId>,
+    pub hash_key_range: HashKeyRange,
+}
+
 #[derive(Debug, Clone)]
 pub struct GetRecordsOutput {
     pub records: Vec<Record>,
+    /// `None` once a closed shard has been read to its end.
     pub next_shard_iterator: Option<String>,
     pub millis_behind_latest: i64,
+    /// Set with the end of a closed shard: where to read next.
+    pub child_shards: Vec<ChildShard>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SplitShardInput {
+    pub stream: StreamRef,
+    pub shard_to_split: String,
+    pub new_starting_hash_key: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MergeShardsInput {
+    pub stream: StreamRef,
+    pub shard_to_merge: String,
+    pub adjacent_shard_to_merge: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateShardCountInput {
+    pub stream: StreamRef,
+    pub target_shard_count: i32,
+    pub scaling_type: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateShardCountOutput {
+    pub stream_name: StreamName,
+    pub stream_arn: String,
+    pub current_shard_count: u32,
+    pub target_shard_count: u32,
 }

@@ -43,6 +43,8 @@ pub enum CommandKind {
     Append = 1,
     /// A change to the cluster metadata.
     Meta = 2,
+    /// Closes a shard to writes (a reshard's parent).
+    Seal = 3,
 }
 
 impl Command {
@@ -64,6 +66,7 @@ impl Command {
         match bytes {
             [COMMAND_FORMAT, 1, body @ ..] => Ok((CommandKind::Append, body)),
             [COMMAND_FORMAT, 2, body @ ..] => Ok((CommandKind::Meta, body)),
+            [COMMAND_FORMAT, 3, body @ ..] => Ok((CommandKind::Seal, body)),
             [COMMAND_FORMAT, kind, ..] => Err(format!("unknown command kind {kind}")),
             [format, ..] => Err(format!("unknown command format {format}")),
             [] => Err("empty command".into()),

@@ -14,12 +14,15 @@ pub enum GroupCommand {
     Append(AppendBatch),
     /// A change to streams, shards or placement (metadata group only).
     Meta(MetaCommand),
+    /// Close the shard to writes: appends ordered after it are refused (shard groups only).
+    Seal,
 }
 
 /// A decoded command, borrowing record data from the entry.
 pub enum Decoded<'a> {
     Append(BatchView<'a>),
     Meta(MetaCommand),
+    Seal,
 }
 
 impl GroupCommand {
@@ -30,6 +33,7 @@ impl GroupCommand {
                     .map_err(|e| e.to_string())
             }
             GroupCommand::Meta(cmd) => cmd.encode().map_err(|e| e.to_string()),
+            GroupCommand::Seal => Command::build(CommandKind::Seal, 0, |_| Ok::<(), String>(())),
         }
     }
 }
@@ -39,6 +43,8 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
     match Command::split(bytes)? {
         (CommandKind::Append, body) => BatchView::decode(body).map(Decoded::Append).map_err(|e| e.to_string()),
         (CommandKind::Meta, body) => MetaCommand::decode(body).map(Decoded::Meta),
+        (CommandKind::Seal, []) => Ok(Decoded::Seal),
+        (CommandKind::Seal, _) => Err("a seal carries no body".into()),
     }
 }
 
@@ -50,6 +56,11 @@ pub enum GroupReply {
     /// The shard refused the append; nothing was written.
     AppendRefused(AppendRefused),
     Meta(MetaResult),
+    /// The shard is sealed (now or earlier); `last_counter` is its newest record's counter
+    /// and never changes again.
+    Sealed {
+        last_counter: u64,
+    },
     /// A command this group does not hold (an `Append` sent to the metadata group...), or
     /// one it cannot decode; nothing was applied.
     Refused(String),

@@ -141,6 +141,10 @@ impl GroupStateMachine {
                             Err(refused) => GroupReply::AppendRefused(refused),
                         }
                     }
+                    Ok(Decoded::Seal) => {
+                        applied.sealed = true;
+                        GroupReply::Sealed { last_counter: applied.last_counter }
+                    }
                     Ok(Decoded::Meta(_)) => GroupReply::Refused("a metadata command sent to a shard".into()),
                     Err(e) => GroupReply::Refused(e),
                 },
@@ -175,6 +179,7 @@ impl GroupStateMachine {
                 EntryPayload::Normal(cmd) => match decode(&cmd.0) {
                     Ok(Decoded::Meta(cmd)) => GroupReply::Meta(applied.state.apply(&cmd)),
                     Ok(Decoded::Append(_)) => GroupReply::Refused("records sent to the metadata group".into()),
+                    Ok(Decoded::Seal) => GroupReply::Refused("a seal sent to the metadata group".into()),
                     Err(e) => GroupReply::Refused(e),
                 },
                 EntryPayload::Blank => GroupReply::Empty,

@@ -28,6 +28,9 @@ pub enum AppendRefused {
     /// The shard's counter space is used up (2^64 numbers).
     #[error("the shard has issued every sequence number it can")]
     Exhausted,
+    /// The shard was sealed by a reshard; its children take the records.
+    #[error("the shard is closed")]
+    Sealed,
 }
 
 fn check_limits(batch: &BatchView<'_>) -> Result<(), AppendRefused> {
@@ -83,6 +86,9 @@ pub fn apply_append(
     applied: &mut ShardApplied,
     out: &mut Batch,
 ) -> Result<Vec<SequenceNumber>, AppendRefused> {
+    if applied.sealed {
+        return Err(AppendRefused::Sealed);
+    }
     check_limits(batch)?;
     let counters = counters(shard, batch, applied.last_counter)?;
     // Arrival times never go backwards within a shard, whatever the leaders' clocks did,
@@ -182,6 +188,26 @@ mod tests {
         let next =
             apply(&shard, 3, &AppendBatch { arrival_ms: 3, records: vec![record(None)] }, &mut applied, &mut out);
         assert_eq!(next.unwrap()[0].counter(), 2, "the shard goes on from where it was");
+    }
+
+    /// After the seal of a reshard, every append is refused the same way on every replica
+    /// and nothing changes, so the shard's end is its newest record at the seal.
+    #[test]
+    fn a_sealed_shard_refuses_every_append_and_stays_as_it_was() {
+        let shard = ShardShared::new(GroupId(3), ShardId(0), 1, ShardApplied::default());
+        let mut applied = ShardApplied::default();
+        let mut out = Batch::default();
+        apply(&shard, 1, &AppendBatch { arrival_ms: 1, records: vec![record(None)] }, &mut applied, &mut out).unwrap();
+        applied.sealed = true;
+        let before = (applied.clone(), out.ops.len());
+        for batch in [
+            AppendBatch { arrival_ms: 2, records: vec![record(None)] },
+            AppendBatch { arrival_ms: 2, records: vec![record(Some(SequenceNumber::new(ShardId(0), 1)))] },
+            AppendBatch { arrival_ms: 2, records: vec![] },
+        ] {
+            assert_eq!(apply(&shard, 2, &batch, &mut applied, &mut out), Err(AppendRefused::Sealed));
+            assert_eq!((applied.clone(), out.ops.len()), before);
+        }
     }
 
     #[test]

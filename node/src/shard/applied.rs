@@ -17,6 +17,8 @@ pub struct ShardApplied {
     pub last_counter: u64,
     /// Arrival time of the newest record.
     pub last_arrival_ms: i64,
+    /// A `Seal` was applied: the shard takes no more records (it is a reshard's parent).
+    pub sealed: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -25,6 +27,7 @@ struct Record {
     membership: StoredMembershipRecord,
     last_counter: u64,
     last_arrival_ms: i64,
+    sealed: bool,
 }
 
 impl ShardApplied {
@@ -34,6 +37,7 @@ impl ShardApplied {
             membership: StoredMembershipRecord::from(&self.membership),
             last_counter: self.last_counter,
             last_arrival_ms: self.last_arrival_ms,
+            sealed: self.sealed,
         })
     }
 
@@ -44,6 +48,7 @@ impl ShardApplied {
             membership: StoredMembership::try_from(r.membership)?,
             last_counter: r.last_counter,
             last_arrival_ms: r.last_arrival_ms,
+            sealed: r.sealed,
         })
     }
 
@@ -71,6 +76,7 @@ mod tests {
             membership: StoredMembership::default(),
             last_counter: u64::MAX - 1,
             last_arrival_ms: -5,
+            sealed: true,
         };
         assert_eq!(ShardApplied::decode(&state.encode().unwrap()).unwrap(), state);
     }

@@ -35,6 +35,7 @@ pub struct ShardSnapshotSource {
     shard: ShardId,
     last_counter: u64,
     last_arrival_ms: i64,
+    sealed: bool,
     next_counter: u64,
     header_sent: bool,
 }
@@ -47,6 +48,7 @@ impl ShardSnapshotSource {
             shard,
             last_counter: applied.last_counter,
             last_arrival_ms: applied.last_arrival_ms,
+            sealed: applied.sealed,
             next_counter: 0,
             header_sent: false,
         }
@@ -60,6 +62,7 @@ impl SnapshotSource for ShardSnapshotSource {
             let mut chunk = vec![CHUNK_HEADER];
             chunk.extend_from_slice(&self.last_counter.to_be_bytes());
             chunk.extend_from_slice(&self.last_arrival_ms.to_be_bytes());
+            chunk.push(u8::from(self.sealed));
             return Ok(Some(chunk));
         }
         if self.next_counter > self.last_counter {
@@ -113,6 +116,14 @@ impl<'a> Cursor<'a> {
     fn u64(&mut self) -> io::Result<u64> {
         Ok(u64::from_be_bytes(self.take(8)?.try_into().map_err(|_| corrupt("snapshot chunk", "u64"))?))
     }
+    fn flag(&mut self) -> io::Result<bool> {
+        match self.take(1)? {
+            [0] => Ok(false),
+            [1] => Ok(true),
+            _ => Err(corrupt("snapshot header", "a flag is neither 0 nor 1")),
+        }
+    }
+
     fn i64(&mut self) -> io::Result<i64> {
         Ok(self.u64()? as i64)
     }
@@ -124,7 +135,8 @@ pub fn stage_chunk(engine: &dyn Engine, group: GroupId, msg: &ChunkMessage) -> i
     let mut c = Cursor { bytes: &msg.data, at: 0 };
     match c.take(1)?[0] {
         CHUNK_HEADER => {
-            let header = c.take(16)?;
+            // last counter, last arrival, sealed flag.
+            let header = c.take(8 + 8 + 1)?;
             markers::mark(&mut out, group, msg, header);
         }
         CHUNK_RECORDS => {
@@ -157,11 +169,19 @@ pub fn stage_chunk(engine: &dyn Engine, group: GroupId, msg: &ChunkMessage) -> i
 }
 
 /// The header of a completely staged transmission, or why it is not complete.
-pub fn staged_header(engine: &dyn Engine, group: GroupId, staged: &StagedSnapshot) -> io::Result<(u64, i64)> {
+/// The shard's position in a snapshot: its newest counter and arrival time, and whether
+/// it is sealed.
+pub struct SnapshotHeader {
+    pub last_counter: u64,
+    pub last_arrival_ms: i64,
+    pub sealed: bool,
+}
+
+pub fn staged_header(engine: &dyn Engine, group: GroupId, staged: &StagedSnapshot) -> io::Result<SnapshotHeader> {
     let extras = markers::complete(engine, group, staged)?;
     let header = extras.first().map(Vec::as_slice).unwrap_or_default();
     let mut c = Cursor { bytes: header, at: 0 };
-    Ok((c.u64()?, c.i64()?))
+    Ok(SnapshotHeader { last_counter: c.u64()?, last_arrival_ms: c.i64()?, sealed: c.flag()? })
 }
 
 /// Installs a completely staged snapshot: the shard's applied state moves to the
@@ -172,12 +192,13 @@ pub fn install(
     meta: &SnapshotMeta,
     staged: &StagedSnapshot,
 ) -> io::Result<ShardApplied> {
-    let (last_counter, last_arrival_ms) = staged_header(engine, group, staged)?;
+    let header = staged_header(engine, group, staged)?;
     let applied = ShardApplied {
         last_applied: meta.last_log_id,
         membership: meta.last_membership.clone(),
-        last_counter,
-        last_arrival_ms,
+        last_counter: header.last_counter,
+        last_arrival_ms: header.last_arrival_ms,
+        sealed: header.sealed,
     };
     let mut out = Batch::default();
     out.put(Cf::State, ShardApplied::key(group), applied.encode()?);

@@ -14,7 +14,7 @@ use std::sync::RwLock;
 
 /// The layout of the whole database (column families, key kinds). Persisted under
 /// `KeyKind::Format`; a database of another layout is refused rather than misread.
-pub const DATABASE_FORMAT: u8 = 2;
+pub const DATABASE_FORMAT: u8 = 3;
 
 pub struct RocksEngine {
     db: RwLock<Option<DB>>,

@@ -416,7 +416,7 @@ pub fn iterator_req(stream: &str, shard: &str, kind: &str) -> GetShardIteratorRe
 }
 
 /// Every record of one shard from TRIM_HORIZON, following NextShardIterator until an empty
-/// page at the tip.
+/// page at the tip (or the end of a closed shard).
 pub async fn read_shard(k: &mut KinesisClient<Channel>, name: &str, shard_id: &str) -> Vec<Record> {
     let mut records = Vec::new();
     read_shard_with(k, name, shard_id, |r| records.push(r)).await;
@@ -447,7 +447,9 @@ pub async fn read_shard_with(
         let empty = page.records.is_empty();
         count += page.records.len();
         page.records.into_iter().for_each(&mut each);
-        iterator = page.next_shard_iterator.expect("open shards always continue");
+        // A closed shard ends with no next iterator; an open one at an empty page at the tip.
+        let Some(next) = page.next_shard_iterator else { return count };
+        iterator = next;
         if empty && page.millis_behind_latest == 0 {
             return count;
         }

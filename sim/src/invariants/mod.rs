@@ -1,19 +1,23 @@
 //! The promises a run is checked against, one per file, each naming where it comes from.
 //!
 //! Checked while the run goes (`crate::sampler` feeds them every few steps): election
-//! safety, log matching, committed entries never change, applied index only grows. The
-//! rest judge the oracle and the replicas' final contents after the run.
+//! safety, log matching, committed entries never change, applied index only grows, open
+//! shards tile the key space (also after the run). The rest judge the oracle and the
+//! replicas' final contents after the run.
 
 pub mod applied_monotonic;
 pub mod committed_immutable;
 mod consumer_order;
 mod duplicates;
 pub mod election_safety;
+mod key_order;
 mod liveness;
 pub mod log_matching;
 mod no_lost_acks;
 mod no_phantoms;
 mod sequence_numbers;
+mod sequence_ranges;
+pub mod shard_tiling;
 pub mod stale_reads;
 
 use crate::oracle::Oracle;
@@ -59,8 +63,11 @@ pub fn check_all(oracle: &Oracle, replicas: &ReplicaContents, completed: bool) -
     violations.extend(no_phantoms::check(oracle, replicas));
     violations.extend(sequence_numbers::check(oracle, replicas));
     violations.extend(stale_reads::check(oracle));
+    violations.extend(sequence_ranges::check(oracle, replicas));
     let mut duplicates = 0;
     if completed {
+        violations.extend(shard_tiling::check(oracle));
+        violations.extend(key_order::check(oracle));
         violations.extend(no_lost_acks::check(oracle));
         violations.extend(consumer_order::check(oracle));
         let (dup_violations, count) = duplicates::check(oracle);

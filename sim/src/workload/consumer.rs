@@ -1,12 +1,23 @@
 //! A consumer: follows every shard from TRIM_HORIZON until the driver says stop, and
 //! records every page it gets (when it asked, from which node, where it continued from).
+//! It reads as Kinesis consumers must across resharding: a child only once every parent
+//! was read to its end (GetRecords returned no NextShardIterator, and named the children).
 
-use super::{clients, now, stream_ready, timed, Ctx, CONSUMER_LIMIT, STREAM};
+use super::{clients, now, stream_ready, timed, Ctx, Lineage, CONSUMER_LIMIT, STREAM};
 use crate::oracle::{ConsumerView, PageRead};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use runnel_proto::v1::*;
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+/// Where the consumer is in one shard.
+#[derive(Default)]
+struct Position {
+    iterator: Option<String>,
+    /// The last sequence number read: where a lost iterator resumes.
+    last: Option<u128>,
+}
 
 /// Follows every shard from TRIM_HORIZON until the driver says stop, resuming after the
 /// last record it saw whenever an iterator is lost.
@@ -16,18 +27,19 @@ pub async fn consumer(ctx: Ctx, name: String, seed: u64) -> turmoil::Result {
     if !stream_ready(&ctx).await {
         return Ok(());
     }
-    let shards: Vec<String> = ctx.oracle.borrow().shard_ranges.keys().cloned().collect();
-    let mut iterators: Vec<Option<String>> = vec![None; shards.len()];
-    let mut last: Vec<Option<u128>> = vec![None; shards.len()];
+    // The shards as the stream was created; children are learnt from their parents' ends.
+    let mut lineage = Lineage::from_listing(&ctx.oracle.borrow().shards);
+    let mut positions: BTreeMap<String, Position> = BTreeMap::new();
     // Bounded: the driver stops consumers well before this many rounds.
     for _ in 0..100_000 {
         if ctx.oracle.borrow().stop_consumers {
             break;
         }
-        for (i, shard) in shards.iter().enumerate() {
+        for shard in lineage.ready() {
             let (node, mut k) = nodes[rng.random_range(0..nodes.len())].clone();
-            if iterators[i].is_none() {
-                let req = match last[i] {
+            let pos = positions.entry(shard.clone()).or_default();
+            if pos.iterator.is_none() {
+                let req = match pos.last {
                     None => GetShardIteratorRequest {
                         stream_name: STREAM.into(),
                         shard_id: shard.clone(),
@@ -42,9 +54,9 @@ pub async fn consumer(ctx: Ctx, name: String, seed: u64) -> turmoil::Result {
                         ..Default::default()
                     },
                 };
-                iterators[i] = timed(k.get_shard_iterator(req)).await.ok().map(|r| r.shard_iterator);
+                pos.iterator = timed(k.get_shard_iterator(req)).await.ok().map(|r| r.shard_iterator);
             }
-            let Some(it) = iterators[i].clone() else { continue };
+            let Some(it) = pos.iterator.clone() else { continue };
             let started = now();
             match timed(k.get_records(GetRecordsRequest {
                 shard_iterator: it,
@@ -60,7 +72,7 @@ pub async fn consumer(ctx: Ctx, name: String, seed: u64) -> turmoil::Result {
                         shard: shard.clone(),
                         node,
                         started,
-                        after: last[i],
+                        after: pos.last,
                         returned: page.records.iter().map(|r| r.sequence_number.parse().unwrap_or(0)).collect(),
                         truncated: page.records.len() >= CONSUMER_LIMIT as usize,
                     });
@@ -72,11 +84,20 @@ pub async fn consumer(ctx: Ctx, name: String, seed: u64) -> turmoil::Result {
                     for r in page.records {
                         let seq = r.sequence_number.parse().unwrap_or(0);
                         view.records.push((seq, String::from_utf8_lossy(&r.data).into_owned()));
-                        last[i] = Some(seq);
+                        pos.last = Some(seq);
                     }
-                    iterators[i] = page.next_shard_iterator;
+                    pos.iterator = page.next_shard_iterator;
+                    if pos.iterator.is_none() {
+                        // The shard is closed and read to its end: its children may start.
+                        let children: Vec<&str> = page.child_shards.iter().map(|c| c.shard_id.as_str()).collect();
+                        o.log(now(), format!("{name} read {shard} to its end; children {children:?}"));
+                        for child in &page.child_shards {
+                            lineage.learn(&child.shard_id, &child.parent_shards);
+                        }
+                        lineage.finish(&shard);
+                    }
                 }
-                Err(_) => iterators[i] = None,
+                Err(_) => pos.iterator = None,
             }
         }
         tokio::time::sleep(Duration::from_millis(150)).await;

@@ -1,14 +1,17 @@
 //! The driver: creates the stream, runs the liveness phase after the heal, then reads
-//! every shard back to its tip.
+//! every shard back, parents before children: closed shards to their ends, open ones to
+//! their tips.
 
-use super::{clients, now, timed, Ctx, STREAM, TEMP_STREAM};
+use super::{clients, list_shards, now, timed, Ctx, Lineage, STREAM, TEMP_STREAM};
 use crate::net::{channel, node_url};
 use crate::oracle::PageRead;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use runnel_proto::v1::admin_client::AdminClient;
+use runnel_proto::v1::kinesis_client::KinesisClient;
 use runnel_proto::v1::*;
 use std::time::Duration;
+use tonic::transport::Channel;
 
 /// Time the cluster has, after healing, to accept writes and converge.
 pub const LIVENESS_BOUND: Duration = Duration::from_secs(40);
@@ -81,18 +84,12 @@ pub async fn driver(ctx: Ctx) -> turmoil::Result {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let shards =
-        timed(any(&mut rng).list_shards(ListShardsRequest { stream_name: STREAM.into(), ..Default::default() })).await;
-    match shards {
-        Ok(list) => {
+    match list_shards(&mut any(&mut rng)).await {
+        Ok(shards) => {
             let mut o = ctx.oracle.borrow_mut();
-            for s in list.shards {
-                let r = s.hash_key_range.unwrap_or_default();
-                let range = (r.starting_hash_key.parse().unwrap_or(0), r.ending_hash_key.parse().unwrap_or(0));
-                o.shard_ranges.insert(s.shard_id, range);
-            }
+            o.shards = shards;
             o.stream_active = true;
-            let shard_count = o.shard_ranges.len();
+            let shard_count = o.shards.len();
             o.log(now(), format!("stream {STREAM} ACTIVE with {shard_count} shards"));
         }
         Err(e) => {
@@ -118,7 +115,7 @@ pub async fn driver(ctx: Ctx) -> turmoil::Result {
     while now() < deadline {
         attempt += 1;
         let payload = format!("liveness-{attempt}");
-        ctx.oracle.borrow_mut().attempt(&payload, "liveness");
+        ctx.oracle.borrow_mut().attempt(&payload, "liveness", now());
         let req = PutRecordRequest {
             stream_name: STREAM.into(),
             data: payload.clone().into_bytes(),
@@ -157,7 +154,11 @@ pub async fn driver(ctx: Ctx) -> turmoil::Result {
     // Wait for the producers, then for every live replica to apply what its group
     // committed. Producers still writing at the deadline are stopped (and waited for) so
     // that the final reads come after every acknowledgement.
-    while now() < deadline && ctx.oracle.borrow().producers_done < ctx.producers {
+    let busy = |ctx: &Ctx| {
+        let o = ctx.oracle.borrow();
+        o.producers_done < ctx.producers || !o.resharder_done
+    };
+    while now() < deadline && busy(&ctx) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     if ctx.oracle.borrow().producers_done < ctx.producers {
@@ -198,68 +199,138 @@ pub async fn driver(ctx: Ctx) -> turmoil::Result {
         }
     }
 
-    // Final read of every shard, to its tip.
-    let shard_ids: Vec<String> = ctx.oracle.borrow().shard_ranges.keys().cloned().collect();
-    for shard in shard_ids {
-        let mut records = Vec::new();
-        let mut iterator: Option<String> = None;
-        let mut at_tip = false;
-        for _ in 0..2_000 {
-            let (node, mut k) = nodes[rng.random_range(0..nodes.len())].clone();
-            if iterator.is_none() {
-                let req = GetShardIteratorRequest {
-                    stream_name: STREAM.into(),
-                    shard_id: shard.clone(),
-                    shard_iterator_type: "TRIM_HORIZON".into(),
-                    ..Default::default()
-                };
-                iterator = timed(k.get_shard_iterator(req)).await.ok().map(|r| r.shard_iterator);
-                if iterator.is_none() {
-                    continue;
-                }
-            }
-            let req = GetRecordsRequest {
-                shard_iterator: iterator.clone().unwrap_or_default(),
-                limit: Some(FINAL_READ_LIMIT),
-                stream_arn: String::new(),
-            };
-            let started = now();
-            match timed(k.get_records(req)).await {
-                Ok(page) => {
-                    let empty = page.records.is_empty();
-                    let got: Vec<(u128, String)> = page
-                        .records
-                        .into_iter()
-                        .map(|r| {
-                            (r.sequence_number.parse().unwrap_or(0), String::from_utf8_lossy(&r.data).into_owned())
-                        })
-                        .collect();
-                    ctx.oracle.borrow_mut().pages.push(PageRead {
-                        reader: "final reader".into(),
-                        shard: shard.clone(),
-                        node,
-                        started,
-                        after: records.last().map(|(seq, _)| *seq),
-                        returned: got.iter().map(|(seq, _)| *seq).collect(),
-                        truncated: got.len() >= FINAL_READ_LIMIT as usize,
-                    });
-                    records.extend(got);
-                    iterator = page.next_shard_iterator;
-                    if empty && page.millis_behind_latest == 0 {
-                        at_tip = true;
-                        break;
-                    }
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
+    // Every split, merge and scaling finishes once the cluster is healed: the stream is
+    // ACTIVE again (not stuck UPDATING) within the bound.
+    let mut status = None;
+    while now() < deadline {
+        let req = DescribeStreamSummaryRequest { stream_name: STREAM.into(), stream_arn: String::new() };
+        status = status_of(&timed(any(&mut rng).describe_stream_summary(req)).await);
+        if status.as_deref() == Some("ACTIVE") {
+            break;
         }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    if status.as_deref() != Some("ACTIVE") {
+        ctx.oracle
+            .borrow_mut()
+            .liveness
+            .failure
+            .get_or_insert(format!("stream {STREAM} is {status:?}, not ACTIVE, {LIVENESS_BOUND:?} after healing"));
+    }
+
+    // Every shard, open and closed, as it is now.
+    let mut listed = None;
+    for _ in 0..20 {
+        match list_shards(&mut any(&mut rng)).await {
+            Ok(shards) => {
+                listed = Some(shards);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    match listed {
+        Some(shards) => {
+            let mut o = ctx.oracle.borrow_mut();
+            let open = shards.values().filter(|s| s.ending_seq.is_none()).count();
+            o.log(now(), format!("listed {} shards, {open} open", shards.len()));
+            o.shards = shards;
+        }
+        None => {
+            ctx.oracle.borrow_mut().liveness.failure.get_or_insert("ListShards failed after healing".into());
+        }
+    }
+
+    // Final read of every shard in lineage order: a closed shard to its end (GetRecords
+    // returns no NextShardIterator), an open one to its tip; a child once its parents are
+    // read to their ends.
+    let shards = ctx.oracle.borrow().shards.clone();
+    let mut lineage = Lineage::from_listing(&shards);
+    for _ in 0..=shards.len() {
+        let Some(shard) = lineage.ready().into_iter().next() else { break };
+        let closed = shards.get(&shard).is_some_and(|s| s.ending_seq.is_some());
+        let (records, ended) = final_read(&ctx, &nodes, &mut rng, &shard, closed).await;
         let mut o = ctx.oracle.borrow_mut();
-        if !at_tip && o.liveness.failure.is_none() {
-            o.liveness.failure = Some(format!("final read of {shard} never reached the tip"));
+        if !ended && o.liveness.failure.is_none() {
+            let end = if closed { "its end" } else { "the tip" };
+            o.liveness.failure = Some(format!("final read of {shard} never reached {end}"));
         }
         o.log(now(), format!("final read {shard}: {} records", records.len()));
-        o.final_reads.insert(shard, records);
+        o.final_reads.insert(shard.clone(), records);
+        o.final_order.push(shard.clone());
+        lineage.finish(&shard);
     }
     ctx.oracle.borrow_mut().stop_consumers = true;
     Ok(())
+}
+
+/// Reads `shard` from TRIM_HORIZON to its end (`closed`) or its tip; returns what it read
+/// and whether it got there.
+async fn final_read(
+    ctx: &Ctx,
+    nodes: &[(u64, KinesisClient<Channel>)],
+    rng: &mut StdRng,
+    shard: &str,
+    closed: bool,
+) -> (Vec<(u128, String)>, bool) {
+    let mut records: Vec<(u128, String)> = Vec::new();
+    let mut iterator: Option<String> = None;
+    for _ in 0..2_000 {
+        let (node, mut k) = nodes[rng.random_range(0..nodes.len())].clone();
+        if iterator.is_none() {
+            let req = match records.last() {
+                None => GetShardIteratorRequest {
+                    stream_name: STREAM.into(),
+                    shard_id: shard.to_string(),
+                    shard_iterator_type: "TRIM_HORIZON".into(),
+                    ..Default::default()
+                },
+                Some((seq, _)) => GetShardIteratorRequest {
+                    stream_name: STREAM.into(),
+                    shard_id: shard.to_string(),
+                    shard_iterator_type: "AFTER_SEQUENCE_NUMBER".into(),
+                    starting_sequence_number: Some(seq.to_string()),
+                    ..Default::default()
+                },
+            };
+            iterator = timed(k.get_shard_iterator(req)).await.ok().map(|r| r.shard_iterator);
+            if iterator.is_none() {
+                continue;
+            }
+        }
+        let req = GetRecordsRequest {
+            shard_iterator: iterator.clone().unwrap_or_default(),
+            limit: Some(FINAL_READ_LIMIT),
+            stream_arn: String::new(),
+        };
+        let started = now();
+        match timed(k.get_records(req)).await {
+            Ok(page) => {
+                let empty = page.records.is_empty();
+                let got: Vec<(u128, String)> = page
+                    .records
+                    .into_iter()
+                    .map(|r| (r.sequence_number.parse().unwrap_or(0), String::from_utf8_lossy(&r.data).into_owned()))
+                    .collect();
+                ctx.oracle.borrow_mut().pages.push(PageRead {
+                    reader: "final reader".into(),
+                    shard: shard.to_string(),
+                    node,
+                    started,
+                    after: records.last().map(|(seq, _)| *seq),
+                    returned: got.iter().map(|(seq, _)| *seq).collect(),
+                    truncated: got.len() >= FINAL_READ_LIMIT as usize,
+                });
+                records.extend(got);
+                iterator = page.next_shard_iterator;
+                // A closed shard ends where GetRecords says so; an open one (or one the
+                // listing showed open) at an empty page at the tip.
+                if iterator.is_none() || !closed && empty && page.millis_behind_latest == 0 {
+                    return (records, true);
+                }
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    (records, false)
 }

@@ -6,7 +6,8 @@
 //! - `client_producer`: the same through the real `runnel-client` (its routing, retries
 //!   and backoff), over simulated TCP.
 //! - `consumer`: every shard, continuously, through GetShardIterator / GetRecords,
-//!   recording each page for the stale-read check.
+//!   recording each page for the stale-read check; parents before children.
+//! - `resharder`: the seed's splits, merges and UpdateShardCount calls during the faults.
 //!
 //! Every host's randomness comes from the run's seed.
 
@@ -14,20 +15,23 @@ mod client_producer;
 mod consumer;
 mod driver;
 mod producer;
+mod resharder;
 
 pub use client_producer::client_producer;
 pub use consumer::consumer;
 pub use driver::{driver, LIVENESS_BOUND};
 pub use producer::producer;
+pub use resharder::resharder;
 
 use crate::net::{channel, node_url};
-use crate::oracle::Oracle;
+use crate::oracle::{Oracle, ShardInfo};
 use rand::rngs::StdRng;
 use rand::Rng;
 use runnel_node::domain::NodeId;
 use runnel_proto::v1::kinesis_client::KinesisClient;
-use runnel_proto::v1::{PutRecordResponse, PutRecordsRequestEntry, PutRecordsResponse};
+use runnel_proto::v1::{ListShardsRequest, PutRecordResponse, PutRecordsRequestEntry, PutRecordsResponse, Shard};
 use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -56,6 +60,8 @@ pub struct Ctx {
     pub producers: usize,
     /// A node left down through the liveness phase: convergence is not asked of it.
     pub left_down: Option<NodeId>,
+    /// Splits, merges and scalings the resharder makes during the safety phase.
+    pub reshards: u32,
 }
 
 fn now() -> Duration {
@@ -126,7 +132,7 @@ fn new_batch(prefix: &str, id: usize, op: usize, rng: &mut StdRng) -> Pending {
 fn attempting(ctx: &Ctx, pending: &Pending, client_retries: bool) {
     let mut o = ctx.oracle.borrow_mut();
     for (p, key) in pending {
-        o.attempt(p, key);
+        o.attempt(p, key, now());
         if let Some(w) = o.writes.get_mut(p) {
             w.client_retries |= client_retries;
         }
@@ -202,5 +208,81 @@ fn record_put_records<E: ToString>(
             o.log(now(), format!("{label} x{} unknown: {}", pending.len(), short(e)));
             pending.clone()
         }
+    }
+}
+
+/// Pages of ListShards one listing may take (the sim's streams have a few dozen shards).
+const LIST_PAGES_MAX: usize = 20;
+
+fn shard_info(s: &Shard) -> (String, ShardInfo) {
+    let range = s.hash_key_range.clone().unwrap_or_default();
+    let seqs = s.sequence_number_range.clone().unwrap_or_default();
+    let info = ShardInfo {
+        start: range.starting_hash_key.parse().unwrap_or(0),
+        end: range.ending_hash_key.parse().unwrap_or(0),
+        parents: s.parent_shard_id.iter().chain(&s.adjacent_parent_shard_id).cloned().collect(),
+        starting_seq: seqs.starting_sequence_number.parse().unwrap_or(0),
+        ending_seq: seqs.ending_sequence_number.and_then(|e| e.parse().ok()),
+    };
+    (s.shard_id.clone(), info)
+}
+
+/// Every shard of the stream, open and closed, following NextTokens.
+async fn list_shards(k: &mut KinesisClient<Channel>) -> Result<BTreeMap<String, ShardInfo>, String> {
+    let mut out = BTreeMap::new();
+    let mut token: Option<String> = None;
+    for _ in 0..LIST_PAGES_MAX {
+        let req = match token.take() {
+            Some(t) => ListShardsRequest { next_token: t, ..Default::default() },
+            None => ListShardsRequest { stream_name: STREAM.into(), ..Default::default() },
+        };
+        let page = timed(k.list_shards(req)).await?;
+        out.extend(page.shards.iter().map(shard_info));
+        match page.next_token.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+    Err(format!("more than {LIST_PAGES_MAX} pages of shards"))
+}
+
+/// Which shards a reader may read now. Kinesis readers finish a parent (GetRecords returns
+/// no NextShardIterator) before they start its children, so that records of one
+/// partition key are read in order across a split or merge.
+#[derive(Debug, Default)]
+struct Lineage {
+    /// Every shard the reader knows of, and its parents.
+    parents: BTreeMap<String, Vec<String>>,
+    /// Shards read to their end.
+    finished: BTreeSet<String>,
+}
+
+impl Lineage {
+    /// Shards from a complete listing: a parent that is not listed is not waited for.
+    fn from_listing(shards: &BTreeMap<String, ShardInfo>) -> Lineage {
+        let mut lineage = Lineage::default();
+        for (id, info) in shards {
+            let parents = info.parents.iter().filter(|p| shards.contains_key(*p)).cloned().collect();
+            lineage.parents.insert(id.clone(), parents);
+        }
+        lineage
+    }
+
+    /// A child named by a parent's last page; it waits for all its parents.
+    fn learn(&mut self, shard: &str, parents: &[String]) {
+        self.parents.entry(shard.to_string()).or_insert_with(|| parents.to_vec());
+    }
+
+    fn finish(&mut self, shard: &str) {
+        self.finished.insert(shard.to_string());
+    }
+
+    /// Known shards not finished whose parents all are, in id order.
+    fn ready(&self) -> Vec<String> {
+        self.parents
+            .iter()
+            .filter(|(id, parents)| !self.finished.contains(*id) && parents.iter().all(|p| self.finished.contains(p)))
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 }
