@@ -140,13 +140,13 @@ impl KinesisService {
                 slot.1.push(i);
                 slot.2.push(record);
             }
-            let groups: Vec<(ShardMeta, Vec<usize>)> =
-                by_shard.values().map(|(shard, indexes, _)| (shard.clone(), indexes.clone())).collect();
-            let appends =
-                by_shard.into_values().map(|(shard, _, records)| async move { self.append(&shard, records).await });
+            let appends = by_shard.into_values().map(|(shard, indexes, records)| async move {
+                let outcome = self.append(&shard, records).await;
+                (shard, indexes, outcome)
+            });
             let outcomes = futures::future::join_all(appends).await;
             let mut sealed = Vec::new();
-            for ((shard, indexes), outcome) in groups.into_iter().zip(outcomes) {
+            for (shard, indexes, outcome) in outcomes {
                 match outcome {
                     Ok(seqs) => {
                         for (i, seq) in indexes.iter().zip(seqs) {

@@ -37,6 +37,14 @@ fn reshard_result(name: &StreamName, result: MetaResult) -> Result<MetaResult, K
 }
 
 impl KinesisService {
+    /// Records a split or merge; the reply is `Ok` or a Kinesis error.
+    async fn begin_reshard(&self, name: &StreamName, command: MetaCommand) -> Result<(), KinesisError> {
+        match reshard_result(name, self.meta_write(command).await?)? {
+            MetaResult::Ok => Ok(()),
+            other => Err(KinesisError::InternalFailure(format!("unexpected reply {other:?}"))),
+        }
+    }
+
     pub async fn split_shard(&self, req: SplitShardInput) -> Result<(), KinesisError> {
         let _admitted = self.admission.admit(0)?;
         let name = Self::stream_name(&req.stream)?;
@@ -50,10 +58,7 @@ impl KinesisService {
             .map_err(|e| KinesisError::Validation(format!("NewStartingHashKey: {e}")))?;
         self.stream(&name)?;
         let command = MetaCommand::SplitShard { name: name.clone(), shard, new_starting_hash: at.0 };
-        match reshard_result(&name, self.meta_write(command).await?)? {
-            MetaResult::Ok => Ok(()),
-            other => Err(KinesisError::InternalFailure(format!("unexpected reply {other:?}"))),
-        }
+        self.begin_reshard(&name, command).await
     }
 
     pub async fn merge_shards(&self, req: MergeShardsInput) -> Result<(), KinesisError> {
@@ -63,10 +68,7 @@ impl KinesisService {
         let adjacent = shard_id(&req.adjacent_shard_to_merge, "AdjacentShardToMerge")?;
         self.stream(&name)?;
         let command = MetaCommand::MergeShards { name: name.clone(), shard, adjacent };
-        match reshard_result(&name, self.meta_write(command).await?)? {
-            MetaResult::Ok => Ok(()),
-            other => Err(KinesisError::InternalFailure(format!("unexpected reply {other:?}"))),
-        }
+        self.begin_reshard(&name, command).await
     }
 
     pub async fn update_shard_count(&self, req: UpdateShardCountInput) -> Result<UpdateShardCountOutput, KinesisError> {
