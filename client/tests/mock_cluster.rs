@@ -394,6 +394,20 @@ impl Kinesis for MockNode {
             stream_arn: String::new(),
         }))
     }
+
+    async fn increase_stream_retention_period(
+        &self,
+        _: Request<IncreaseStreamRetentionPeriodRequest>,
+    ) -> Result<Response<IncreaseStreamRetentionPeriodResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+
+    async fn decrease_stream_retention_period(
+        &self,
+        _: Request<DecreaseStreamRetentionPeriodRequest>,
+    ) -> Result<Response<DecreaseStreamRetentionPeriodResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
 }
 
 #[tonic::async_trait]

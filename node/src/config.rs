@@ -3,7 +3,7 @@
 
 use crate::domain::NodeId;
 #[cfg(test)]
-use crate::limits::SCALINGS_PER_WINDOW_DEFAULT;
+use crate::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -65,6 +65,9 @@ pub struct NodeConfig {
     pub meta_snapshot_logs: u64,
     /// UpdateShardCount calls accepted per stream per rolling 24 hours.
     pub scalings_per_window_max: u32,
+    /// How long an hour of retention lasts; `RETENTION_HOUR_MS_DEFAULT` but in tests, which
+    /// shorten it to see records expire without waiting a day.
+    pub retention_hour_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +115,7 @@ pub struct FileConfig {
     pub raft: Option<RaftTiming>,
     pub limits: Option<NodeLimits>,
     pub scalings_per_day_max: Option<u32>,
+    pub retention_hour_ms: Option<u64>,
 }
 
 impl FileConfig {
@@ -137,6 +141,9 @@ impl NodeConfig {
         let bytes_min = crate::limits::GET_RECORDS_BYTES_MAX.max(crate::limits::PUT_RECORDS_BYTES_MAX);
         if self.limits.bytes_in_flight_max < bytes_min {
             return Err(ConfigError::BadLimits(format!("bytes_in_flight_max must be at least {bytes_min}")));
+        }
+        if self.retention_hour_ms == 0 {
+            return Err(ConfigError::BadLimits("retention_hour_ms must be at least 1".into()));
         }
         if self.limits.requests_in_flight_max == 0 {
             return Err(ConfigError::BadLimits("requests_in_flight_max must be at least 1".into()));
@@ -171,6 +178,7 @@ mod tests {
             limits: NodeLimits { requests_in_flight_max: requests, bytes_in_flight_max: bytes },
             meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
             scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
+            retention_hour_ms: RETENTION_HOUR_MS_DEFAULT,
         };
         assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
         assert!(matches!(config(5 * 1024 * 1024, 10).validate(), Err(ConfigError::BadLimits(_))));

@@ -44,8 +44,13 @@ pub const LIST_STREAMS_LIMIT_DEFAULT: u32 = 100;
 /// DescribeStream pages hold 1 to 100 shards; 100 when Limit is absent.
 pub const DESCRIBE_STREAM_LIMIT_MAX: u32 = 100;
 
-/// Records are kept this long unless the stream's retention is raised.
+/// Records are kept this long unless the stream's retention is raised...
 pub const RETENTION_HOURS_DEFAULT: u32 = 24;
+/// ...to at most this (365 days); never below the default.
+pub const RETENTION_HOURS_MIN: u32 = 24;
+pub const RETENTION_HOURS_MAX: u32 = 8_760;
+/// An hour, as retention counts it. Tests shorten it (`NodeConfig::retention_hour_ms`).
+pub const RETENTION_HOUR_MS_DEFAULT: u64 = 60 * 60 * 1000;
 
 /// A sequence number is a decimal string of at most 129 digits (`0|([1-9]\d{0,128})`).
 pub const SEQUENCE_NUMBER_DIGITS_MAX: usize = 129;
@@ -55,6 +60,7 @@ const _: () = assert!(RECORD_DATA_BYTES_MAX <= PUT_RECORDS_BYTES_MAX);
 const _: () = assert!(PUT_RECORDS_BYTES_MAX <= GET_RECORDS_BYTES_MAX);
 const _: () = assert!(PARTITION_KEY_CHARS_MIN <= PARTITION_KEY_CHARS_MAX);
 const _: () = assert!(LIST_STREAMS_LIMIT_DEFAULT <= LIST_STREAMS_LIMIT_MAX);
+const _: () = assert!(RETENTION_HOURS_MIN <= RETENTION_HOURS_DEFAULT && RETENTION_HOURS_DEFAULT <= RETENTION_HOURS_MAX);
 
 // Runnel's own bounds (not Kinesis quotas).
 
@@ -65,3 +71,7 @@ pub const TOKEN_KEYS_KEPT: usize = 3;
 pub const TOKEN_KEY_ROTATION_MS: i64 = 60 * 60 * 1000;
 const _: () = assert!(TOKEN_KEY_ROTATION_MS >= SHARD_ITERATOR_TTL_MS && TOKEN_KEY_ROTATION_MS >= NEXT_TOKEN_TTL_MS);
 const _: () = assert!(TOKEN_KEYS_KEPT >= 2);
+
+/// Retention trims a shard when its cutoff has moved on by this share of the retention
+/// period (15 minutes at 24 hours), so an idle shard is not trimmed on every pass.
+pub const RETENTION_TRIM_STEPS: i64 = 96;

@@ -14,11 +14,11 @@ use openraft::async_runtime::WatchReceiver as _;
 use openraft::ServerState;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use runnel_node::cluster::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource};
+use runnel_node::cluster::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{NodeConfig, NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT};
 use runnel_node::domain::NodeId;
 use runnel_node::failstop::FailStop;
-use runnel_node::limits::SCALINGS_PER_WINDOW_DEFAULT;
+use runnel_node::limits::{RETENTION_HOURS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT};
 use runnel_node::raft::runtime::{panic_message, RAFT_PANIC_REASON};
 use runnel_node::shard::read::read_records;
 use runnel_node::shard::ShardApplied;
@@ -39,10 +39,13 @@ pub enum Bug {
     /// The metadata leader ends a reshard's parents at their newest records without
     /// sealing them: writes routed by a stale view still land in a closed parent.
     NoSeal,
+    /// Retention trims the shard leader's copy only: a replica that leads later still
+    /// has the expired records.
+    LeaderOnlyTrim,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 3] = [Bug::AckBeforeSync, Bug::StaleReads, Bug::NoSeal];
+    pub const ALL: [Bug; 4] = [Bug::AckBeforeSync, Bug::StaleReads, Bug::NoSeal, Bug::LeaderOnlyTrim];
 
     /// Its name on the command line (`--bug`).
     pub fn flag(self) -> &'static str {
@@ -50,6 +53,7 @@ impl Bug {
             Bug::AckBeforeSync => "ack-before-sync",
             Bug::StaleReads => "stale-reads",
             Bug::NoSeal => "no-seal",
+            Bug::LeaderOnlyTrim => "leader-only-trim",
         }
     }
 
@@ -102,6 +106,8 @@ pub struct Stats {
     pub faults: usize,
     pub fail_stops: usize,
     pub entries_checked: usize,
+    /// Acknowledged writes the final reads no longer found: expired (retention).
+    pub expired: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +125,8 @@ const SIM_DURATION_MAX: Duration = Duration::from_secs(300);
 /// How often (in steps of 1 ms) the live invariants are sampled.
 const SAMPLE_EVERY_STEPS: u64 = 5;
 const BASE_LATENCY: Duration = Duration::from_millis(2);
+/// An hour of retention under `Focus::Retention`: records live 6 s.
+const RETENTION_HOUR_MS_FOCUSED: u64 = 250;
 /// Where simulated wall-clock time starts, in seconds since 1970: 2026-01-01T00:00:00Z.
 const SIM_EPOCH_SECS: u64 = 1_767_225_600;
 
@@ -187,6 +195,18 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         Some(Bug::NoSeal) => ParentEnd::ReadWithoutSealing,
         _ => ParentEnd::Seal,
     };
+    let trim_path = match cfg.bug {
+        Some(Bug::LeaderOnlyTrim) => TrimPath::LeaderOnly,
+        _ => TrimPath::Replicated,
+    };
+    // With retention focused on, 24 hours pass in 6 s of simulated time: records written
+    // early in the run expire while faults go on.
+    let retention_hour_ms = match cfg.focus {
+        Some(Focus::Retention) => RETENTION_HOUR_MS_FOCUSED,
+        _ => RETENTION_HOUR_MS_DEFAULT,
+    };
+    oracle.borrow_mut().retention = (cfg.focus == Some(Focus::Retention))
+        .then(|| Duration::from_millis(RETENTION_HOUR_MS_FOCUSED * u64::from(RETENTION_HOURS_DEFAULT)));
 
     for id in &node_ids {
         let (id, engine, registry, peers, stops, seed) =
@@ -213,6 +233,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     limits: NodeLimits::default(),
                     meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
                     scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
+                    retention_hour_ms,
                 };
                 let deps = NodeDeps {
                     engine,
@@ -222,6 +243,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     ack_policy,
                     read_check,
                     parent_end,
+                    trim_path,
                     secrets: SecretSource::Seeded(seed ^ id.wrapping_mul(0x9e37_79b9)),
                     fail_stop: fail_stop.clone(),
                 };
@@ -273,6 +295,10 @@ pub fn run(cfg: &SimConfig) -> Outcome {
     }
     clients.push("resharder".to_string());
     sim.client("resharder", workload::resharder(ctx.clone(), cfg.seed.wrapping_add(11)));
+    if cfg.focus == Some(Focus::Retention) {
+        clients.push("prober".to_string());
+        sim.client("prober", workload::prober(ctx.clone(), cfg.seed.wrapping_add(13)));
+    }
     clients.push("consumer0".to_string());
     sim.client("consumer0", workload::consumer(ctx.clone(), "consumer0".into(), cfg.seed.wrapping_add(7)));
 
@@ -370,6 +396,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         faults: faults_applied,
         fail_stops: fail_stops_seen,
         entries_checked,
+        expired: expired(&oracle),
     };
     let mut history = oracle.history.clone();
     history.push(format!("{:>9.3}s end: {stats:?}", sim_time.as_secs_f64()));
@@ -644,6 +671,13 @@ impl World<'_> {
         }
         lines.join("; ")
     }
+}
+
+/// Acknowledged writes that no final read returned (with retention on, the expired ones;
+/// `no-lost-acks` judges whether each could have expired).
+fn expired(oracle: &Oracle) -> usize {
+    let present: BTreeSet<&str> = oracle.final_reads.values().flatten().map(|(_, p)| p.as_str()).collect();
+    oracle.writes.iter().filter(|(p, w)| !w.acks.is_empty() && !present.contains(p.as_str())).count()
 }
 
 /// What every replica of the workload stream's shards stores, straight from its engine

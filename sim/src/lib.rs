@@ -49,11 +49,14 @@ pub fn focus_flag(focus: Focus) -> &'static str {
         Focus::StaleReads => "stale-reads",
         Focus::Quiet => "quiet",
         Focus::Reshards => "reshards",
+        Focus::Retention => "retention",
     }
 }
 
 pub fn parse_focus(flag: &str) -> Option<Focus> {
-    [Focus::Crashes, Focus::StaleReads, Focus::Quiet, Focus::Reshards].into_iter().find(|f| focus_flag(*f) == flag)
+    [Focus::Crashes, Focus::StaleReads, Focus::Quiet, Focus::Reshards, Focus::Retention]
+        .into_iter()
+        .find(|f| focus_flag(*f) == flag)
 }
 
 /// The command that replays a run.

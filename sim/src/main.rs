@@ -6,6 +6,7 @@
 //! cargo run -p runnel-sim -- --soak 1000          # many seeds from a random start
 //! cargo run -p runnel-sim -- --seed 3 --focus stale-reads --bug stale-reads
 //! cargo run -p runnel-sim -- --seed 0 --focus reshards --bug no-seal
+//! cargo run -p runnel-sim -- --seed 0 --focus retention --bug leader-only-trim
 //! ```
 
 use anyhow::bail;
@@ -28,10 +29,10 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     nodes: usize,
     /// Turn on a deliberately broken behaviour (to see the checker catch it).
-    #[arg(long, value_parser = ["ack-before-sync", "stale-reads", "no-seal"])]
+    #[arg(long, value_parser = ["ack-before-sync", "stale-reads", "no-seal", "leader-only-trim"])]
     bug: Option<String>,
     /// Force what the faults exercise instead of drawing it from the seed.
-    #[arg(long, value_parser = ["crashes", "stale-reads", "quiet", "reshards"])]
+    #[arg(long, value_parser = ["crashes", "stale-reads", "quiet", "reshards", "retention"])]
     focus: Option<String>,
     /// Print the whole history of every run, not only of failing ones.
     #[arg(long)]

@@ -54,6 +54,8 @@ pub struct PageRead {
     pub node: NodeId,
     /// Simulated time the request was sent.
     pub started: Duration,
+    /// Simulated time the reply came.
+    pub finished: Duration,
     /// The read continues after this sequence number (the last one the reader had seen on
     /// the shard); `None` reads from the start of the shard.
     pub after: Option<u128>,
@@ -109,9 +111,20 @@ pub struct Oracle {
     pub liveness: Liveness,
     /// Violations found while the run went (log matching, election safety...).
     pub live_violations: Vec<Violation>,
+    /// The stream's retention period, when records expire during the run.
+    pub retention: Option<Duration>,
+    /// Simulated time the final reads ended.
+    pub final_reads_done: Option<Duration>,
 }
 
 impl Oracle {
+    /// Whether a write first sent at `sent` may have expired by `by`. Its arrival time is
+    /// at or after `sent` (every node's clock is the simulation's), and retention drops
+    /// only records that arrived more than a period before the trim.
+    pub fn may_have_expired(&self, sent: Duration, by: Duration) -> bool {
+        self.retention.is_some_and(|period| sent + period < by)
+    }
+
     pub fn log(&mut self, now: Duration, event: impl AsRef<str>) {
         self.history.push(format!("{:>9.3}s {}", now.as_secs_f64(), event.as_ref()));
     }

@@ -85,7 +85,8 @@ impl Sampler {
             let meta = node.meta.current();
             if !self.meta.get(id).is_some_and(|seen| Arc::ptr_eq(seen, &meta)) {
                 for stream in meta.state.streams.values() {
-                    for problem in shard_tiling::problems(&shard_tiling::listing(stream)) {
+                    let expire = oracle.retention.is_some();
+                    for problem in shard_tiling::problems(&shard_tiling::listing(stream), expire) {
                         let detail = format!("n{id} applied metadata, stream {}: {problem}", stream.name);
                         self.report(now, Some(Violation { invariant: shard_tiling::NAME, detail }), oracle);
                     }

@@ -105,6 +105,9 @@ pub enum Focus {
     /// Many splits, merges and scalings while partitions and latency leave some nodes'
     /// metadata behind: writes routed by a stale view race the reshards.
     Reshards,
+    /// Records expire during the run (retention of seconds): trims and log purges race
+    /// crashes, partitions and leader changes, and closed shards expire.
+    Retention,
 }
 
 /// The options of one run.
@@ -207,6 +210,10 @@ impl Swarm {
             Some(Focus::Reshards) => {
                 weights = vec![(FaultKind::Partition, 2), (FaultKind::PartitionOneWay, 2), (FaultKind::Latency, 1)];
                 reshards = RESHARDS_FOCUSED;
+            }
+            Some(Focus::Retention) => {
+                // Leadership moves often, and a replica is often away while others trim.
+                weights = vec![(FaultKind::Crash, 3), (FaultKind::PeerIsolate, 2), (FaultKind::Partition, 1)];
             }
         }
         Swarm {

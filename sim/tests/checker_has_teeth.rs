@@ -14,6 +14,9 @@
 //!   children opened, so the parent holds records past its EndingSequenceNumber
 //!   (records-within-shard-ranges) and a reader that follows the lineage reads a key's
 //!   later write before an earlier one (key-order).
+//! - Trimming only the shard leader's copy for retention: after leadership moves, a reader
+//!   starting from TRIM_HORIZON gets records that an earlier such reader no longer got
+//!   (expired-stay-gone).
 
 use runnel_sim::{replay_command, run, Bug, Focus, SimConfig};
 
@@ -26,6 +29,9 @@ const STALE_READ_SEEDS: [u64; 3] = [0, 1, 2];
 /// Reshard-focused seeds on which writes reach a parent after its children opened (each of
 /// these does; on 2 one of them also breaks a key's order, on 0 none does).
 const NO_SEAL_SEEDS: [u64; 2] = [2, 0];
+/// Retention-focused seeds on which a prober reads from TRIM_HORIZON at a new leader
+/// before it trimmed its own copy (seed 1 does).
+const LEADER_ONLY_TRIM_SEEDS: [u64; 1] = [1];
 
 /// Runs `seeds` with `bug` until one run reports every invariant in `expected`.
 fn caught(seeds: &[u64], focus: Focus, bug: Bug, expected: &[&str]) {
@@ -81,6 +87,16 @@ fn reading_at_a_leader_that_never_confirms_it_still_leads_is_caught() {
 #[test]
 fn ending_a_parent_without_sealing_it_is_caught() {
     caught(&NO_SEAL_SEEDS, Focus::Reshards, Bug::NoSeal, &["records-within-shard-ranges", "key-order"]);
+}
+
+#[test]
+fn trimming_only_the_leaders_copy_is_caught() {
+    caught(&LEADER_ONLY_TRIM_SEEDS, Focus::Retention, Bug::LeaderOnlyTrim, &["expired-stay-gone"]);
+}
+
+#[test]
+fn the_retention_seeds_without_the_bug_keep_every_promise() {
+    clean(&LEADER_ONLY_TRIM_SEEDS, Focus::Retention);
 }
 
 #[test]

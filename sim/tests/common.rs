@@ -1,12 +1,18 @@
-use runnel_sim::{replay_command, run, Outcome, SimConfig, COMMIT};
+use runnel_sim::{replay_command, run, Focus, Outcome, SimConfig, COMMIT};
 
 /// Runs `seeds`, printing a line per seed; panics with every failure's report.
 pub fn run_seeds(seeds: impl IntoIterator<Item = u64>, nodes: usize) -> Vec<Outcome> {
+    run_focused(seeds, nodes, None)
+}
+
+/// Like `run_seeds`, with the fault `focus` given.
+pub fn run_focused(seeds: impl IntoIterator<Item = u64>, nodes: usize, focus: Option<Focus>) -> Vec<Outcome> {
     let mut failures = Vec::new();
     let mut outcomes = Vec::new();
     for seed in seeds {
         let mut cfg = SimConfig::new(seed);
         cfg.nodes = nodes;
+        cfg.focus = focus;
         let outcome = run(&cfg);
         println!(
             "seed {seed} ({nodes} nodes): {} violations, sim {:.1} s, wall {:.2} s, {:?}",

@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::run_seeds;
+use common::{run_focused, run_seeds};
+use runnel_sim::Focus;
 
 /// Seeds that found bugs, kept forever. 3 and 1002 were found under the fault profiles the
 /// simulation had before swarm options, so they now replay other faults.
@@ -55,6 +56,15 @@ fn seeds_75_to_100() {
 #[test]
 fn five_nodes() {
     run_seeds(1_000..=1_010, 5);
+}
+
+/// Retention of 6 s: records expire, logs are purged and closed shards are forgotten while
+/// crashes and partitions move leadership; a prober reads from TRIM_HORIZON throughout.
+#[test]
+fn retention_seeds() {
+    let outcomes = run_focused(0..10, 3, Some(Focus::Retention));
+    let expired: usize = outcomes.iter().map(|o| o.stats.expired).sum();
+    assert!(expired >= 500, "records must actually expire in these runs, {expired} did");
 }
 
 #[test]

@@ -109,6 +109,7 @@ impl Admin for AdminService {
                             last_log_index: g.last_log_index,
                             committed_index: g.committed,
                             applied_index: g.applied,
+                            purged_index: g.purged,
                         })
                         .collect(),
                 }

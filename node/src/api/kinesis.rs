@@ -289,6 +289,32 @@ impl Kinesis for KinesisGrpc {
         Ok(Response::new(pb::SplitShardResponse {}))
     }
 
+    async fn increase_stream_retention_period(
+        &self,
+        req: Request<pb::IncreaseStreamRetentionPeriodRequest>,
+    ) -> Reply<pb::IncreaseStreamRetentionPeriodResponse> {
+        let req = req.into_inner();
+        let input = RetentionPeriodInput {
+            stream: stream_ref(req.stream_name, req.stream_arn),
+            retention_period_hours: req.retention_period_hours,
+        };
+        self.service.set_retention_period(input, RetentionChange::Increase).await.map_err(to_status)?;
+        Ok(Response::new(pb::IncreaseStreamRetentionPeriodResponse {}))
+    }
+
+    async fn decrease_stream_retention_period(
+        &self,
+        req: Request<pb::DecreaseStreamRetentionPeriodRequest>,
+    ) -> Reply<pb::DecreaseStreamRetentionPeriodResponse> {
+        let req = req.into_inner();
+        let input = RetentionPeriodInput {
+            stream: stream_ref(req.stream_name, req.stream_arn),
+            retention_period_hours: req.retention_period_hours,
+        };
+        self.service.set_retention_period(input, RetentionChange::Decrease).await.map_err(to_status)?;
+        Ok(Response::new(pb::DecreaseStreamRetentionPeriodResponse {}))
+    }
+
     async fn merge_shards(&self, req: Request<pb::MergeShardsRequest>) -> Reply<pb::MergeShardsResponse> {
         let req = req.into_inner();
         let input = MergeShardsInput {

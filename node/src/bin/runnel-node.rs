@@ -4,12 +4,12 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use runnel_node::api::server::serve;
 use runnel_node::cluster::clock::SystemClock;
-use runnel_node::cluster::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource};
+use runnel_node::cluster::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{
     parse_peer, FileConfig, NodeConfig, NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT, REPLICATION_FACTOR_DEFAULT,
 };
 use runnel_node::failstop::FailStop;
-use runnel_node::limits::SCALINGS_PER_WINDOW_DEFAULT;
+use runnel_node::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT};
 use runnel_node::storage::rocks::RocksEngine;
 use runnel_node::storage::AckPolicy;
 use runnel_node::transport::TcpConnector;
@@ -66,6 +66,10 @@ struct RunArgs {
     /// UpdateShardCount calls accepted per stream per rolling 24 hours (Kinesis: 10).
     #[arg(long, env = "RUNNEL_SCALINGS_PER_DAY_MAX")]
     scalings_per_day_max: Option<u32>,
+    /// For tests: how many milliseconds an hour of retention lasts (default 3600000), so
+    /// records expire without waiting a day. Give every node the same value.
+    #[arg(long, env = "RUNNEL_RETENTION_HOUR_MS", hide = true)]
+    retention_hour_ms: Option<u64>,
 }
 
 #[derive(Parser)]
@@ -126,6 +130,7 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
             .scalings_per_day_max
             .or(file.scalings_per_day_max)
             .unwrap_or(SCALINGS_PER_WINDOW_DEFAULT),
+        retention_hour_ms: args.retention_hour_ms.or(file.retention_hour_ms).unwrap_or(RETENTION_HOUR_MS_DEFAULT),
     };
     Ok(config.validate()?)
 }
@@ -202,6 +207,7 @@ async fn start_node(
         ack_policy: AckPolicy::AfterSync,
         read_check: ReadCheck::Linearizable,
         parent_end: ParentEnd::Seal,
+        trim_path: TrimPath::Replicated,
         secrets: SecretSource::Os,
         fail_stop: FailStop::abort_process(),
     };
@@ -272,6 +278,7 @@ async fn main() -> anyhow::Result<()> {
                     limits: NodeLimits::default(),
                     meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
                     scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
+                    retention_hour_ms: RETENTION_HOUR_MS_DEFAULT,
                 };
                 handles.push(start_node(config.validate()?, stop.clone(), drained_tx.clone()).await?);
             }

@@ -8,6 +8,7 @@
 //! - `read`: linearizable shard reads at the leader, from any node.
 //! - `reconcile`: metadata into running groups, reports, token key rotation.
 //! - `reshard`: carrying out a recorded split or merge (seal the parents, then complete).
+//! - `retention`: trims proposed by shard leaders, log purges on every replica.
 //! - `supervise`: restart-on-panic for long-running tasks.
 //! - `peer_handler`: what the node does with each peer message (`transport::PeerHandler`).
 //! - `status`: this node's view of its groups, for the Admin service.
@@ -20,7 +21,8 @@ pub mod propose;
 pub mod read;
 pub mod reconcile;
 pub mod reshard;
+pub mod retention;
 pub mod status;
 pub mod supervise;
 
-pub use node::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource};
+pub use node::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};

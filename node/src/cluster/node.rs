@@ -46,6 +46,18 @@ pub enum ParentEnd {
     ReadWithoutSealing,
 }
 
+/// How retention trims a shard. Only `Replicated` is correct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrimPath {
+    /// A `Trim` entry in the shard's log: every replica drops the same records.
+    #[default]
+    Replicated,
+    /// The leader drops the records from its own copy only. Deliberately broken (a
+    /// replica that leads later still has them: expired records come back): the
+    /// simulation's self-test turns it on to show its checker catches it.
+    LeaderOnly,
+}
+
 /// Where the node's secrets (token signing keys) come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretSource {
@@ -65,6 +77,7 @@ pub struct NodeDeps {
     pub ack_policy: AckPolicy,
     pub read_check: ReadCheck,
     pub parent_end: ParentEnd,
+    pub trim_path: TrimPath,
     pub secrets: SecretSource,
     pub fail_stop: FailStop,
 }
@@ -97,6 +110,7 @@ pub struct Node {
     pub fail_stop: FailStop,
     pub read_check: ReadCheck,
     pub parent_end: ParentEnd,
+    pub trim_path: TrimPath,
     commit: GroupCommit,
     shard_raft_config: Arc<openraft::Config>,
     groups: RwLock<BTreeMap<GroupId, Arc<ShardGroup>>>,
@@ -190,6 +204,7 @@ impl Node {
             fail_stop: deps.fail_stop,
             read_check: deps.read_check,
             parent_end: deps.parent_end,
+            trim_path: deps.trim_path,
             commit,
             shard_raft_config,
             groups: RwLock::default(),
@@ -349,7 +364,7 @@ mod tests {
     use crate::cluster::clock::SystemClock;
     use crate::config::{NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT};
     use crate::domain::ShardId;
-    use crate::limits::SCALINGS_PER_WINDOW_DEFAULT;
+    use crate::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT};
     use crate::storage::memory::MemoryEngine;
     use crate::transport::TcpConnector;
 
@@ -366,6 +381,7 @@ mod tests {
             limits: NodeLimits::default(),
             meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
             scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
+            retention_hour_ms: RETENTION_HOUR_MS_DEFAULT,
         };
         let deps = NodeDeps {
             engine,
@@ -375,6 +391,7 @@ mod tests {
             ack_policy: AckPolicy::AfterSync,
             read_check: ReadCheck::Linearizable,
             parent_end: ParentEnd::Seal,
+            trim_path: TrimPath::Replicated,
             secrets: SecretSource::Seeded(1),
             fail_stop: FailStop::with_action(|r| panic!("unexpected fail-stop: {r}")),
         };

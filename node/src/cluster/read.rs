@@ -81,15 +81,24 @@ pub enum ReadError {
 async fn read_applied(node: &Node, req: &ShardRead) -> Result<ShardReadReply, ReadError> {
     let group = node.group(req.group).ok_or(ReadError::NotLeader { group: req.group, node: node.id, leader: None })?;
     let engine = node.engine.clone();
-    let last_counter = group.shared.applied().last_counter;
+    let applied = group.shared.applied();
+    let (first_counter, last_counter) = (applied.first_counter(), applied.last_counter);
     let req = req.clone();
-    let result = off_thread(node.engine.io_blocks(), move || read_at(engine.as_ref(), &req, last_counter)).await;
+    let result =
+        off_thread(node.engine.io_blocks(), move || read_at(engine.as_ref(), &req, first_counter, last_counter)).await;
     result.map_err(|e| ReadError::Storage(e.to_string()))
 }
 
-fn read_at(engine: &dyn crate::storage::Engine, req: &ShardRead, last_counter: u64) -> std::io::Result<ShardReadReply> {
+/// Reads between the trim horizon `first_counter` and `last_counter`: a position that
+/// retention expired reads on from the oldest record kept.
+fn read_at(
+    engine: &dyn crate::storage::Engine,
+    req: &ShardRead,
+    first_counter: u64,
+    last_counter: u64,
+) -> std::io::Result<ShardReadReply> {
     let from_counter = match req.from {
-        ReadFrom::Counter(c) => c,
+        ReadFrom::Counter(c) => c.max(first_counter),
         ReadFrom::Timestamp(ts) => {
             first_counter_at_or_after(engine, req.group, ts, last_counter)?.unwrap_or(last_counter.saturating_add(1))
         }

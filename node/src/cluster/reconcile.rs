@@ -1,17 +1,19 @@
 //! Turns the metadata into running groups on this node, one pass at a time: bootstrap the
 //! metadata group, start and initialize the shard groups placed here, report shards ready,
-//! drop the groups of deleted streams, and (on the metadata leader) carry out reshards,
-//! purge deleted streams and rotate the token signing key.
+//! drop the groups of deleted streams and expired shards, apply retention to the shards
+//! here (cluster/retention.rs), and (on the metadata leader) carry out reshards, forget
+//! expired shards, purge deleted streams and rotate the token signing key.
 
-use super::node::{Node, StartError};
+use super::node::{Node, ShardGroup, StartError};
 use super::propose::propose;
-use crate::control::{MetaCommand, StreamStatus, TokenKey};
+use super::retention::{self, PURGE_GRACE};
+use crate::control::{MetaCommand, ShardMeta, StreamMeta, StreamStatus, TokenKey};
 use crate::domain::{GroupId, META_GROUP};
 use crate::limits::TOKEN_KEY_ROTATION_MS;
 use crate::replica::GroupCommand;
 use openraft::async_runtime::WatchReceiver as _;
 use openraft::BasicNode;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -28,7 +30,14 @@ enum Report {
     Purge,
     TokenKey,
     Reshard,
+    Trim,
+    LogPurge,
+    Expire,
 }
+
+/// Purge targets remembered per group while their grace runs; a new one is noted at most
+/// every `PURGE_GRACE / PURGE_CANDIDATES_MAX`, so a few suffice however often trims come.
+const PURGE_CANDIDATES_MAX: u32 = 8;
 
 struct Pass {
     node: Arc<Node>,
@@ -36,6 +45,8 @@ struct Pass {
     meta_initialized: bool,
     first_seen: HashMap<GroupId, Instant>,
     reported: HashMap<(GroupId, Report), Instant>,
+    /// Per group: log indexes it may purge up to, and since when it knew (oldest first).
+    purge_candidates: HashMap<GroupId, VecDeque<(u64, Instant)>>,
 }
 
 pub async fn run(node: Arc<Node>) {
@@ -47,6 +58,7 @@ pub async fn run(node: Arc<Node>) {
         meta_initialized: false,
         first_seen: HashMap::new(),
         reported: HashMap::new(),
+        purge_candidates: HashMap::new(),
     };
     loop {
         if *shutdown.borrow() {
@@ -109,6 +121,7 @@ impl Pass {
                     continue;
                 }
             };
+            self.retain(stream, shard, &group);
             if shard.ready {
                 continue;
             }
@@ -145,6 +158,7 @@ impl Pass {
                     tracing::warn!(node = me, %group, "cannot drop group: {e}");
                 }
                 self.first_seen.remove(&group);
+                self.purge_candidates.remove(&group);
             }
         }
 
@@ -162,6 +176,14 @@ impl Pass {
                         tracing::debug!("reshard not done yet: {e}");
                     }
                 });
+            }
+        }
+        let (now, hour_ms) = (self.node.clock.now_ms(), self.node.config.retention_hour_ms);
+        for stream in meta.state.streams.values() {
+            let expired = stream.status != StreamStatus::Deleting && !stream.expired_shards(now, hour_ms).is_empty();
+            if expired && self.due((GroupId(stream.incarnation), Report::Expire)) {
+                let (name, incarnation) = (stream.name.clone(), stream.incarnation);
+                self.report(MetaCommand::ExpireShards { name, incarnation, now_ms: now, hour_ms }, "ExpireShards");
             }
         }
         let deleting: Vec<_> = meta
@@ -185,6 +207,37 @@ impl Pass {
                 let key = TokenKey { id, secret: self.node.secret(), created_ms: now };
                 self.report(MetaCommand::RotateTokenKey { key }, "token key rotation");
             }
+        }
+    }
+
+    /// Retention for one shard group here: a trim when this node leads it and records
+    /// expired; a log purge once a trim's grace has passed.
+    fn retain(&mut self, stream: &StreamMeta, shard: &ShardMeta, group: &Arc<ShardGroup>) {
+        let leads = group.raft.metrics().borrow_watched().current_leader == Some(self.node.id);
+        if leads {
+            if let Some(before_ms) = retention::trim_due(&self.node, stream, group) {
+                if self.due((shard.group, Report::Trim)) {
+                    let (node, replicas) = (self.node.clone(), shard.replicas.clone());
+                    tokio::spawn(retention::trim(node, shard.group, replicas, before_ms));
+                }
+            }
+        }
+        let Some(target) = retention::purge_target(group) else {
+            self.purge_candidates.remove(&shard.group);
+            return;
+        };
+        let candidates = self.purge_candidates.entry(shard.group).or_default();
+        let spacing = PURGE_GRACE / PURGE_CANDIDATES_MAX;
+        if candidates.back().is_none_or(|(upto, at)| *upto < target && at.elapsed() >= spacing) {
+            candidates.push_back((target, Instant::now()));
+        }
+        let ripe = candidates.iter().take_while(|(_, at)| at.elapsed() >= PURGE_GRACE).count();
+        let Some(&(upto, _)) = ripe.checked_sub(1).and_then(|last| candidates.get(last)) else { return };
+        if self.due((shard.group, Report::LogPurge)) {
+            if let Some(candidates) = self.purge_candidates.get_mut(&shard.group) {
+                candidates.drain(..ripe);
+            }
+            tokio::spawn(retention::purge(self.node.clone(), group.clone(), upto));
         }
     }
 

@@ -15,6 +15,8 @@ pub struct GroupStatus {
     pub last_log_index: Option<u64>,
     pub committed: Option<u64>,
     pub applied: Option<u64>,
+    /// The log is purged up to here (retention).
+    pub purged: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +43,7 @@ pub fn local_status(node: &Node) -> NodeStatus {
                 last_log_index: m.last_log_index,
                 committed: m.local_committed.map(|c| c.index),
                 applied: m.last_applied.map(|a| a.index),
+                purged: m.purged.map(|p| p.index),
             })
         })
         .collect();

@@ -8,6 +8,7 @@
 
 use super::placement::replicas_for;
 use super::reshard::{self, ReshardRefused};
+use super::retention::{set_retention, RetentionChange, RetentionRefused};
 use super::state::{MetaState, ShardMeta, StreamMeta, StreamMode, StreamStatus, TokenKey};
 use crate::domain::{GroupId, HashKeyRange, NodeId, ShardId, StreamName};
 use crate::limits::{SHARDS_PER_STREAM_MAX, STREAMS_MAX, TOKEN_KEYS_KEPT};
@@ -66,6 +67,20 @@ pub enum MetaCommand {
         incarnation: u64,
         endings: Vec<(ShardId, u64)>,
         now_ms: i64,
+    },
+    /// IncreaseStreamRetentionPeriod or DecreaseStreamRetentionPeriod.
+    SetRetention {
+        name: StreamName,
+        hours: u32,
+        change: RetentionChange,
+    },
+    /// Forget the stream's closed shards whose records have all expired at `now_ms` (the
+    /// proposer's clock, with its length of an hour, so every replica decides alike).
+    ExpireShards {
+        name: StreamName,
+        incarnation: u64,
+        now_ms: i64,
+        hour_ms: u64,
     },
 }
 
@@ -244,6 +259,25 @@ impl MetaState {
                 match self.complete_reshard(name, *incarnation, endings, *now_ms) {
                     Ok(()) => MetaResult::Ok,
                     Err(why) => MetaResult::Refused(why),
+                }
+            }
+            MetaCommand::SetRetention { name, hours, change } => {
+                let Some(stream) = self.streams.get_mut(name) else {
+                    return MetaResult::StreamNotFound(name.clone());
+                };
+                match set_retention(stream, *hours, *change) {
+                    Ok(()) => MetaResult::Ok,
+                    Err(RetentionRefused::NotActive(status)) => MetaResult::NotActive(status),
+                    Err(RetentionRefused::Invalid(why)) => MetaResult::Refused(why),
+                }
+            }
+            MetaCommand::ExpireShards { name, incarnation, now_ms, hour_ms } => {
+                match self.streams.get_mut(name).filter(|s| s.incarnation == *incarnation) {
+                    Some(stream) => {
+                        stream.forget_expired(*now_ms, *hour_ms);
+                        MetaResult::Ok
+                    }
+                    None => MetaResult::StreamNotFound(name.clone()),
                 }
             }
         }

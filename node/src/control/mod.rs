@@ -7,14 +7,17 @@
 //! - `placement`: where a shard's replicas live.
 //! - `reshard`: splits, merges and UNIFORM_SCALING steps; the tiling and lineage
 //!   invariants.
+//! - `retention`: retention periods, and forgetting closed shards once expired.
 //! - `applied`: the metadata group's applied state as persisted.
 
 pub mod applied;
 pub mod command;
 pub mod placement;
 pub mod reshard;
+pub mod retention;
 pub mod state;
 
 pub use applied::MetaApplied;
 pub use command::{MetaCommand, MetaResult};
+pub use retention::RetentionChange;
 pub use state::{Closed, MetaState, Reshard, ShardMeta, StreamMeta, StreamMode, StreamStatus, TokenKey};

@@ -8,6 +8,7 @@
 //! - `records`: PutRecord, PutRecords.
 //! - `reads`: GetShardIterator, GetRecords.
 //! - `resharding`: SplitShard, MergeShards, UpdateShardCount.
+//! - `retention`: IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod.
 //! - `tokens`: authenticated shard iterators and NextTokens.
 //! - `validate`: member checks shared by the actions.
 //! - `admission`: bounded work per node.
@@ -18,6 +19,7 @@ pub mod error;
 mod reads;
 mod records;
 mod resharding;
+mod retention;
 mod shards;
 mod streams;
 pub mod tokens;

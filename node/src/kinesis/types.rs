@@ -214,3 +214,12 @@ pub struct UpdateShardCountOutput {
     pub current_shard_count: u32,
     pub target_shard_count: u32,
 }
+
+pub use crate::control::RetentionChange;
+
+/// IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod.
+#[derive(Debug, Clone, Default)]
+pub struct RetentionPeriodInput {
+    pub stream: StreamRef,
+    pub retention_period_hours: Option<i32>,
+}

@@ -45,6 +45,8 @@ pub enum CommandKind {
     Meta = 2,
     /// Closes a shard to writes (a reshard's parent).
     Seal = 3,
+    /// Drops a shard's records that retention expired.
+    Trim = 4,
 }
 
 impl Command {
@@ -67,6 +69,7 @@ impl Command {
             [COMMAND_FORMAT, 1, body @ ..] => Ok((CommandKind::Append, body)),
             [COMMAND_FORMAT, 2, body @ ..] => Ok((CommandKind::Meta, body)),
             [COMMAND_FORMAT, 3, body @ ..] => Ok((CommandKind::Seal, body)),
+            [COMMAND_FORMAT, 4, body @ ..] => Ok((CommandKind::Trim, body)),
             [COMMAND_FORMAT, kind, ..] => Err(format!("unknown command kind {kind}")),
             [format, ..] => Err(format!("unknown command format {format}")),
             [] => Err("empty command".into()),

@@ -16,6 +16,9 @@ pub enum GroupCommand {
     Meta(MetaCommand),
     /// Close the shard to writes: appends ordered after it are refused (shard groups only).
     Seal,
+    /// Drop the records that arrived before `before_ms` (retention; shard groups only). The
+    /// leader picks the time, so every replica drops the same records.
+    Trim { before_ms: i64 },
 }
 
 /// A decoded command, borrowing record data from the entry.
@@ -23,6 +26,7 @@ pub enum Decoded<'a> {
     Append(BatchView<'a>),
     Meta(MetaCommand),
     Seal,
+    Trim { before_ms: i64 },
 }
 
 impl GroupCommand {
@@ -34,6 +38,10 @@ impl GroupCommand {
             }
             GroupCommand::Meta(cmd) => cmd.encode().map_err(|e| e.to_string()),
             GroupCommand::Seal => Command::build(CommandKind::Seal, 0, |_| Ok::<(), String>(())),
+            GroupCommand::Trim { before_ms } => Command::build(CommandKind::Trim, 8, |buf| {
+                buf.extend_from_slice(&before_ms.to_be_bytes());
+                Ok::<(), String>(())
+            }),
         }
     }
 }
@@ -45,6 +53,10 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
         (CommandKind::Meta, body) => MetaCommand::decode(body).map(Decoded::Meta),
         (CommandKind::Seal, []) => Ok(Decoded::Seal),
         (CommandKind::Seal, _) => Err("a seal carries no body".into()),
+        (CommandKind::Trim, body) => match <[u8; 8]>::try_from(body) {
+            Ok(bytes) => Ok(Decoded::Trim { before_ms: i64::from_be_bytes(bytes) }),
+            Err(_) => Err(format!("a trim carries 8 bytes, not {}", body.len())),
+        },
     }
 }
 
@@ -60,6 +72,10 @@ pub enum GroupReply {
     /// and never changes again.
     Sealed {
         last_counter: u64,
+    },
+    /// Records before `first_counter` are gone (now or by an earlier trim).
+    Trimmed {
+        first_counter: u64,
     },
     /// A command this group does not hold (an `Append` sent to the metadata group...), or
     /// one it cannot decode; nothing was applied.

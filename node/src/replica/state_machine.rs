@@ -16,6 +16,7 @@ use crate::raft::snapshot::SnapshotData;
 use crate::raft::types::{Entry, EntryPayload, LogId, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::shard::append::apply_append;
 use crate::shard::snapshot::ShardSnapshotSource;
+use crate::shard::trim::apply_trim;
 use crate::shard::{ShardApplied, ShardShared};
 use crate::storage::{Batch, Cf, Engine};
 use futures::{Stream, TryStreamExt};
@@ -145,6 +146,14 @@ impl GroupStateMachine {
                         applied.sealed = true;
                         GroupReply::Sealed { last_counter: applied.last_counter }
                     }
+                    Ok(Decoded::Trim { before_ms }) => {
+                        // The trim looks rows up: earlier entries' effects must be written.
+                        self.write(std::mem::take(&mut out))?;
+                        let engine = self.engine.as_ref();
+                        let result = apply_trim(engine, self.group, entry.index(), before_ms, &mut applied, &mut out);
+                        let first_counter = self.fail_stop.check(&format!("{} trim", self.group), result)?;
+                        GroupReply::Trimmed { first_counter }
+                    }
                     Ok(Decoded::Meta(_)) => GroupReply::Refused("a metadata command sent to a shard".into()),
                     Err(e) => GroupReply::Refused(e),
                 },
@@ -180,6 +189,7 @@ impl GroupStateMachine {
                     Ok(Decoded::Meta(cmd)) => GroupReply::Meta(applied.state.apply(&cmd)),
                     Ok(Decoded::Append(_)) => GroupReply::Refused("records sent to the metadata group".into()),
                     Ok(Decoded::Seal) => GroupReply::Refused("a seal sent to the metadata group".into()),
+                    Ok(Decoded::Trim { .. }) => GroupReply::Refused("a trim sent to the metadata group".into()),
                     Err(e) => GroupReply::Refused(e),
                 },
                 EntryPayload::Blank => GroupReply::Empty,

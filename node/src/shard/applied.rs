@@ -19,6 +19,24 @@ pub struct ShardApplied {
     pub last_arrival_ms: i64,
     /// A `Seal` was applied: the shard takes no more records (it is a reshard's parent).
     pub sealed: bool,
+    /// The latest retention trim; `None` until the first.
+    pub trim: Option<Trim>,
+    /// The newest counter a snapshot installed here brought: records up to it are inline
+    /// index rows, not in this replica's log.
+    pub inline_through: u64,
+}
+
+/// Where retention left a shard. Only ever moves forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trim {
+    /// Records that arrived before this time are gone.
+    pub before_ms: i64,
+    /// The first counter kept: where TRIM_HORIZON starts.
+    pub first_counter: u64,
+    /// On this replica, log entries below this index hold no kept record: the log may be
+    /// purged up to it (cluster/retention.rs waits a grace period first, so that a read
+    /// that found an index row just before the trim still finds its entry).
+    pub log_start: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -28,6 +46,8 @@ struct Record {
     last_counter: u64,
     last_arrival_ms: i64,
     sealed: bool,
+    trim: Option<Trim>,
+    inline_through: u64,
 }
 
 impl ShardApplied {
@@ -38,6 +58,8 @@ impl ShardApplied {
             last_counter: self.last_counter,
             last_arrival_ms: self.last_arrival_ms,
             sealed: self.sealed,
+            trim: self.trim,
+            inline_through: self.inline_through,
         })
     }
 
@@ -49,7 +71,14 @@ impl ShardApplied {
             last_counter: r.last_counter,
             last_arrival_ms: r.last_arrival_ms,
             sealed: r.sealed,
+            trim: r.trim,
+            inline_through: r.inline_through,
         })
+    }
+
+    /// The first counter retention kept (0 before any trim).
+    pub fn first_counter(&self) -> u64 {
+        self.trim.map_or(0, |t| t.first_counter)
     }
 
     pub fn key(group: GroupId) -> Vec<u8> {
@@ -77,6 +106,8 @@ mod tests {
             last_counter: u64::MAX - 1,
             last_arrival_ms: -5,
             sealed: true,
+            trim: Some(Trim { before_ms: i64::MIN, first_counter: 4, log_start: u64::MAX }),
+            inline_through: 17,
         };
         assert_eq!(ShardApplied::decode(&state.encode().unwrap()).unwrap(), state);
     }

@@ -8,6 +8,8 @@
 //! - `read`: GetRecords over the index, loading record data from the Raft log; the
 //!   AT_TIMESTAMP seek over the time rows.
 //! - `snapshot`: a shard as a stream of bounded chunks, and installing one.
+//! - `trim`: what applying a retention `Trim` does (index and time rows of expired
+//!   records dropped; where this replica's log may later be purged).
 
 pub mod append;
 pub mod applied;
@@ -15,6 +17,7 @@ pub mod batch;
 pub mod index;
 pub mod read;
 pub mod snapshot;
+pub mod trim;
 
 pub use applied::ShardApplied;
 

@@ -1,7 +1,8 @@
 //! A shard as a snapshot: a stream of bounded chunks read lazily from the index and the
 //! log, and how a receiver stages and installs them.
 //!
-//! Chunks: first a header `[1][last counter u64][last arrival i64]`, then records
+//! Chunks: first a header `[1][last counter u64][last arrival i64][sealed u8][trimmed
+//! before i64][first counter u64]`, then records
 //! `[2][count u32]` and per record `[counter u64][arrival i64][key length u16][key]
 //! [data length u32][data]`. Each chunk holds about `SNAPSHOT_CHUNK_BYTES_MAX` at most.
 //!
@@ -9,9 +10,10 @@
 //! the install raises the shard's applied counter they are invisible (reads stop at the
 //! applied counter), and a record the replica already had is rewritten with the same
 //! content: committed records are the same on every replica. Chunk markers record which
-//! chunks of which transmission arrived; the install checks them all.
+//! chunks of which transmission arrived; the install checks them all. The install drops
+//! what retention trimmed at the sender (a replica that was away keeps nothing expired).
 
-use super::applied::ShardApplied;
+use super::applied::{ShardApplied, Trim};
 use super::index;
 use super::read::read_records;
 use crate::domain::{GroupId, ShardId};
@@ -27,6 +29,7 @@ const CHUNK_HEADER: u8 = 1;
 const CHUNK_RECORDS: u8 = 2;
 /// Records per chunk at the most, whatever their size.
 const CHUNK_RECORDS_MAX: usize = 10_000;
+const HEADER_BYTES: usize = 8 + 8 + 1 + 8 + 8;
 
 /// The shard as it was when the snapshot was taken: records up to `last_counter`.
 pub struct ShardSnapshotSource {
@@ -36,6 +39,7 @@ pub struct ShardSnapshotSource {
     last_counter: u64,
     last_arrival_ms: i64,
     sealed: bool,
+    trim: Option<Trim>,
     next_counter: u64,
     header_sent: bool,
 }
@@ -49,7 +53,8 @@ impl ShardSnapshotSource {
             last_counter: applied.last_counter,
             last_arrival_ms: applied.last_arrival_ms,
             sealed: applied.sealed,
-            next_counter: 0,
+            trim: applied.trim,
+            next_counter: applied.first_counter(),
             header_sent: false,
         }
     }
@@ -63,13 +68,16 @@ impl SnapshotSource for ShardSnapshotSource {
             chunk.extend_from_slice(&self.last_counter.to_be_bytes());
             chunk.extend_from_slice(&self.last_arrival_ms.to_be_bytes());
             chunk.push(u8::from(self.sealed));
+            chunk.extend_from_slice(&self.trim.map_or(i64::MIN, |t| t.before_ms).to_be_bytes());
+            chunk.extend_from_slice(&self.trim.map_or(0, |t| t.first_counter).to_be_bytes());
             return Ok(Some(chunk));
         }
         if self.next_counter > self.last_counter {
             return Ok(None);
         }
         // Records are only ever added above `last_counter`, so this view stays consistent
-        // while the shard goes on taking writes.
+        // while the shard goes on taking writes; a trim meanwhile only leaves records out,
+        // and the receiver applies that trim's entry after the snapshot.
         let batch = read_records(
             self.engine.as_ref(),
             self.group,
@@ -135,8 +143,8 @@ pub fn stage_chunk(engine: &dyn Engine, group: GroupId, msg: &ChunkMessage) -> i
     let mut c = Cursor { bytes: &msg.data, at: 0 };
     match c.take(1)?[0] {
         CHUNK_HEADER => {
-            // last counter, last arrival, sealed flag.
-            let header = c.take(8 + 8 + 1)?;
+            // last counter, last arrival, sealed flag, trimmed before, first counter.
+            let header = c.take(HEADER_BYTES)?;
             markers::mark(&mut out, group, msg, header);
         }
         CHUNK_RECORDS => {
@@ -168,20 +176,28 @@ pub fn stage_chunk(engine: &dyn Engine, group: GroupId, msg: &ChunkMessage) -> i
     engine.write(out)
 }
 
-/// The header of a completely staged transmission, or why it is not complete.
-/// The shard's position in a snapshot: its newest counter and arrival time, and whether
-/// it is sealed.
+/// The shard's position in a snapshot: its newest counter and arrival time, whether it is
+/// sealed, and where retention left it (`trimmed_before_ms` is `i64::MIN` before any trim).
 pub struct SnapshotHeader {
     pub last_counter: u64,
     pub last_arrival_ms: i64,
     pub sealed: bool,
+    pub trimmed_before_ms: i64,
+    pub first_counter: u64,
 }
 
+/// The header of a completely staged transmission, or why it is not complete.
 pub fn staged_header(engine: &dyn Engine, group: GroupId, staged: &StagedSnapshot) -> io::Result<SnapshotHeader> {
     let extras = markers::complete(engine, group, staged)?;
     let header = extras.first().map(Vec::as_slice).unwrap_or_default();
     let mut c = Cursor { bytes: header, at: 0 };
-    Ok(SnapshotHeader { last_counter: c.u64()?, last_arrival_ms: c.i64()?, sealed: c.flag()? })
+    Ok(SnapshotHeader {
+        last_counter: c.u64()?,
+        last_arrival_ms: c.i64()?,
+        sealed: c.flag()?,
+        trimmed_before_ms: c.i64()?,
+        first_counter: c.u64()?,
+    })
 }
 
 /// Installs a completely staged snapshot: the shard's applied state moves to the
@@ -193,14 +209,32 @@ pub fn install(
     staged: &StagedSnapshot,
 ) -> io::Result<ShardApplied> {
     let header = staged_header(engine, group, staged)?;
+    // openraft purges this replica's log up to the snapshot; every kept record came inline.
+    let log_start = meta.last_log_id.map_or(0, |id| id.index() + 1);
+    let trim = (header.trimmed_before_ms != i64::MIN).then_some(Trim {
+        before_ms: header.trimmed_before_ms,
+        first_counter: header.first_counter,
+        log_start,
+    });
     let applied = ShardApplied {
         last_applied: meta.last_log_id,
         membership: meta.last_membership.clone(),
         last_counter: header.last_counter,
         last_arrival_ms: header.last_arrival_ms,
         sealed: header.sealed,
+        trim,
+        inline_through: header.last_counter,
     };
     let mut out = Batch::default();
+    if let Some(trim) = trim {
+        // Rows this replica kept from before it went away, expired at the sender.
+        out.delete_range(
+            Cf::Index,
+            keys::numbered(group, KeyKind::Record, 0),
+            keys::numbered(group, KeyKind::Record, trim.first_counter),
+        );
+        out.delete_range(Cf::Index, keys::key(group, KeyKind::ArrivalTime), keys::arrival(group, trim.before_ms, 0));
+    }
     out.put(Cf::State, ShardApplied::key(group), applied.encode()?);
     markers::clear(&mut out, group);
     engine.write(out)?;

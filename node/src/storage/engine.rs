@@ -101,6 +101,12 @@ pub trait Engine: Send + Sync + 'static {
     /// stays on one thread and deterministic.
     fn io_blocks(&self) -> bool;
 
+    /// Gives back the disk space of deleted keys in `[from, to)` now rather than whenever
+    /// background work gets there (retention frees disk this way). Blocks.
+    fn reclaim(&self, _cf: Cf, _from: &[u8], _to: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+
     /// Releases the engine; every later call fails. Called once every group and worker
     /// using it has stopped (see `Node::shutdown`).
     fn close(&self) {}

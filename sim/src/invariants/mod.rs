@@ -10,6 +10,7 @@ pub mod committed_immutable;
 mod consumer_order;
 mod duplicates;
 pub mod election_safety;
+pub mod expired_stay_gone;
 mod key_order;
 mod liveness;
 pub mod log_matching;
@@ -64,6 +65,7 @@ pub fn check_all(oracle: &Oracle, replicas: &ReplicaContents, completed: bool) -
     violations.extend(sequence_numbers::check(oracle, replicas));
     violations.extend(stale_reads::check(oracle));
     violations.extend(sequence_ranges::check(oracle, replicas));
+    violations.extend(expired_stay_gone::check(oracle));
     let mut duplicates = 0;
     if completed {
         violations.extend(shard_tiling::check(oracle));

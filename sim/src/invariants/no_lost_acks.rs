@@ -5,12 +5,15 @@
 //! record. Routing: a record lands on a shard whose hash range holds MD5(partition key)
 //! (the open one when it was written: a parent or one of its children). The final reads
 //! follow the lineage, so records in closed shards count.
-//! Writes whose outcome the client never learned are unknown and not checked here.
+//! Writes whose outcome the client never learned are unknown and not checked here. With
+//! retention on, a write first sent more than a retention period before the final reads
+//! ended may have expired; every later one must be there.
 
 use super::{Violation, REPORT_MAX};
 use crate::oracle::Oracle;
 use runnel_proto::hash_key::HashKey;
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 const NAME: &str = "no-lost-acks";
 
@@ -21,10 +24,12 @@ pub fn check(oracle: &Oracle) -> Vec<Violation> {
         .iter()
         .flat_map(|(shard, records)| records.iter().map(move |(seq, p)| (shard.as_str(), *seq, p.as_str())))
         .collect();
+    let done = oracle.final_reads_done.unwrap_or(Duration::MAX);
     for (payload, write) in &oracle.writes {
+        let expired = oracle.may_have_expired(write.first_attempt_at, done);
         for ack in &write.acks {
             let (shard, seq) = (&ack.shard, &ack.seq);
-            if !present.contains(&(shard.as_str(), *seq, payload.as_str())) {
+            if !expired && !present.contains(&(shard.as_str(), *seq, payload.as_str())) {
                 out.push(Violation {
                     invariant: NAME,
                     detail: format!("{payload} acknowledged as {shard} #{seq} is not there"),

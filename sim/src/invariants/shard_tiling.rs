@@ -34,8 +34,9 @@ pub fn listing(stream: &StreamMeta) -> BTreeMap<String, ShardInfo> {
         .collect()
 }
 
-/// What is wrong with `shards`, if anything.
-pub fn problems(shards: &BTreeMap<String, ShardInfo>) -> Vec<String> {
+/// What is wrong with `shards`, if anything. With `parents_expire` (retention on), a
+/// closed parent may be gone: a child is then checked only against parents still there.
+pub fn problems(shards: &BTreeMap<String, ShardInfo>, parents_expire: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut open: Vec<(&String, &ShardInfo)> = shards.iter().filter(|(_, s)| s.ending_seq.is_none()).collect();
     open.sort_by_key(|(_, s)| s.start);
@@ -52,6 +53,10 @@ pub fn problems(shards: &BTreeMap<String, ShardInfo>) -> Vec<String> {
         }
     }
     for (id, child) in shards.iter().filter(|(_, s)| !s.parents.is_empty()) {
+        // Parents close together, so they expire together.
+        if parents_expire && child.parents.iter().all(|p| !shards.contains_key(p)) {
+            continue;
+        }
         let parents: Vec<(&String, Option<&ShardInfo>)> = child.parents.iter().map(|p| (p, shards.get(p))).collect();
         let low = parents.iter().filter_map(|(_, p)| p.map(|p| p.start)).min();
         let high = parents.iter().filter_map(|(_, p)| p.map(|p| p.end)).max();
@@ -74,7 +79,7 @@ pub fn problems(shards: &BTreeMap<String, ShardInfo>) -> Vec<String> {
 
 /// The shards listed after the heal.
 pub fn check(oracle: &Oracle) -> Vec<Violation> {
-    problems(&oracle.shards)
+    problems(&oracle.shards, oracle.retention.is_some())
         .into_iter()
         .map(|p| Violation { invariant: NAME, detail: format!("ListShards after healing: {p}") })
         .collect()
@@ -102,16 +107,22 @@ mod tests {
             ("b".to_string(), shard(0, half, &["a"], (11, None))),
             ("c".to_string(), shard(half + 1, u128::MAX, &["a"], (11, None))),
         ]);
-        assert!(problems(&shards).is_empty(), "{:?}", problems(&shards));
+        assert!(problems(&shards, false).is_empty(), "{:?}", problems(&shards, false));
         shards.get_mut("c").unwrap().start = half + 2;
-        assert_eq!(problems(&shards).len(), 1, "a gap");
+        assert_eq!(problems(&shards, false).len(), 1, "a gap");
         shards.get_mut("c").unwrap().start = half;
-        assert_eq!(problems(&shards).len(), 1, "an overlap");
+        assert_eq!(problems(&shards, false).len(), 1, "an overlap");
         shards.get_mut("c").unwrap().start = half + 1;
         shards.get_mut("b").unwrap().starting_seq = 10;
-        assert_eq!(problems(&shards).len(), 1, "a child starting at its parent's end");
+        assert_eq!(problems(&shards, false).len(), 1, "a child starting at its parent's end");
         shards.get_mut("b").unwrap().starting_seq = 11;
         shards.get_mut("a").unwrap().end = half;
-        assert_eq!(problems(&shards).len(), 1, "c outside its parent");
+        assert_eq!(problems(&shards, false).len(), 1, "c outside its parent");
+        // Once its parent expired, a child is not judged against it; without retention a
+        // missing parent is a problem.
+        shards.get_mut("c").unwrap().start = half + 1;
+        shards.remove("a");
+        assert!(problems(&shards, true).is_empty(), "{:?}", problems(&shards, true));
+        assert_eq!(problems(&shards, false).len(), 4);
     }
 }

@@ -22,10 +22,11 @@ pub const NAME: &str = "no-stale-reads";
 
 pub fn check(oracle: &Oracle) -> Vec<Violation> {
     // Per shard, every acknowledgement by sequence number.
-    let mut acked: BTreeMap<&str, Vec<(u128, Duration, &str)>> = BTreeMap::new();
+    let mut acked: BTreeMap<&str, Vec<(u128, Duration, &str, Duration)>> = BTreeMap::new();
     for (payload, write) in &oracle.writes {
         for ack in &write.acks {
-            acked.entry(ack.shard.as_str()).or_default().push((ack.seq, ack.at, payload.as_str()));
+            let entry = (ack.seq, ack.at, payload.as_str(), write.first_attempt_at);
+            acked.entry(ack.shard.as_str()).or_default().push(entry);
         }
     }
     for acks in acked.values_mut() {
@@ -37,14 +38,17 @@ pub fn check(oracle: &Oracle) -> Vec<Violation> {
         let returned: BTreeSet<u128> = page.returned.iter().copied().collect();
         let last_returned = page.returned.last().copied();
         let first = match page.after {
-            Some(after) => acks.partition_point(|(seq, _, _)| *seq <= after),
+            Some(after) => acks.partition_point(|(seq, ..)| *seq <= after),
             None => 0,
         };
+        // A record retention may have dropped by the time the page came back is excused.
         let missing = acks[first..]
             .iter()
-            .take_while(|(seq, _, _)| !page.truncated || last_returned.is_some_and(|last| *seq <= last))
-            .find(|(seq, at, _)| *at < page.started && !returned.contains(seq));
-        if let Some((seq, at, payload)) = missing {
+            .take_while(|(seq, ..)| !page.truncated || last_returned.is_some_and(|last| *seq <= last))
+            .find(|(seq, at, _, sent)| {
+                *at < page.started && !returned.contains(seq) && !oracle.may_have_expired(*sent, page.finished)
+            });
+        if let Some((seq, at, payload, _)) = missing {
             out.push(Violation {
                 invariant: NAME,
                 detail: format!(
@@ -93,6 +97,7 @@ mod tests {
             shard: "s".into(),
             node: 1,
             started: Duration::from_millis(started_ms),
+            finished: Duration::from_millis(started_ms + 1),
             after,
             returned: returned.to_vec(),
             truncated,

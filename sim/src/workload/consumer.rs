@@ -72,6 +72,7 @@ pub async fn consumer(ctx: Ctx, name: String, seed: u64) -> turmoil::Result {
                         shard: shard.clone(),
                         node,
                         started,
+                        finished: now(),
                         after: pos.last,
                         returned: page.records.iter().map(|r| r.sequence_number.parse().unwrap_or(0)).collect(),
                         truncated: page.records.len() >= CONSUMER_LIMIT as usize,

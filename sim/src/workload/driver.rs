@@ -260,7 +260,9 @@ pub async fn driver(ctx: Ctx) -> turmoil::Result {
         o.final_order.push(shard.clone());
         lineage.finish(&shard);
     }
-    ctx.oracle.borrow_mut().stop_consumers = true;
+    let mut o = ctx.oracle.borrow_mut();
+    o.final_reads_done = Some(now());
+    o.stop_consumers = true;
     Ok(())
 }
 
@@ -317,6 +319,7 @@ async fn final_read(
                     shard: shard.to_string(),
                     node,
                     started,
+                    finished: now(),
                     after: records.last().map(|(seq, _)| *seq),
                     returned: got.iter().map(|(seq, _)| *seq).collect(),
                     truncated: got.len() >= FINAL_READ_LIMIT as usize,

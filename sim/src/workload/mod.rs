@@ -8,18 +8,21 @@
 //! - `consumer`: every shard, continuously, through GetShardIterator / GetRecords,
 //!   recording each page for the stale-read check; parents before children.
 //! - `resharder`: the seed's splits, merges and UpdateShardCount calls during the faults.
+//! - `prober` (retention runs): one page of every shard from TRIM_HORIZON, again and again.
 //!
 //! Every host's randomness comes from the run's seed.
 
 mod client_producer;
 mod consumer;
 mod driver;
+mod prober;
 mod producer;
 mod resharder;
 
 pub use client_producer::client_producer;
 pub use consumer::consumer;
 pub use driver::{driver, LIVENESS_BOUND};
+pub use prober::prober;
 pub use producer::producer;
 pub use resharder::resharder;
 
