@@ -158,6 +158,7 @@ pub struct GetShardIteratorInput {
 pub struct GetRecordsInput {
     pub shard_iterator: String,
     pub limit: Option<i32>,
+    pub stream_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
