@@ -106,8 +106,17 @@ async fn shard_iterator_positions_follow_kinesis() {
     let req =
         GetShardIteratorRequest { timestamp: Some(now_ms() - 60_000), ..iterator_req("pos", &shard, "AT_TIMESTAMP") };
     let it = k.get_shard_iterator(req).await.expect("a past timestamp").into_inner().shard_iterator;
-    let page = k.get_records(GetRecordsRequest { shard_iterator: it, ..Default::default() }).await.unwrap();
+    let page = k.get_records(GetRecordsRequest { shard_iterator: it.clone(), ..Default::default() }).await.unwrap();
     assert_eq!(page.into_inner().records.len(), 1);
+    // GetRecords' optional StreamARN must name the iterator's stream.
+    let get = |arn: &str| GetRecordsRequest {
+        shard_iterator: it.clone(),
+        limit: None,
+        stream_arn: format!("arn:aws:kinesis:local:{ACCOUNT}:stream/{arn}"),
+    };
+    assert_eq!(k.get_records(get("pos")).await.expect("its own stream").into_inner().records.len(), 1);
+    let (name, _) = refused(k.get_records(get("other"))).await;
+    assert_eq!(name, "InvalidArgumentException");
 
     // A well-formed sequence number of another shard, or one Runnel cannot have issued.
     let other_shard = (u128::from(7u32) | (1u128 << 32)).to_string();
