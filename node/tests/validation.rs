@@ -518,6 +518,13 @@ async fn list_shards_takes_a_stream_or_a_token_never_both() {
     }))
     .await;
     assert_eq!(name, "InvalidArgumentException");
+    let (name, _) = refused(k.list_shards(ListShardsRequest {
+        next_token: token.clone(),
+        stream_creation_timestamp: Some(1),
+        ..Default::default()
+    }))
+    .await;
+    assert_eq!(name, "InvalidArgumentException");
     // Each alone works; the ARN names the stream as well as the name does.
     let second =
         k.list_shards(ListShardsRequest { next_token: token, ..Default::default() }).await.unwrap().into_inner();

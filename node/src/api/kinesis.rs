@@ -168,6 +168,7 @@ impl Kinesis for KinesisGrpc {
                 shard_id: some(f.shard_id),
                 timestamp_ms: f.timestamp,
             }),
+            stream_creation_timestamp_ms: req.stream_creation_timestamp,
         };
         let out = self.service.list_shards(input).await.map_err(to_status)?;
         Ok(Response::new(pb::ListShardsResponse {

@@ -24,6 +24,11 @@ impl KinesisService {
                     "NextToken and ExclusiveStartShardId cannot be provided together.".into(),
                 ));
             }
+            if req.stream_creation_timestamp_ms.is_some() {
+                return Err(KinesisError::InvalidArgument(
+                    "NextToken and StreamCreationTimestamp cannot be provided together.".into(),
+                ));
+            }
             let token = self.check_next_token(token)?;
             let name = token
                 .stream

@@ -95,6 +95,7 @@ pub struct ListShardsInput {
     pub exclusive_start_shard_id: Option<String>,
     pub max_results: Option<i32>,
     pub shard_filter: Option<ShardFilterInput>,
+    pub stream_creation_timestamp_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
