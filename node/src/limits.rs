@@ -8,13 +8,37 @@ pub const RECORD_DATA_BYTES_MAX: usize = 1024 * 1024;
 /// A partition key is 1 to 256 Unicode characters.
 pub const PARTITION_KEY_CHARS_MIN: usize = 1;
 pub const PARTITION_KEY_CHARS_MAX: usize = 256;
-/// PutRecords takes at most 500 records per call...
+/// PutRecords takes 1 to 500 records per call...
+pub const PUT_RECORDS_COUNT_MIN: usize = 1;
 pub const PUT_RECORDS_COUNT_MAX: usize = 500;
 /// ...and at most 5 MiB per call, partition keys included.
 pub const PUT_RECORDS_BYTES_MAX: usize = 5 * 1024 * 1024;
 
 /// Stream names: 1 to 128 characters of `[a-zA-Z0-9_.-]`.
+pub const STREAM_NAME_CHARS_MIN: usize = 1;
 pub const STREAM_NAME_CHARS_MAX: usize = 128;
+/// A StreamARN member is 1 to 2,048 characters (`arn:aws.*:kinesis:.*:\d{12}:stream/\S+`).
+pub const STREAM_ARN_CHARS_MIN: usize = 1;
+pub const STREAM_ARN_CHARS_MAX: usize = 2_048;
+/// A ShardId member (ShardId, ShardToSplit, ExclusiveStartShardId...) is 1 to 128
+/// characters of `[a-zA-Z0-9_.-]`; only the number after its last `-` names the shard.
+pub const SHARD_ID_CHARS_MIN: usize = 1;
+pub const SHARD_ID_CHARS_MAX: usize = 128;
+/// The largest shard number a ShardId can name (Kinesis reads it as a Java int).
+pub const SHARD_NUMBER_MAX: u32 = i32::MAX as u32;
+/// A hash key member (ExplicitHashKey, NewStartingHashKey) is a decimal of at most 39
+/// digits (`0|([1-9]\d{0,38})`); its value must also be at most 2^128-1.
+pub const HASH_KEY_DIGITS_MAX: usize = 39;
+/// A ShardIterator member is 1 to 512 characters.
+pub const SHARD_ITERATOR_CHARS_MIN: usize = 1;
+pub const SHARD_ITERATOR_CHARS_MAX: usize = 512;
+/// A NextToken member is 1 to 1,048,576 characters.
+pub const NEXT_TOKEN_CHARS_MIN: usize = 1;
+pub const NEXT_TOKEN_CHARS_MAX: usize = 1_048_576;
+/// ShardCount and TargetShardCount members: 1 to 100,000 in the API model (the shard
+/// quota, `SHARDS_PER_STREAM_MAX`, is checked after).
+pub const SHARD_COUNT_MEMBER_MIN: i64 = 1;
+pub const SHARD_COUNT_MEMBER_MAX: i64 = 100_000;
 /// Shards one CreateStream may ask for (the default per-account shard quota).
 pub const SHARDS_PER_STREAM_MAX: u32 = 500;
 /// Shards a stream keeps, open and closed (closed ones stay readable until retention
@@ -36,13 +60,22 @@ pub const SHARD_ITERATOR_TTL_MS: i64 = 5 * 60 * 1000;
 /// A NextToken of ListShards or ListStreams expires this long after it was issued.
 pub const NEXT_TOKEN_TTL_MS: i64 = 5 * 60 * 1000;
 
-/// ListShards pages hold 1 to 1,000 shards; 1,000 when MaxResults is absent.
+/// GetRecords' Limit member: 1 to 10,000.
+pub const GET_RECORDS_LIMIT_MIN: u32 = 1;
+/// ListShards pages hold 1 to 1,000 shards; 1,000 when MaxResults is absent. The
+/// MaxResults member itself may be 1 to 10,000 (more than 1,000 lists 1,000).
 pub const LIST_SHARDS_RESULTS_MAX: u32 = 1_000;
+pub const LIST_SHARDS_MAX_RESULTS_MEMBER_MIN: u32 = 1;
+pub const LIST_SHARDS_MAX_RESULTS_MEMBER_MAX: u32 = 10_000;
 /// ListStreams pages hold 1 to 10,000 names; 100 when Limit is absent.
+pub const LIST_STREAMS_LIMIT_MIN: u32 = 1;
 pub const LIST_STREAMS_LIMIT_MAX: u32 = 10_000;
 pub const LIST_STREAMS_LIMIT_DEFAULT: u32 = 100;
-/// DescribeStream pages hold 1 to 100 shards; 100 when Limit is absent.
+/// DescribeStream pages hold 1 to 100 shards; 100 when Limit is absent. The Limit member
+/// itself may be 1 to 10,000 (more than 100 lists 100).
 pub const DESCRIBE_STREAM_LIMIT_MAX: u32 = 100;
+pub const DESCRIBE_STREAM_LIMIT_MEMBER_MIN: u32 = 1;
+pub const DESCRIBE_STREAM_LIMIT_MEMBER_MAX: u32 = 10_000;
 
 /// Records are kept this long unless the stream's retention is raised...
 pub const RETENTION_HOURS_DEFAULT: u32 = 24;
@@ -61,6 +94,10 @@ const _: () = assert!(PUT_RECORDS_BYTES_MAX <= GET_RECORDS_BYTES_MAX);
 const _: () = assert!(PARTITION_KEY_CHARS_MIN <= PARTITION_KEY_CHARS_MAX);
 const _: () = assert!(LIST_STREAMS_LIMIT_DEFAULT <= LIST_STREAMS_LIMIT_MAX);
 const _: () = assert!(RETENTION_HOURS_MIN <= RETENTION_HOURS_DEFAULT && RETENTION_HOURS_DEFAULT <= RETENTION_HOURS_MAX);
+const _: () = assert!(LIST_SHARDS_RESULTS_MAX <= LIST_SHARDS_MAX_RESULTS_MEMBER_MAX);
+const _: () = assert!(DESCRIBE_STREAM_LIMIT_MAX <= DESCRIBE_STREAM_LIMIT_MEMBER_MAX);
+const _: () = assert!(SHARDS_PER_STREAM_MAX as i64 <= SHARD_COUNT_MEMBER_MAX);
+const _: () = assert!(STREAM_NAME_CHARS_MAX < STREAM_ARN_CHARS_MAX);
 
 // Runnel's own bounds (not Kinesis quotas).
 
@@ -75,3 +112,6 @@ const _: () = assert!(TOKEN_KEYS_KEPT >= 2);
 /// Retention trims a shard when its cutoff has moved on by this share of the retention
 /// period (15 minutes at 24 hours), so an idle shard is not trimmed on every pass.
 pub const RETENTION_TRIM_STEPS: i64 = 96;
+/// A ValidationException message quotes at most this many characters of a bad value, so
+/// that the message (sent as a gRPC header) stays small whatever the client sent.
+pub const ERROR_VALUE_CHARS_MAX: usize = 256;

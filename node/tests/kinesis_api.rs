@@ -81,12 +81,18 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
     expect_err!(k.put_record(put("good", "", b"x")), "ValidationException");
     expect_err!(k.put_record(put("good", &"p".repeat(257), b"x")), "ValidationException");
     expect_err!(k.put_record(put("good", "k", &vec![0u8; 1024 * 1024 + 1])), "ValidationException");
-    for bad_key in ["340282366920938463463374607431768211456", "-1", "01", "12a"] {
+    // Above 2^128-1 but well-formed: a semantic error. Not even a decimal: the pattern.
+    let req = PutRecordRequest {
+        explicit_hash_key: Some("340282366920938463463374607431768211456".into()),
+        ..put("good", "k", b"x")
+    };
+    expect_err!(k.put_record(req), "InvalidArgumentException");
+    for bad_key in ["-1", "01", "12a"] {
         let req = PutRecordRequest { explicit_hash_key: Some(bad_key.into()), ..put("good", "k", b"x") };
-        expect_err!(k.put_record(req), "InvalidArgumentException");
+        expect_err!(k.put_record(req), "ValidationException");
     }
     let req = PutRecordRequest { sequence_number_for_ordering: Some("abc".into()), ..put("good", "k", b"x") };
-    expect_err!(k.put_record(req), "InvalidArgumentException");
+    expect_err!(k.put_record(req), "ValidationException");
 
     // PutRecords
     let records = |entries: Vec<PutRecordsRequestEntry>| PutRecordsRequest {
@@ -102,8 +108,11 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
     );
     expect_err!(k.put_records(records(vec![entry("k", b"fine"), entry("", b"bad key")])), "ValidationException");
     let mut bad_hash = entry("k", b"x");
-    bad_hash.explicit_hash_key = Some("99999999999999999999999999999999999999999".into());
+    bad_hash.explicit_hash_key = Some("999999999999999999999999999999999999999".into());
     expect_err!(k.put_records(records(vec![entry("k", b"fine"), bad_hash])), "InvalidArgumentException");
+    let mut bad_hash = entry("k", b"x");
+    bad_hash.explicit_hash_key = Some("99999999999999999999999999999999999999999".into());
+    expect_err!(k.put_records(records(vec![entry("k", b"fine"), bad_hash])), "ValidationException");
 
     // GetShardIterator
     let shards = shard_ids(&mut k, "good").await;
@@ -111,7 +120,8 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
         k.get_shard_iterator(iterator_req("good", "shardId-000000000099", "TRIM_HORIZON")),
         "ResourceNotFoundException"
     );
-    expect_err!(k.get_shard_iterator(iterator_req("good", "shard-7", "TRIM_HORIZON")), "ValidationException");
+    expect_err!(k.get_shard_iterator(iterator_req("good", "shard-7", "TRIM_HORIZON")), "ResourceNotFoundException");
+    expect_err!(k.get_shard_iterator(iterator_req("good", "shard 7", "TRIM_HORIZON")), "ValidationException");
     expect_err!(k.get_shard_iterator(iterator_req("good", &shards[0], "SOMEWHERE")), "ValidationException");
     expect_err!(k.get_shard_iterator(iterator_req("missing", &shards[0], "LATEST")), "ResourceNotFoundException");
     expect_err!(
@@ -434,8 +444,12 @@ async fn forged_or_altered_tokens_are_refused() {
     for p in positions(it.len()) {
         expect_err!(k.get_records(get(&altered(&it, p))), "InvalidArgumentException");
     }
-    for bad in [format!("{it}A"), it[..it.len() - 1].to_string(), String::new(), "A".repeat(600)] {
+    for bad in [format!("{it}A"), it[..it.len() - 1].to_string(), "A".repeat(512)] {
         expect_err!(k.get_records(get(&bad)), "InvalidArgumentException");
+    }
+    // Absent or longer than the model allows: a member constraint.
+    for bad in [String::new(), "A".repeat(513)] {
+        expect_err!(k.get_records(get(&bad)), "ValidationException");
     }
     // The iterator it was given still works, on every node.
     for node in 0..3 {

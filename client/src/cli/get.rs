@@ -65,8 +65,11 @@ async fn shard_iterator(
             stream_name: stream.to_string(),
             shard_id: shard.to_string(),
             shard_iterator_type: kind.as_str().to_string(),
-            starting_sequence_number: args.sequence_number.clone(),
-            timestamp: args.timestamp,
+            // Each position only with the type that takes it: Kinesis refuses a
+            // StartingSequenceNumber with TRIM_HORIZON or LATEST (children of the shard asked
+            // for are read from TRIM_HORIZON).
+            starting_sequence_number: takes_sequence_number(kind).then(|| args.sequence_number.clone()).flatten(),
+            timestamp: (kind == ShardIteratorType::AtTimestamp).then_some(args.timestamp).flatten(),
             ..Default::default()
         })
         .await
@@ -74,8 +77,18 @@ async fn shard_iterator(
     Ok(response.shard_iterator)
 }
 
+fn takes_sequence_number(kind: ShardIteratorType) -> bool {
+    matches!(kind, ShardIteratorType::AtSequenceNumber | ShardIteratorType::AfterSequenceNumber)
+}
+
 /// The flags a position needs, checked before any call so the error names the flag.
 fn check_position(args: &GetArgs) -> anyhow::Result<()> {
+    if args.sequence_number.is_some() && !takes_sequence_number(args.iterator_type) {
+        bail!(
+            "--sequence-number goes with --type AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER, not {}",
+            args.iterator_type
+        );
+    }
     match args.iterator_type {
         ShardIteratorType::AtSequenceNumber | ShardIteratorType::AfterSequenceNumber => {
             if args.sequence_number.is_none() {
@@ -143,4 +156,32 @@ async fn read_shard(
     }
     // An empty iterator: nothing to read, and no end to report.
     Ok(ShardEnd::Stopped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(kind: ShardIteratorType, sequence_number: Option<&str>) -> GetArgs {
+        GetArgs {
+            stream: "s".into(),
+            shard: Some("shardId-000000000000".into()),
+            iterator_type: kind,
+            sequence_number: sequence_number.map(String::from),
+            timestamp: None,
+            limit: None,
+        }
+    }
+
+    /// Kinesis refuses a StartingSequenceNumber with TRIM_HORIZON or LATEST, so the CLI
+    /// refuses the flag before any call rather than sending it.
+    #[test]
+    fn a_sequence_number_goes_only_with_the_types_that_take_one() {
+        assert!(check_position(&args(ShardIteratorType::AfterSequenceNumber, Some("7"))).is_ok());
+        assert!(check_position(&args(ShardIteratorType::AtSequenceNumber, None)).is_err());
+        for kind in [ShardIteratorType::TrimHorizon, ShardIteratorType::Latest] {
+            assert!(check_position(&args(kind, Some("7"))).is_err(), "{kind}");
+            assert!(check_position(&args(kind, None)).is_ok(), "{kind}");
+        }
+    }
 }

@@ -168,6 +168,7 @@ impl Kinesis for KinesisGrpc {
                 shard_id: some(f.shard_id),
                 timestamp_ms: f.timestamp,
             }),
+            stream_creation_timestamp_ms: req.stream_creation_timestamp,
         };
         let out = self.service.list_shards(input).await.map_err(to_status)?;
         Ok(Response::new(pb::ListShardsResponse {
@@ -250,7 +251,8 @@ impl Kinesis for KinesisGrpc {
 
     async fn get_records(&self, req: Request<pb::GetRecordsRequest>) -> Reply<pb::GetRecordsResponse> {
         let req = req.into_inner();
-        let input = GetRecordsInput { shard_iterator: req.shard_iterator, limit: req.limit };
+        let input =
+            GetRecordsInput { shard_iterator: req.shard_iterator, limit: req.limit, stream_arn: some(req.stream_arn) };
         let out = self.service.get_records(input).await.map_err(to_status)?;
         Ok(Response::new(pb::GetRecordsResponse {
             records: out

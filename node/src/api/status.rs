@@ -34,9 +34,43 @@ pub fn to_status(err: KinesisError) -> Status {
     status
 }
 
+/// The refusal of a request too large to decode (tonic's own OUT_OF_RANGE, which names no
+/// Kinesis error), given the action it was sent to.
+///
+/// Kinesis has no error of its own for "too large": it refuses whatever the large member
+/// breaks. Past the decoding cap (`KINESIS_MESSAGE_BYTES_MAX`, 15 MiB) only two things can
+/// make a request that large. A PutRecords of so much data and keys is over its 5 MiB
+/// total, which Kinesis answers with InvalidArgumentException. Any other request holds a
+/// member beyond its model length (a Data blob over 1 MiB, a string over its maximum, the
+/// longest being NextToken at 1 MiB), which Kinesis answers with ValidationException.
+pub fn oversized_request(action: &str, detail: &str) -> Status {
+    let err = if action == "PutRecords" {
+        KinesisError::InvalidArgument(format!(
+            "Records size exceeds {} bytes: {detail}",
+            crate::limits::PUT_RECORDS_BYTES_MAX
+        ))
+    } else {
+        KinesisError::Validation(format!(
+            "1 validation error detected: the {action} request is larger than any valid one: {detail}"
+        ))
+    };
+    to_status(err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oversized_requests_get_the_error_kinesis_gives_their_largest_member() {
+        let put = oversized_request("PutRecord", "found 16777216 bytes");
+        assert_eq!(put.code(), Code::InvalidArgument);
+        assert_eq!(put.metadata().get(ERROR_METADATA_KEY).unwrap(), "ValidationException");
+        assert!(put.message().starts_with("ValidationException: 1 validation error detected: "), "{put:?}");
+        let batch = oversized_request("PutRecords", "found 16777216 bytes");
+        assert_eq!(batch.metadata().get(ERROR_METADATA_KEY).unwrap(), "InvalidArgumentException");
+        assert!(batch.message().contains("found 16777216 bytes"), "{batch:?}");
+    }
 
     #[test]
     fn status_carries_the_kinesis_name_in_metadata_and_message() {

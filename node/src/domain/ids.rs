@@ -1,3 +1,4 @@
+use crate::limits::SHARD_NUMBER_MAX;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -49,9 +50,60 @@ impl FromStr for ShardId {
     }
 }
 
+impl ShardId {
+    /// Reads a ShardId member as Kinesis does: the decimal number after the last `-` (or
+    /// the whole member when it has none), leading zeros allowed, at most
+    /// `SHARD_NUMBER_MAX`. So `shardId-0`, `shard-0`, `0` and `shardId-000000000000` all
+    /// name the first shard. `None` when no shard number can be read (Kinesis then answers
+    /// that it could not find the shard).
+    pub fn resolve(member: &str) -> Option<ShardId> {
+        let digits = member.rsplit('-').next().unwrap_or(member);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        // Leading zeros never overflow: only the significant digits are parsed.
+        let significant = digits.trim_start_matches('0');
+        if significant.is_empty() {
+            return Some(ShardId(0));
+        }
+        match significant.parse::<u64>() {
+            Ok(n) if n <= u64::from(SHARD_NUMBER_MAX) => u32::try_from(n).ok().map(ShardId),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_shard_ids_name_the_number_after_the_last_dash() {
+        for (member, id) in [
+            ("shardId-000000000000", 0),
+            ("shardId-0", 0),
+            ("0", 0),
+            ("shard-7", 7),
+            ("a-b-00002147483647", 2_147_483_647),
+            ("-5", 5),
+            ("000", 0),
+            ("shardId-0000000000000000000000000000042", 42),
+        ] {
+            assert_eq!(ShardId::resolve(member), Some(ShardId(id)), "{member}");
+        }
+        for member in [
+            "",
+            "shardId-",
+            "ABKLFD8",
+            "2.14E4",
+            "2147483648",
+            "shardId-002147483648",
+            "1-x",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(ShardId::resolve(member), None, "{member}");
+        }
+    }
 
     #[test]
     fn shard_ids_round_trip_in_kinesis_form() {

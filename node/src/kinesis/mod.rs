@@ -108,7 +108,7 @@ impl KinesisService {
     }
 
     fn stream_name(stream: &StreamRef) -> Result<StreamName, KinesisError> {
-        validate::stream_name(stream.name.as_deref().unwrap_or(""), stream.arn.as_deref().unwrap_or(""))
+        validate::stream_name(stream)
     }
 
     fn stream(&self, name: &StreamName) -> Result<StreamMeta, KinesisError> {
@@ -140,9 +140,9 @@ impl KinesisService {
         })
     }
 
-    fn open<T: DeserializeOwned + TokenKind>(&self, token: &str, what: &str) -> Result<T, KinesisError> {
-        tokens::open(&self.token_keys(), token)
-            .map_err(|_| KinesisError::InvalidArgument(format!("{what} is not valid")))
+    /// The token, if this cluster sealed it (callers say what an invalid one is).
+    fn open<T: DeserializeOwned + TokenKind>(&self, token: &str) -> Option<T> {
+        tokens::open(&self.token_keys(), token).ok()
     }
 
     /// Proposes a metadata change and waits until this node has applied it, so that the

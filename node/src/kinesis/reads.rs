@@ -10,50 +10,73 @@ use crate::limits::*;
 impl KinesisService {
     pub async fn get_shard_iterator(&self, req: GetShardIteratorInput) -> Result<String, KinesisError> {
         let _admitted = self.admission.admit(0)?;
+        validate::get_shard_iterator(&req)?;
         let name = Self::stream_name(&req.stream)?;
-        let shard_id =
-            req.shard_id.parse::<ShardId>().map_err(|e| KinesisError::Validation(format!("ShardId: {e}")))?;
-        let stream = self.live_stream(&name)?;
-        let shard = stream.shard(shard_id).ok_or_else(|| {
+        // Kinesis reads the number after the last `-`; a member it cannot read a number
+        // from names no shard.
+        let shard_id = ShardId::resolve(&req.shard_id).ok_or_else(|| {
+            KinesisError::ResourceNotFound(format!(
+                "Could not find shard {} in stream {name} under account {ACCOUNT_ID}.",
+                req.shard_id
+            ))
+        })?;
+        let shard_missing = || {
             KinesisError::ResourceNotFound(format!(
                 "Shard {shard_id} in stream {name} under account {ACCOUNT_ID} does not exist"
             ))
-        })?;
-        let at_sequence = |what: &str| -> Result<u64, KinesisError> {
-            let s = req
-                .starting_sequence_number
-                .as_deref()
-                .ok_or_else(|| KinesisError::InvalidArgument(format!("{what} needs a StartingSequenceNumber")))?;
-            let seq = validate::sequence_number(s, "StartingSequenceNumber")?;
-            match seq.counter_checked() {
-                Some(counter) if seq.shard() == shard_id => Ok(counter),
-                _ => Err(KinesisError::InvalidArgument(format!(
-                    "StartingSequenceNumber {s} used in GetShardIterator on shard {shard_id} in stream {name} under account {ACCOUNT_ID} is invalid because it did not come from this stream."
-                ))),
+        };
+        self.stream(&name).map_err(|_| shard_missing())?;
+        let stream = self.live_stream(&name)?;
+        let shard = stream.shard(shard_id).ok_or_else(shard_missing)?;
+        let kind = req.shard_iterator_type.as_str();
+        let starting = req.starting_sequence_number.as_deref();
+        let mixed_up = |what: &str| {
+            KinesisError::InvalidArgument(format!(
+                "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified {kind} and {what} StartingSequenceNumber."
+            ))
+        };
+        let at_sequence = || -> Result<u64, KinesisError> {
+            let s = starting.ok_or_else(|| mixed_up("no"))?;
+            let seq = validate::issued_sequence_number(s).ok_or_else(|| {
+                KinesisError::InvalidArgument(format!(
+                    "StartingSequenceNumber {s} used in GetShardIterator on shard {shard_id} in stream {name} under account {ACCOUNT_ID} is invalid."
+                ))
+            })?;
+            if seq.shard() != shard_id {
+                return Err(KinesisError::InvalidArgument(format!(
+                    "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard with {shard_id}",
+                    seq.shard()
+                )));
             }
+            Ok(seq.counter())
         };
         // Where the iterator starts: a counter, or a position only the shard can tell.
-        let from = match req.shard_iterator_type.as_str() {
+        let from = match kind {
+            "TRIM_HORIZON" | "LATEST" if starting.is_some() => return Err(mixed_up("also a")),
             "TRIM_HORIZON" => Some(0),
-            "AT_SEQUENCE_NUMBER" => Some(at_sequence("AT_SEQUENCE_NUMBER")?),
-            "AFTER_SEQUENCE_NUMBER" => Some(at_sequence("AFTER_SEQUENCE_NUMBER")?.saturating_add(1)),
-            "AT_TIMESTAMP" | "LATEST" => None,
-            other => {
-                return Err(KinesisError::Validation(format!(
-                    "ShardIteratorType must be one of AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST; got {other:?}"
-                )))
+            "AT_SEQUENCE_NUMBER" => Some(at_sequence()?),
+            "AFTER_SEQUENCE_NUMBER" => Some(at_sequence()?.saturating_add(1)),
+            "AT_TIMESTAMP" => {
+                let at = req.timestamp_ms.ok_or_else(|| {
+                    KinesisError::InvalidArgument(
+                        "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.".into(),
+                    )
+                })?;
+                let now = self.now_ms();
+                if at > now {
+                    return Err(KinesisError::InvalidArgument(format!(
+                        "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: {at}, currentTimestampInMillis: {now}"
+                    )));
+                }
+                None
             }
+            // LATEST (the members were checked: no other type gets here).
+            _ => None,
         };
         let next_counter = match from {
             Some(counter) => counter,
             None => {
-                let timestamp = match req.shard_iterator_type.as_str() {
-                    "AT_TIMESTAMP" => Some(
-                        req.timestamp_ms
-                            .ok_or_else(|| KinesisError::InvalidArgument("AT_TIMESTAMP needs a Timestamp".into()))?,
-                    ),
-                    _ => None,
-                };
+                let timestamp = if kind == "AT_TIMESTAMP" { req.timestamp_ms } else { None };
                 let probe = ShardRead {
                     group: shard.group,
                     shard: shard.id,
@@ -81,14 +104,25 @@ impl KinesisService {
     }
 
     pub async fn get_records(&self, req: GetRecordsInput) -> Result<GetRecordsOutput, KinesisError> {
-        let limit = validate::bounded(req.limit, 1, GET_RECORDS_LIMIT_MAX, GET_RECORDS_LIMIT_MAX, "Limit")?;
-        let iterator: ShardIterator = self.open(&req.shard_iterator, "ShardIterator")?;
+        validate::get_records(&req)?;
+        let limit = validate::page_size(req.limit, GET_RECORDS_LIMIT_MAX, GET_RECORDS_LIMIT_MAX);
+        let iterator: ShardIterator = self
+            .open(&req.shard_iterator)
+            .ok_or_else(|| KinesisError::InvalidArgument("Invalid ShardIterator.".into()))?;
         let now = self.now_ms();
         if age_ms(now, iterator.issued_ms) > SHARD_ITERATOR_TTL_MS {
             return Err(KinesisError::ExpiredIterator(format!(
-                "Iterator expired. The iterator was created at time {} while right now it is {}, more than {} ms later.",
+                "Iterator expired. The iterator was created at time {} while right now it is {} which is further in the future than the tolerated delay of {} milliseconds.",
                 iterator.issued_ms, now, SHARD_ITERATOR_TTL_MS
             )));
+        }
+        if let Some(arn) = &req.stream_arn {
+            let named = Self::stream_name(&StreamRef { name: None, arn: Some(arn.clone()) })?;
+            if named != iterator.stream {
+                return Err(KinesisError::InvalidArgument(format!(
+                    "StreamARN {arn} does not name the stream of this ShardIterator."
+                )));
+            }
         }
         let _admitted = self.admission.admit(GET_RECORDS_BYTES_MAX)?;
         let stream = self.live_stream(&iterator.stream)?;

@@ -17,12 +17,11 @@ use std::collections::BTreeMap;
 impl KinesisService {
     pub async fn put_record(&self, req: PutRecordInput) -> Result<PutRecordOutput, KinesisError> {
         let _admitted = self.admission.admit(req.data.len() + req.partition_key.len())?;
+        validate::put_record(&req)?;
         let name = Self::stream_name(&req.stream)?;
-        validate::partition_key(&req.partition_key)?;
-        validate::data(&req.data)?;
         let key = validate::hash_key(&req.partition_key, req.explicit_hash_key.as_deref())?;
         let after = match req.sequence_number_for_ordering.as_deref() {
-            Some(s) => Some(validate::sequence_number(s, "SequenceNumberForOrdering")?),
+            Some(s) => Some(validate::issued_sequence_number(s).ok_or_else(|| not_issued(&name, s))?),
             None => None,
         };
         let mut stream = self.live_stream(&name)?;
@@ -65,38 +64,26 @@ impl KinesisService {
         target: ShardId,
         after: SequenceNumber,
     ) -> Result<(), KinesisError> {
-        let not_issued = || {
-            KinesisError::InvalidArgument(format!(
-                "SequenceNumberForOrdering {after} was not issued by stream {} under account {ACCOUNT_ID}.",
-                stream.name
-            ))
-        };
+        let refused = || not_issued(&stream.name, &after.to_string());
         if after.shard() == target {
             return Ok(());
         }
-        let issuer = stream.shard(after.shard()).ok_or_else(not_issued)?;
+        let issuer = stream.shard(after.shard()).ok_or_else(refused)?;
         let probe =
             ShardRead { group: issuer.group, shard: issuer.id, from: ReadFrom::Counter(0), limit: 0, bytes_max: 0 };
         let position = read(&self.node, &issuer.replicas, &probe).await?;
         match after.counter_checked() {
             Some(counter) if counter <= position.last_counter => Ok(()),
-            _ => Err(not_issued()),
+            _ => Err(refused()),
         }
     }
 
     pub async fn put_records(&self, req: PutRecordsInput) -> Result<PutRecordsOutput, KinesisError> {
+        validate::put_records(&req)?;
         let name = Self::stream_name(&req.stream)?;
-        if req.records.is_empty() || req.records.len() > PUT_RECORDS_COUNT_MAX {
-            return Err(KinesisError::Validation(format!(
-                "Records must hold 1 to {PUT_RECORDS_COUNT_MAX} entries, got {}",
-                req.records.len()
-            )));
-        }
         let mut total = 0usize;
         let mut keys = Vec::with_capacity(req.records.len());
         for entry in &req.records {
-            validate::partition_key(&entry.partition_key)?;
-            validate::data(&entry.data)?;
             keys.push(validate::hash_key(&entry.partition_key, entry.explicit_hash_key.as_deref())?);
             total += entry.data.len() + entry.partition_key.len();
         }
@@ -194,6 +181,14 @@ impl KinesisService {
             .collect();
         Ok(PutRecordsOutput { failed_record_count: failed, records })
     }
+}
+
+/// A SequenceNumberForOrdering the stream never issued (Kinesis calls the member
+/// ExclusiveMinimumSequenceNumber in this message).
+fn not_issued(stream: &crate::domain::StreamName, s: &str) -> KinesisError {
+    KinesisError::InvalidArgument(format!(
+        "ExclusiveMinimumSequenceNumber {s} used in PutRecord on stream {stream} under account {ACCOUNT_ID} is invalid."
+    ))
 }
 
 fn resharding_too_often(name: &crate::domain::StreamName) -> KinesisError {

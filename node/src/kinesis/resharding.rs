@@ -5,19 +5,18 @@
 //! (cluster/reshard.rs), then ACTIVE again.
 
 use super::types::*;
-use super::{not_found, stream_arn, KinesisError, KinesisService, ACCOUNT_ID};
+use super::{not_found, stream_arn, validate, KinesisError, KinesisService, ACCOUNT_ID};
 use crate::control::{MetaCommand, MetaResult, StreamMode};
-use crate::domain::{HashKey, ShardId, StreamName};
+use crate::domain::{ShardId, StreamName};
 use crate::limits::SHARDS_PER_STREAM_MAX;
 
-/// The largest TargetShardCount the API's model allows.
-const TARGET_SHARD_COUNT_MAX: i32 = 100_000;
-
-fn shard_id(s: &str, member: &str) -> Result<ShardId, KinesisError> {
-    if s.is_empty() {
-        return Err(KinesisError::Validation(format!("{member} is required")));
-    }
-    s.parse::<ShardId>().map_err(|e| KinesisError::Validation(format!("{member}: {e}")))
+/// The shard a ShardId member names, read as Kinesis does (the number after the last `-`).
+fn shard_id(name: &StreamName, member: &str) -> Result<ShardId, KinesisError> {
+    ShardId::resolve(member).ok_or_else(|| {
+        KinesisError::ResourceNotFound(format!(
+            "Could not find shard {member} in stream {name} under account {ACCOUNT_ID}."
+        ))
+    })
 }
 
 /// The errors a reshard command can get back, as Kinesis names them.
@@ -47,15 +46,10 @@ impl KinesisService {
 
     pub async fn split_shard(&self, req: SplitShardInput) -> Result<(), KinesisError> {
         let _admitted = self.admission.admit(0)?;
+        validate::split_shard(&req)?;
         let name = Self::stream_name(&req.stream)?;
-        let shard = shard_id(&req.shard_to_split, "ShardToSplit")?;
-        if req.new_starting_hash_key.is_empty() {
-            return Err(KinesisError::Validation("NewStartingHashKey is required".into()));
-        }
-        let at = req
-            .new_starting_hash_key
-            .parse::<HashKey>()
-            .map_err(|e| KinesisError::Validation(format!("NewStartingHashKey: {e}")))?;
+        let shard = shard_id(&name, &req.shard_to_split)?;
+        let at = validate::hash_key_value("NewStartingHashKey", &req.new_starting_hash_key)?;
         self.stream(&name)?;
         let command = MetaCommand::SplitShard { name: name.clone(), shard, new_starting_hash: at.0 };
         self.begin_reshard(&name, command).await
@@ -63,9 +57,10 @@ impl KinesisService {
 
     pub async fn merge_shards(&self, req: MergeShardsInput) -> Result<(), KinesisError> {
         let _admitted = self.admission.admit(0)?;
+        validate::merge_shards(&req)?;
         let name = Self::stream_name(&req.stream)?;
-        let shard = shard_id(&req.shard_to_merge, "ShardToMerge")?;
-        let adjacent = shard_id(&req.adjacent_shard_to_merge, "AdjacentShardToMerge")?;
+        let shard = shard_id(&name, &req.shard_to_merge)?;
+        let adjacent = shard_id(&name, &req.adjacent_shard_to_merge)?;
         self.stream(&name)?;
         let command = MetaCommand::MergeShards { name: name.clone(), shard, adjacent };
         self.begin_reshard(&name, command).await
@@ -73,19 +68,8 @@ impl KinesisService {
 
     pub async fn update_shard_count(&self, req: UpdateShardCountInput) -> Result<UpdateShardCountOutput, KinesisError> {
         let _admitted = self.admission.admit(0)?;
+        validate::update_shard_count(&req)?;
         let name = Self::stream_name(&req.stream)?;
-        if req.scaling_type != "UNIFORM_SCALING" {
-            return Err(KinesisError::Validation(format!(
-                "ScalingType must be UNIFORM_SCALING, got {:?}",
-                req.scaling_type
-            )));
-        }
-        if !(1..=TARGET_SHARD_COUNT_MAX).contains(&req.target_shard_count) {
-            return Err(KinesisError::Validation(format!(
-                "TargetShardCount must be between 1 and {TARGET_SHARD_COUNT_MAX}, got {}",
-                req.target_shard_count
-            )));
-        }
         let target = req.target_shard_count as u32;
         if target > SHARDS_PER_STREAM_MAX {
             return Err(KinesisError::LimitExceeded(format!(

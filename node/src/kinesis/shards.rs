@@ -10,13 +10,23 @@ use crate::limits::LIST_SHARDS_RESULTS_MAX;
 impl KinesisService {
     pub async fn list_shards(&self, req: ListShardsInput) -> Result<ListShardsOutput, KinesisError> {
         let _admitted = self.admission.admit(0)?;
-        let next_token = req.next_token.as_deref().filter(|t| !t.is_empty());
-        let (stream, after, page_size, selection) = if let Some(token) = next_token {
-            if req.stream.name.as_deref().is_some_and(|n| !n.is_empty())
-                || req.stream.arn.as_deref().is_some_and(|a| !a.is_empty())
-            {
+        validate::list_shards(&req)?;
+        let names_stream = req.stream.name.is_some() || req.stream.arn.is_some();
+        let (stream, after, page_size, selection) = if let Some(token) = req.next_token.as_deref() {
+            // The token names the stream and the position; Kinesis refuses naming either again.
+            if names_stream {
                 return Err(KinesisError::InvalidArgument(
                     "NextToken and StreamName cannot be provided together.".into(),
+                ));
+            }
+            if req.exclusive_start_shard_id.is_some() {
+                return Err(KinesisError::InvalidArgument(
+                    "NextToken and ExclusiveStartShardId cannot be provided together.".into(),
+                ));
+            }
+            if req.stream_creation_timestamp_ms.is_some() {
+                return Err(KinesisError::InvalidArgument(
+                    "NextToken and StreamCreationTimestamp cannot be provided together.".into(),
                 ));
             }
             let token = self.check_next_token(token)?;
@@ -28,14 +38,16 @@ impl KinesisService {
                 return Err(KinesisError::ExpiredNextToken("the stream of this NextToken was deleted".into()));
             }
             let after = token.after.parse::<u32>().ok().map(ShardId);
-            let size = validate::bounded(req.max_results, 1, 10_000, token.page_size, "MaxResults")?;
+            let size = validate::page_size(req.max_results, token.page_size, LIST_SHARDS_RESULTS_MAX);
             (stream, after, size, token.shards)
         } else {
+            if !names_stream {
+                return Err(KinesisError::InvalidArgument("Either NextToken or StreamName should be provided.".into()));
+            }
             let name = Self::stream_name(&req.stream)?;
             let stream = self.stream(&name)?;
-            let size = validate::bounded(req.max_results, 1, 10_000, LIST_SHARDS_RESULTS_MAX, "MaxResults")?;
-            let exclusive = req.exclusive_start_shard_id.as_deref().unwrap_or("");
-            let mut after = validate::optional_shard_id(exclusive, "ExclusiveStartShardId")?;
+            let size = validate::page_size(req.max_results, LIST_SHARDS_RESULTS_MAX, LIST_SHARDS_RESULTS_MAX);
+            let mut after = self.exclusive_start_shard(&name, req.exclusive_start_shard_id.as_deref())?;
             let mut selection = ShardSelection::default();
             if let Some(filter) = &req.shard_filter {
                 let timestamp = || {
@@ -45,9 +57,10 @@ impl KinesisService {
                 };
                 selection = match filter.kind.as_str() {
                     "AFTER_SHARD_ID" => {
-                        let id = filter.shard_id.as_deref().unwrap_or("").parse::<ShardId>().map_err(|_| {
-                            KinesisError::InvalidArgument("ShardFilter AFTER_SHARD_ID needs a valid ShardId".into())
+                        let member = filter.shard_id.as_deref().ok_or_else(|| {
+                            KinesisError::InvalidArgument("ShardFilter AFTER_SHARD_ID needs a ShardId".into())
                         })?;
+                        let id = self.exclusive_start_shard(&name, Some(member))?.unwrap_or(ShardId(0));
                         after = Some(after.map_or(id, |a| a.max(id)));
                         ShardSelection::FromTrimHorizon
                     }
@@ -55,8 +68,8 @@ impl KinesisService {
                     "FROM_TRIM_HORIZON" => ShardSelection::FromTrimHorizon,
                     "AT_LATEST" => ShardSelection::AtLatest,
                     "AT_TIMESTAMP" => ShardSelection::AtTimestamp(timestamp()?),
-                    "FROM_TIMESTAMP" => ShardSelection::FromTimestamp(timestamp()?),
-                    other => return Err(KinesisError::Validation(format!("ShardFilter type {other:?} is not valid"))),
+                    // FROM_TIMESTAMP (the members were checked: no other type gets here).
+                    _ => ShardSelection::FromTimestamp(timestamp()?),
                 };
             }
             (stream, after, size, selection)

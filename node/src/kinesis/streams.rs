@@ -4,29 +4,24 @@ use super::tokens::{age_ms, NextToken};
 use super::types::*;
 use super::{describe_shard, not_found, stream_arn, validate, KinesisError, KinesisService, ACCOUNT_ID};
 use crate::control::{MetaCommand, MetaResult, StreamMeta, StreamMode};
+use crate::domain::{ShardId, StreamName};
 use crate::limits::*;
 
 impl KinesisService {
     pub async fn create_stream(&self, req: CreateStreamInput) -> Result<(), KinesisError> {
         let _admitted = self.admission.admit(0)?;
-        let name = validate::stream_name(&req.stream_name, "")?;
+        validate::create_stream(&req)?;
+        let name = Self::stream_name(&StreamRef { name: Some(req.stream_name.clone()), arn: None })?;
         let mode = match req.stream_mode.as_deref() {
-            None | Some("PROVISIONED") => StreamMode::Provisioned,
             Some("ON_DEMAND") => StreamMode::OnDemand,
-            Some(other) => {
-                return Err(KinesisError::Validation(format!(
-                    "StreamMode must be PROVISIONED or ON_DEMAND, got {other:?}"
-                )))
-            }
+            // The members were checked: absent or PROVISIONED.
+            _ => StreamMode::Provisioned,
         };
         let shard_count = match (mode, req.shard_count) {
             // On-demand streams start with 4 shards, as in Kinesis.
             (StreamMode::OnDemand, None) => 4,
             (StreamMode::Provisioned, None) => {
                 return Err(KinesisError::InvalidArgument("ShardCount is required for a PROVISIONED stream".into()))
-            }
-            (_, Some(n)) if n < 1 => {
-                return Err(KinesisError::Validation(format!("ShardCount must be at least 1, got {n}")))
             }
             (_, Some(n)) if n as u32 > SHARDS_PER_STREAM_MAX => {
                 return Err(KinesisError::LimitExceeded(format!(
@@ -58,6 +53,7 @@ impl KinesisService {
 
     pub async fn delete_stream(&self, req: DeleteStreamInput) -> Result<(), KinesisError> {
         let _admitted = self.admission.admit(0)?;
+        validate::stream_only(&req.stream)?;
         let name = Self::stream_name(&req.stream)?;
         match self.meta_write(MetaCommand::DeleteStream { name: name.clone() }).await? {
             MetaResult::Ok => Ok(()),
@@ -68,15 +64,11 @@ impl KinesisService {
 
     pub async fn describe_stream(&self, req: DescribeStreamInput) -> Result<StreamDescription, KinesisError> {
         let _admitted = self.admission.admit(0)?;
+        validate::describe_stream(&req)?;
         let name = Self::stream_name(&req.stream)?;
-        // Limit may be 1 to 10,000; pages hold at most 100 shards.
-        let limit =
-            validate::bounded(req.limit, 1, 10_000, DESCRIBE_STREAM_LIMIT_MAX, "Limit")?.min(DESCRIBE_STREAM_LIMIT_MAX);
+        let limit = validate::page_size(req.limit, DESCRIBE_STREAM_LIMIT_MAX, DESCRIBE_STREAM_LIMIT_MAX);
         let stream = self.stream(&name)?;
-        let after = validate::optional_shard_id(
-            req.exclusive_start_shard_id.as_deref().unwrap_or(""),
-            "ExclusiveStartShardId",
-        )?;
+        let after = self.exclusive_start_shard(&name, req.exclusive_start_shard_id.as_deref())?;
         let remaining: Vec<_> = stream.shards.iter().filter(|s| after.is_none_or(|a| s.id > a)).collect();
         let shards: Vec<_> = remaining.iter().take(limit as usize).map(|s| describe_shard(s)).collect();
         Ok(StreamDescription {
@@ -93,24 +85,25 @@ impl KinesisService {
 
     pub async fn describe_stream_summary(&self, stream: StreamRef) -> Result<StreamSummary, KinesisError> {
         let _admitted = self.admission.admit(0)?;
+        validate::stream_only(&stream)?;
         let name = Self::stream_name(&stream)?;
         Ok(summary(&self.stream(&name)?))
     }
 
     pub async fn list_streams(&self, req: ListStreamsInput) -> Result<ListStreamsOutput, KinesisError> {
         let _admitted = self.admission.admit(0)?;
-        let (after, limit) = match req.next_token.as_deref().filter(|t| !t.is_empty()) {
+        validate::list_streams(&req)?;
+        let (after, limit) = match req.next_token.as_deref() {
             None => {
-                let limit =
-                    validate::bounded(req.limit, 1, LIST_STREAMS_LIMIT_MAX, LIST_STREAMS_LIMIT_DEFAULT, "Limit")?;
-                (req.exclusive_start_stream_name.filter(|s| !s.is_empty()), limit)
+                let limit = validate::page_size(req.limit, LIST_STREAMS_LIMIT_DEFAULT, LIST_STREAMS_LIMIT_MAX);
+                (req.exclusive_start_stream_name, limit)
             }
             Some(token) => {
                 let token = self.check_next_token(token)?;
                 if token.stream.is_some() {
                     return Err(KinesisError::InvalidArgument("NextToken is not a ListStreams token".into()));
                 }
-                let limit = validate::bounded(req.limit, 1, LIST_STREAMS_LIMIT_MAX, token.page_size, "Limit")?;
+                let limit = validate::page_size(req.limit, token.page_size, LIST_STREAMS_LIMIT_MAX);
                 (Some(token.after), limit)
             }
         };
@@ -137,8 +130,24 @@ impl KinesisService {
         })
     }
 
+    /// The shard an ExclusiveStartShardId member names (absent: none). Kinesis reads the
+    /// number after its last `-`; a member it cannot read a number from names no shard.
+    pub(super) fn exclusive_start_shard(
+        &self,
+        stream: &StreamName,
+        member: Option<&str>,
+    ) -> Result<Option<ShardId>, KinesisError> {
+        let Some(member) = member else { return Ok(None) };
+        ShardId::resolve(member).map(Some).ok_or_else(|| {
+            KinesisError::ResourceNotFound(format!(
+                "Could not find shard {member} in stream {stream} under account {ACCOUNT_ID}."
+            ))
+        })
+    }
+
     pub(super) fn check_next_token(&self, token: &str) -> Result<NextToken, KinesisError> {
-        let parsed: NextToken = self.open(token, "NextToken")?;
+        let parsed: NextToken =
+            self.open(token).ok_or_else(|| KinesisError::InvalidArgument("NextToken is not valid".into()))?;
         if age_ms(self.now_ms(), parsed.issued_ms) > NEXT_TOKEN_TTL_MS {
             return Err(KinesisError::ExpiredNextToken(format!("NextToken expired after {NEXT_TOKEN_TTL_MS} ms")));
         }

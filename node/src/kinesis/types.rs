@@ -95,6 +95,7 @@ pub struct ListShardsInput {
     pub exclusive_start_shard_id: Option<String>,
     pub max_results: Option<i32>,
     pub shard_filter: Option<ShardFilterInput>,
+    pub stream_creation_timestamp_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +159,7 @@ pub struct GetShardIteratorInput {
 pub struct GetRecordsInput {
     pub shard_iterator: String,
     pub limit: Option<i32>,
+    pub stream_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
