@@ -11,13 +11,15 @@
 //! - `api`: the gRPC wire adapters on the client port (Kinesis, Admin), and the one
 //!   mapping of errors to gRPC status.
 //! - `kinesis`: the Kinesis service, independent of any wire: plain requests in, plain
-//!   responses or `KinesisError` out; authenticated tokens; validation; bounded work.
+//!   responses or `KinesisError` out; authenticated tokens; validation; stream ARNs;
+//!   bounded work.
 //! - `cluster`: the node runtime: groups, proposals and linearizable reads from any node,
 //!   reconciling metadata into running groups, supervision, the peer message handler.
 //! - `replica`: the state machine of every group, dispatching commands to `shard` or
 //!   `control` and persisting the applied state; snapshots of either kind.
 //! - `shard` and `control`: the shard logic (sequence numbers, index, reads, snapshots) and
-//!   the metadata logic (streams, shards, placement, token keys, commands).
+//!   the metadata logic (streams, shards, placement, token keys, commands; tags, resource
+//!   policies, enhanced monitoring, account settings, the cluster's shard limit).
 //! - `raft`: Raft plumbing only: type config with opaque commands, stored formats of
 //!   entries and votes, the log store, the network over the transport, snapshot streams,
 //!   the async runtime (seeded; a panic in a Raft task stops the node).

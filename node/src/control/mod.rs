@@ -7,14 +7,18 @@
 //! - `placement`: where a shard's replicas live.
 //! - `reshard`: splits, merges and UNIFORM_SCALING steps; the tiling and lineage
 //!   invariants.
+//! - `attributes`: tags, resource policies, enhanced monitoring, account settings and the
+//!   cluster's shard limit.
 //! - `applied`: the metadata group's applied state as persisted.
 
 pub mod applied;
+pub mod attributes;
 pub mod command;
 pub mod placement;
 pub mod reshard;
 pub mod state;
 
 pub use applied::MetaApplied;
+pub use attributes::{AccountSettings, CommitmentStatus, ShardMetric, Tags};
 pub use command::{MetaCommand, MetaResult};
 pub use state::{Closed, MetaState, Reshard, ShardMeta, StreamMeta, StreamMode, StreamStatus, TokenKey};

@@ -2,7 +2,7 @@
 
 use super::tokens::{age_ms, ShardIterator};
 use super::types::*;
-use super::{not_found, validate, KinesisError, KinesisService, ACCOUNT_ID};
+use super::{validate, KinesisError, KinesisService};
 use crate::cluster::read::{read, ReadFrom, ShardRead};
 use crate::domain::ShardId;
 use crate::limits::*;
@@ -10,13 +10,14 @@ use crate::limits::*;
 impl KinesisService {
     pub async fn get_shard_iterator(&self, req: GetShardIteratorInput) -> Result<String, KinesisError> {
         let _admitted = self.admission.admit(0)?;
-        let name = Self::stream_name(&req.stream)?;
+        let name = self.stream_name(&req.stream)?;
+        let account = self.account().id;
         let shard_id =
             req.shard_id.parse::<ShardId>().map_err(|e| KinesisError::Validation(format!("ShardId: {e}")))?;
         let stream = self.live_stream(&name)?;
         let shard = stream.shard(shard_id).ok_or_else(|| {
             KinesisError::ResourceNotFound(format!(
-                "Shard {shard_id} in stream {name} under account {ACCOUNT_ID} does not exist"
+                "Shard {shard_id} in stream {name} under account {account} does not exist"
             ))
         })?;
         let at_sequence = |what: &str| -> Result<u64, KinesisError> {
@@ -28,7 +29,7 @@ impl KinesisService {
             match seq.counter_checked() {
                 Some(counter) if seq.shard() == shard_id => Ok(counter),
                 _ => Err(KinesisError::InvalidArgument(format!(
-                    "StartingSequenceNumber {s} used in GetShardIterator on shard {shard_id} in stream {name} under account {ACCOUNT_ID} is invalid because it did not come from this stream."
+                    "StartingSequenceNumber {s} used in GetShardIterator on shard {shard_id} in stream {name} under account {account} is invalid because it did not come from this stream."
                 ))),
             }
         };
@@ -93,7 +94,7 @@ impl KinesisService {
         let _admitted = self.admission.admit(GET_RECORDS_BYTES_MAX)?;
         let stream = self.live_stream(&iterator.stream)?;
         if stream.incarnation != iterator.incarnation {
-            return Err(not_found(&iterator.stream));
+            return Err(self.not_found(&iterator.stream));
         }
         let shard = stream
             .shard(iterator.shard)

@@ -6,7 +6,7 @@
 //! parent or in a child.
 
 use super::types::*;
-use super::{validate, AppendFailure, KinesisError, KinesisService, ACCOUNT_ID, RESHARD_HOPS_MAX};
+use super::{validate, AppendFailure, KinesisError, KinesisService, RESHARD_HOPS_MAX};
 use crate::cluster::read::{read, ReadFrom, ShardRead};
 use crate::control::{ShardMeta, StreamMeta};
 use crate::domain::{SequenceNumber, ShardId};
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 impl KinesisService {
     pub async fn put_record(&self, req: PutRecordInput) -> Result<PutRecordOutput, KinesisError> {
         let _admitted = self.admission.admit(req.data.len() + req.partition_key.len())?;
-        let name = Self::stream_name(&req.stream)?;
+        let name = self.stream_name(&req.stream)?;
         validate::partition_key(&req.partition_key)?;
         validate::data(&req.data)?;
         let key = validate::hash_key(&req.partition_key, req.explicit_hash_key.as_deref())?;
@@ -67,8 +67,9 @@ impl KinesisService {
     ) -> Result<(), KinesisError> {
         let not_issued = || {
             KinesisError::InvalidArgument(format!(
-                "SequenceNumberForOrdering {after} was not issued by stream {} under account {ACCOUNT_ID}.",
-                stream.name
+                "SequenceNumberForOrdering {after} was not issued by stream {} under account {}.",
+                stream.name,
+                self.account().id
             ))
         };
         if after.shard() == target {
@@ -85,7 +86,7 @@ impl KinesisService {
     }
 
     pub async fn put_records(&self, req: PutRecordsInput) -> Result<PutRecordsOutput, KinesisError> {
-        let name = Self::stream_name(&req.stream)?;
+        let name = self.stream_name(&req.stream)?;
         if req.records.is_empty() || req.records.len() > PUT_RECORDS_COUNT_MAX {
             return Err(KinesisError::Validation(format!(
                 "Records must hold 1 to {PUT_RECORDS_COUNT_MAX} entries, got {}",

@@ -31,7 +31,7 @@ impl KinesisService {
             let size = validate::bounded(req.max_results, 1, 10_000, token.page_size, "MaxResults")?;
             (stream, after, size, token.shards)
         } else {
-            let name = Self::stream_name(&req.stream)?;
+            let name = self.stream_name(&req.stream)?;
             let stream = self.stream(&name)?;
             let size = validate::bounded(req.max_results, 1, 10_000, LIST_SHARDS_RESULTS_MAX, "MaxResults")?;
             let exclusive = req.exclusive_start_shard_id.as_deref().unwrap_or("");
