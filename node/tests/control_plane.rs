@@ -375,6 +375,28 @@ async fn resource_policies_and_enhanced_monitoring() {
     let mut k = cluster.kinesis(2).await;
     create_active(&mut k, "p", 1).await;
 
+    // Data actions take the StreamARN too, and check it the same way.
+    let put = |stream_arn: String| PutRecordRequest {
+        data: b"x".to_vec(),
+        partition_key: "k".into(),
+        stream_arn,
+        ..Default::default()
+    };
+    let put_by_arn = k.put_record(put(arn("p"))).await.expect("put by ARN").into_inner();
+    assert_eq!(put_by_arn.shard_id, "shardId-000000000000");
+    expect_err!(k.put_record(put(format!("arn:aws:kinesis:{REGION}:999999999999:stream/p"))), "AccessDeniedException");
+    expect_err!(
+        k.put_record(put(format!("arn:aws:kinesis:ap-south-1:{ACCOUNT}:stream/p"))),
+        "ResourceNotFoundException"
+    );
+    let iterator = GetShardIteratorRequest {
+        shard_id: put_by_arn.shard_id.clone(),
+        shard_iterator_type: "TRIM_HORIZON".into(),
+        stream_arn: arn("p"),
+        ..Default::default()
+    };
+    k.get_shard_iterator(iterator).await.expect("iterator by ARN");
+
     // Policies: a JSON object of at most 20 KiB, per stream ARN.
     assert_eq!(policy(&mut k, &arn("p")).await, "{}", "no policy yet");
     let status = expect_err!(

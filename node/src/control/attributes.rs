@@ -505,6 +505,22 @@ mod tests {
         assert_eq!(state.account.status(late), CommitmentStatus::Disabled);
     }
 
+    /// The attributes are part of the persisted state and of snapshots.
+    #[test]
+    fn attributes_survive_encoding_as_applied_state_and_snapshot() {
+        let mut state = active(1);
+        state.apply(&MetaCommand::AddTags { name: name("s"), tags: tags(3, "t") });
+        state.apply(&MetaCommand::PutPolicy { name: name("s"), policy: "{}".into() });
+        state.apply(&MetaCommand::SetMonitoring { name: name("s"), metrics: ShardMetric::ALL.to_vec(), enable: true });
+        state.apply(&MetaCommand::UpdateAccountSettings { enable_commitment: true, now_ms: 5 });
+        let snapshot = crate::control::applied::encode_state(&state).unwrap();
+        assert_eq!(crate::control::applied::decode_state(&snapshot).unwrap(), state);
+        let applied = crate::control::MetaApplied { state: state.clone(), ..Default::default() };
+        assert_eq!(crate::control::MetaApplied::decode(&applied.encode().unwrap()).unwrap(), applied);
+        let stream = &state.streams[&name("s")];
+        assert_eq!((stream.tags.len(), stream.policy.as_deref(), stream.shard_level_metrics.len()), (3, Some("{}"), 7));
+    }
+
     #[test]
     fn metric_names_parse_and_all_means_every_one() {
         assert_eq!(ShardMetric::parse("ALL").unwrap().len(), 7);
