@@ -408,6 +408,88 @@ impl Kinesis for MockNode {
     ) -> Result<Response<DecreaseStreamRetentionPeriodResponse>, Status> {
         Err(Status::unimplemented("mock"))
     }
+
+    async fn add_tags_to_stream(
+        &self,
+        _: Request<AddTagsToStreamRequest>,
+    ) -> Result<Response<AddTagsToStreamResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn remove_tags_from_stream(
+        &self,
+        _: Request<RemoveTagsFromStreamRequest>,
+    ) -> Result<Response<RemoveTagsFromStreamResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn list_tags_for_stream(
+        &self,
+        _: Request<ListTagsForStreamRequest>,
+    ) -> Result<Response<ListTagsForStreamResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn tag_resource(&self, _: Request<TagResourceRequest>) -> Result<Response<TagResourceResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn untag_resource(
+        &self,
+        _: Request<UntagResourceRequest>,
+    ) -> Result<Response<UntagResourceResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn list_tags_for_resource(
+        &self,
+        _: Request<ListTagsForResourceRequest>,
+    ) -> Result<Response<ListTagsForResourceResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn describe_limits(
+        &self,
+        _: Request<DescribeLimitsRequest>,
+    ) -> Result<Response<DescribeLimitsResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn describe_account_settings(
+        &self,
+        _: Request<DescribeAccountSettingsRequest>,
+    ) -> Result<Response<DescribeAccountSettingsResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn update_account_settings(
+        &self,
+        _: Request<UpdateAccountSettingsRequest>,
+    ) -> Result<Response<UpdateAccountSettingsResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn put_resource_policy(
+        &self,
+        _: Request<PutResourcePolicyRequest>,
+    ) -> Result<Response<PutResourcePolicyResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn get_resource_policy(
+        &self,
+        _: Request<GetResourcePolicyRequest>,
+    ) -> Result<Response<GetResourcePolicyResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn delete_resource_policy(
+        &self,
+        _: Request<DeleteResourcePolicyRequest>,
+    ) -> Result<Response<DeleteResourcePolicyResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn enable_enhanced_monitoring(
+        &self,
+        _: Request<EnableEnhancedMonitoringRequest>,
+    ) -> Result<Response<EnhancedMonitoringOutput>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn disable_enhanced_monitoring(
+        &self,
+        _: Request<DisableEnhancedMonitoringRequest>,
+    ) -> Result<Response<EnhancedMonitoringOutput>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
 }
 
 #[tonic::async_trait]

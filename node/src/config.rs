@@ -3,7 +3,7 @@
 
 use crate::domain::NodeId;
 #[cfg(test)]
-use crate::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT};
+use crate::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -46,6 +46,10 @@ impl Default for NodeLimits {
 /// that was away catches up from a snapshot rather than from the whole history.
 pub const META_SNAPSHOT_LOGS_DEFAULT: u64 = 1_000;
 
+/// The region and account in stream ARNs, by default (those of a local Kinesis emulator).
+pub const REGION_DEFAULT: &str = "us-east-1";
+pub const ACCOUNT_ID_DEFAULT: &str = "000000000000";
+
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
     pub id: NodeId,
@@ -68,6 +72,13 @@ pub struct NodeConfig {
     /// How long an hour of retention lasts; `RETENTION_HOUR_MS_DEFAULT` but in tests, which
     /// shorten it to see records expire without waiting a day.
     pub retention_hour_ms: u64,
+    /// The region in ARNs (`arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`); an ARN naming
+    /// another region names no stream here.
+    pub region: String,
+    /// The 12-digit account in ARNs and messages; an ARN of another account is refused.
+    pub account_id: String,
+    /// Open shards the cluster holds, all streams together (a Kinesis account's shard quota).
+    pub shard_limit: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +95,10 @@ pub enum ConfigError {
     SameListeners(SocketAddr),
     #[error("limits: {0}")]
     BadLimits(String),
+    #[error("account_id must be 12 digits, got {0:?}")]
+    BadAccountId(String),
+    #[error("region must be 1 to 32 characters of a-z, 0-9 and '-', got {0:?}")]
+    BadRegion(String),
     #[error("cannot read config file {path}: {source}")]
     File { path: PathBuf, source: std::io::Error },
     #[error("bad config file {path}: {source}")]
@@ -116,6 +131,9 @@ pub struct FileConfig {
     pub limits: Option<NodeLimits>,
     pub scalings_per_day_max: Option<u32>,
     pub retention_hour_ms: Option<u64>,
+    pub region: Option<String>,
+    pub account_id: Option<String>,
+    pub shard_limit: Option<u32>,
 }
 
 impl FileConfig {
@@ -148,6 +166,16 @@ impl NodeConfig {
         if self.limits.requests_in_flight_max == 0 {
             return Err(ConfigError::BadLimits("requests_in_flight_max must be at least 1".into()));
         }
+        if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError::BadAccountId(self.account_id));
+        }
+        let region_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+        if !(1..=32).contains(&self.region.len()) || !self.region.chars().all(region_char) {
+            return Err(ConfigError::BadRegion(self.region));
+        }
+        if self.shard_limit == 0 {
+            return Err(ConfigError::BadLimits("shard_limit must be at least 1".into()));
+        }
         Ok(self)
     }
 }
@@ -179,6 +207,9 @@ mod tests {
             meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
             scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
             retention_hour_ms: RETENTION_HOUR_MS_DEFAULT,
+            region: REGION_DEFAULT.into(),
+            account_id: ACCOUNT_ID_DEFAULT.into(),
+            shard_limit: SHARD_LIMIT_DEFAULT,
         };
         assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
         assert!(matches!(config(5 * 1024 * 1024, 10).validate(), Err(ConfigError::BadLimits(_))));
@@ -186,6 +217,15 @@ mod tests {
         let mut same = config(64 * 1024 * 1024, 1);
         same.peer_listen = same.listen;
         assert!(matches!(same.validate(), Err(ConfigError::SameListeners(_))));
+        let mut account = config(64 * 1024 * 1024, 1);
+        account.account_id = "12345".into();
+        assert!(matches!(account.validate(), Err(ConfigError::BadAccountId(_))));
+        let mut region = config(64 * 1024 * 1024, 1);
+        region.region = "US East".into();
+        assert!(matches!(region.validate(), Err(ConfigError::BadRegion(_))));
+        let mut shards = config(64 * 1024 * 1024, 1);
+        shards.shard_limit = 0;
+        assert!(matches!(shards.validate(), Err(ConfigError::BadLimits(_))));
     }
 
     #[test]
@@ -197,5 +237,10 @@ mod tests {
         assert_eq!(file.id, Some(2));
         assert_eq!(file.raft.map(|r| r.election_max_ms), Some(3));
         assert!(toml::from_str::<FileConfig>("nonsense = 1").is_err());
+        let account: FileConfig =
+            toml::from_str("region = \"eu-west-1\"\naccount_id = \"123456789012\"\nshard_limit = 7\n").unwrap();
+        assert_eq!(account.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(account.account_id.as_deref(), Some("123456789012"));
+        assert_eq!(account.shard_limit, Some(7));
     }
 }

@@ -11,7 +11,8 @@
 //! - `api`: the gRPC wire adapters on the client port (Kinesis, Admin), and the one
 //!   mapping of errors to gRPC status.
 //! - `kinesis`: the Kinesis service, independent of any wire: plain requests in, plain
-//!   responses or `KinesisError` out; authenticated tokens; validation; bounded work.
+//!   responses or `KinesisError` out; authenticated tokens; validation; stream ARNs;
+//!   bounded work.
 //! - `cluster`: the node runtime: groups, proposals and linearizable reads from any node,
 //!   reconciling metadata into running groups, reshards and retention carried out,
 //!   supervision, the peer message handler.
@@ -19,7 +20,8 @@
 //!   `control` and persisting the applied state; snapshots of either kind.
 //! - `shard` and `control`: the shard logic (sequence numbers, index, reads, snapshots,
 //!   retention trims) and the metadata logic (streams, shards, placement, reshards,
-//!   retention periods, token keys, commands).
+//!   retention periods, token keys, commands; tags, resource policies, enhanced
+//!   monitoring, account settings, the cluster's shard limit).
 //! - `raft`: Raft plumbing only: type config with opaque commands, stored formats of
 //!   entries and votes, the log store, the network over the transport, snapshot streams,
 //!   the async runtime (seeded; a panic in a Raft task stops the node).

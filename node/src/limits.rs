@@ -39,7 +39,8 @@ pub const NEXT_TOKEN_CHARS_MAX: usize = 1_048_576;
 /// quota, `SHARDS_PER_STREAM_MAX`, is checked after).
 pub const SHARD_COUNT_MEMBER_MIN: i64 = 1;
 pub const SHARD_COUNT_MEMBER_MAX: i64 = 100_000;
-/// Shards one CreateStream may ask for (the default per-account shard quota).
+/// Open shards one stream may have (one CreateStream, UpdateShardCount's target, splits);
+/// the cluster's `shard_limit` bounds all streams' open shards together.
 pub const SHARDS_PER_STREAM_MAX: u32 = 500;
 /// Shards a stream keeps, open and closed (closed ones stay readable until retention
 /// expires them); reshards beyond it are refused.
@@ -88,6 +89,31 @@ pub const RETENTION_HOUR_MS_DEFAULT: u64 = 60 * 60 * 1000;
 /// A sequence number is a decimal string of at most 129 digits (`0|([1-9]\d{0,128})`).
 pub const SEQUENCE_NUMBER_DIGITS_MAX: usize = 129;
 
+/// Tags: a stream carries at most 50; one AddTagsToStream adds at most 10; a tag map in a
+/// request (CreateStream, TagResource) holds at most 200 entries and a key list
+/// (RemoveTagsFromStream, UntagResource) 1 to 50 (the API model's bounds).
+pub const STREAM_TAGS_MAX: usize = 50;
+pub const ADD_TAGS_PER_CALL_MAX: usize = 10;
+pub const TAG_MAP_ENTRIES_MAX: usize = 200;
+pub const TAG_KEYS_PER_CALL_MAX: usize = 50;
+/// A tag key is 1 to 128 Unicode characters, a value 0 to 256.
+pub const TAG_KEY_CHARS_MIN: usize = 1;
+pub const TAG_KEY_CHARS_MAX: usize = 128;
+pub const TAG_VALUE_CHARS_MAX: usize = 256;
+/// ListTagsForStream pages hold 1 to 50 tags; all of a stream's tags when Limit is absent.
+pub const LIST_TAGS_LIMIT_MAX: u32 = 50;
+/// A resource policy is a JSON document of at most 20 KiB.
+pub const RESOURCE_POLICY_BYTES_MAX: usize = 20 * 1024;
+/// An ARN (StreamARN, ResourceARN) is 1 to 2,048 characters.
+pub const ARN_CHARS_MAX: usize = 2_048;
+/// Open shards one cluster holds, by default (a Kinesis account's default shard quota); a
+/// node setting (`shard_limit`).
+pub const SHARD_LIMIT_DEFAULT: u32 = 500;
+/// On-demand streams an account may hold (DescribeLimits' OnDemandStreamCountLimit).
+pub const ON_DEMAND_STREAMS_MAX: u32 = 50;
+/// A minimum throughput billing commitment, once enabled, lasts at least this long.
+pub const THROUGHPUT_COMMITMENT_MS_MIN: i64 = 24 * 60 * 60 * 1000;
+
 // The relations the code relies on.
 const _: () = assert!(RECORD_DATA_BYTES_MAX <= PUT_RECORDS_BYTES_MAX);
 const _: () = assert!(PUT_RECORDS_BYTES_MAX <= GET_RECORDS_BYTES_MAX);
@@ -98,6 +124,9 @@ const _: () = assert!(LIST_SHARDS_RESULTS_MAX <= LIST_SHARDS_MAX_RESULTS_MEMBER_
 const _: () = assert!(DESCRIBE_STREAM_LIMIT_MAX <= DESCRIBE_STREAM_LIMIT_MEMBER_MAX);
 const _: () = assert!(SHARDS_PER_STREAM_MAX as i64 <= SHARD_COUNT_MEMBER_MAX);
 const _: () = assert!(STREAM_NAME_CHARS_MAX < STREAM_ARN_CHARS_MAX);
+const _: () = assert!(ADD_TAGS_PER_CALL_MAX <= STREAM_TAGS_MAX && STREAM_TAGS_MAX <= TAG_MAP_ENTRIES_MAX);
+const _: () = assert!(LIST_TAGS_LIMIT_MAX as usize == STREAM_TAGS_MAX);
+const _: () = assert!(SHARDS_PER_STREAM_MAX <= SHARD_LIMIT_DEFAULT);
 
 // Runnel's own bounds (not Kinesis quotas).
 

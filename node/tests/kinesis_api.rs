@@ -38,6 +38,7 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
         stream_name: name.into(),
         shard_count: count,
         stream_mode_details: mode.map(|m| StreamModeDetails { stream_mode: m.into() }),
+        ..Default::default()
     };
     expect_err!(k.create_stream(create("bad name", Some(1), None)), "ValidationException");
     expect_err!(k.create_stream(create(&"x".repeat(129), Some(1), None)), "ValidationException");
@@ -513,6 +514,7 @@ async fn pagination_and_deletion() {
             stream_name: name.into(),
             shard_count: Some(1),
             stream_mode_details: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -625,7 +627,7 @@ async fn pagination_and_deletion() {
     expect_err!(k.put_record(put("gone", "k", b"late")), "ResourceNotFoundException");
     let mut recreated = false;
     for _ in 0..100 {
-        let req = CreateStreamRequest { stream_name: "gone".into(), shard_count: Some(2), stream_mode_details: None };
+        let req = CreateStreamRequest { stream_name: "gone".into(), shard_count: Some(2), ..Default::default() };
         match k.create_stream(req).await {
             Ok(_) => {
                 recreated = true;

@@ -419,7 +419,12 @@ async fn member_constraints_are_validation_exceptions_in_kinesis_words() {
     );
 
     // Creation and resharding members.
-    let create = CreateStreamRequest { stream_name: "w".into(), shard_count: Some(100_001), stream_mode_details: None };
+    let create = CreateStreamRequest {
+        stream_name: "w".into(),
+        shard_count: Some(100_001),
+        stream_mode_details: None,
+        ..Default::default()
+    };
     assert_eq!(
         refused(k.create_stream(create)).await,
         ("ValidationException".into(), one_error("'100001'", "shardCount", &value_at_most(100_000)))

@@ -15,10 +15,14 @@ use openraft::ServerState;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use runnel_node::cluster::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
-use runnel_node::config::{NodeConfig, NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT};
+use runnel_node::config::{
+    NodeConfig, NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT,
+};
 use runnel_node::domain::NodeId;
 use runnel_node::failstop::FailStop;
-use runnel_node::limits::{RETENTION_HOURS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT};
+use runnel_node::limits::{
+    RETENTION_HOURS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT,
+};
 use runnel_node::raft::runtime::{panic_message, RAFT_PANIC_REASON};
 use runnel_node::shard::read::read_records;
 use runnel_node::shard::ShardApplied;
@@ -234,6 +238,9 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
                     scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
                     retention_hour_ms,
+                    region: REGION_DEFAULT.into(),
+                    account_id: ACCOUNT_ID_DEFAULT.into(),
+                    shard_limit: SHARD_LIMIT_DEFAULT,
                 };
                 let deps = NodeDeps {
                     engine,

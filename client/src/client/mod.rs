@@ -1,6 +1,7 @@
 //! The `Client` handle: configuration, construction and raw stub access. The Kinesis
 //! actions live in the sibling modules, grouped by what they touch.
 
+mod attributes;
 mod call;
 mod cluster;
 mod records;

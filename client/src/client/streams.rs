@@ -32,6 +32,7 @@ impl Client {
             // Out-of-range counts go to the server as is, so it reports the Kinesis error.
             shard_count: Some(i32::try_from(shard_count).unwrap_or(i32::MAX)),
             stream_mode_details: None,
+            ..Default::default()
         };
         self.routing_mut().forget_stream(name);
         self.call(Route::Any, |channel| {

@@ -51,8 +51,38 @@ fn mode_details(mode: crate::control::StreamMode) -> Option<pb::StreamModeDetail
     Some(pb::StreamModeDetails { stream_mode: mode.as_kinesis().to_string() })
 }
 
-fn no_metrics() -> Vec<pb::EnhancedMetrics> {
-    vec![pb::EnhancedMetrics { shard_level_metrics: vec![] }]
+fn metric_names(metrics: &[crate::control::ShardMetric]) -> Vec<String> {
+    metrics.iter().map(|m| m.as_kinesis().to_string()).collect()
+}
+
+fn enhanced_monitoring(metrics: &[crate::control::ShardMetric]) -> Vec<pb::EnhancedMetrics> {
+    vec![pb::EnhancedMetrics { shard_level_metrics: metric_names(metrics) }]
+}
+
+fn tags_to_pb(tags: Vec<Tag>) -> Vec<pb::Tag> {
+    tags.into_iter().map(|t| pb::Tag { key: t.key, value: Some(t.value) }).collect()
+}
+
+fn commitment_to_pb(c: CommitmentOutput) -> Option<pb::MinimumThroughputBillingCommitmentOutput> {
+    Some(pb::MinimumThroughputBillingCommitmentOutput {
+        status: c.status.to_string(),
+        started_at: c.started_ms,
+        ended_at: c.ended_ms,
+        earliest_allowed_end_at: c.earliest_allowed_end_ms,
+    })
+}
+
+fn monitoring_input(name: String, arn: String, metrics: Vec<String>) -> EnhancedMonitoringInput {
+    EnhancedMonitoringInput { stream: stream_ref(name, arn), shard_level_metrics: metrics }
+}
+
+fn monitoring_to_pb(out: EnhancedMonitoringOutput) -> pb::EnhancedMonitoringOutput {
+    pb::EnhancedMonitoringOutput {
+        stream_name: out.stream_name.to_string(),
+        current_shard_level_metrics: metric_names(&out.current_shard_level_metrics),
+        desired_shard_level_metrics: metric_names(&out.desired_shard_level_metrics),
+        stream_arn: out.stream_arn,
+    }
 }
 
 #[tonic::async_trait]
@@ -63,6 +93,7 @@ impl Kinesis for KinesisGrpc {
             stream_name: req.stream_name,
             shard_count: req.shard_count,
             stream_mode: req.stream_mode_details.map(|m| m.stream_mode),
+            tags: req.tags.into_iter().collect(),
         };
         self.service.create_stream(input).await.map_err(to_status)?;
         Ok(Response::new(pb::CreateStreamResponse {}))
@@ -96,7 +127,7 @@ impl Kinesis for KinesisGrpc {
                 shards: d.shards.into_iter().map(shard_to_pb).collect(),
                 retention_period_hours: d.retention_period_hours as i32,
                 stream_creation_timestamp: d.created_ms,
-                enhanced_monitoring: no_metrics(),
+                enhanced_monitoring: enhanced_monitoring(&d.shard_level_metrics),
                 encryption_type: ENCRYPTION_NONE.into(),
                 key_id: String::new(),
             }),
@@ -121,7 +152,7 @@ impl Kinesis for KinesisGrpc {
                 stream_mode_details: mode_details(s.mode),
                 retention_period_hours: s.retention_period_hours as i32,
                 stream_creation_timestamp: s.created_ms,
-                enhanced_monitoring: no_metrics(),
+                enhanced_monitoring: enhanced_monitoring(&s.shard_level_metrics),
                 encryption_type: ENCRYPTION_NONE.into(),
                 key_id: String::new(),
                 open_shard_count: s.open_shard_count as i32,
@@ -345,5 +376,148 @@ impl Kinesis for KinesisGrpc {
             target_shard_count: out.target_shard_count as i32,
             stream_arn: out.stream_arn,
         }))
+    }
+
+    async fn add_tags_to_stream(&self, req: Request<pb::AddTagsToStreamRequest>) -> Reply<pb::AddTagsToStreamResponse> {
+        let req = req.into_inner();
+        let input = AddTagsToStreamInput {
+            stream: stream_ref(req.stream_name, req.stream_arn),
+            tags: req.tags.into_iter().collect(),
+        };
+        self.service.add_tags_to_stream(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::AddTagsToStreamResponse {}))
+    }
+
+    async fn remove_tags_from_stream(
+        &self,
+        req: Request<pb::RemoveTagsFromStreamRequest>,
+    ) -> Reply<pb::RemoveTagsFromStreamResponse> {
+        let req = req.into_inner();
+        let input =
+            RemoveTagsFromStreamInput { stream: stream_ref(req.stream_name, req.stream_arn), tag_keys: req.tag_keys };
+        self.service.remove_tags_from_stream(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::RemoveTagsFromStreamResponse {}))
+    }
+
+    async fn list_tags_for_stream(
+        &self,
+        req: Request<pb::ListTagsForStreamRequest>,
+    ) -> Reply<pb::ListTagsForStreamResponse> {
+        let req = req.into_inner();
+        let input = ListTagsForStreamInput {
+            stream: stream_ref(req.stream_name, req.stream_arn),
+            exclusive_start_tag_key: some(req.exclusive_start_tag_key),
+            limit: req.limit,
+        };
+        let out = self.service.list_tags_for_stream(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::ListTagsForStreamResponse {
+            tags: tags_to_pb(out.tags),
+            has_more_tags: out.has_more_tags,
+        }))
+    }
+
+    async fn tag_resource(&self, req: Request<pb::TagResourceRequest>) -> Reply<pb::TagResourceResponse> {
+        let req = req.into_inner();
+        let input = TagResourceInput { resource_arn: req.resource_arn, tags: req.tags.into_iter().collect() };
+        self.service.tag_resource(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::TagResourceResponse {}))
+    }
+
+    async fn untag_resource(&self, req: Request<pb::UntagResourceRequest>) -> Reply<pb::UntagResourceResponse> {
+        let req = req.into_inner();
+        let input = UntagResourceInput { resource_arn: req.resource_arn, tag_keys: req.tag_keys };
+        self.service.untag_resource(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::UntagResourceResponse {}))
+    }
+
+    async fn list_tags_for_resource(
+        &self,
+        req: Request<pb::ListTagsForResourceRequest>,
+    ) -> Reply<pb::ListTagsForResourceResponse> {
+        let req = req.into_inner();
+        let tags = self.service.list_tags_for_resource(&req.resource_arn).await.map_err(to_status)?;
+        Ok(Response::new(pb::ListTagsForResourceResponse { tags: tags_to_pb(tags) }))
+    }
+
+    async fn describe_limits(&self, _req: Request<pb::DescribeLimitsRequest>) -> Reply<pb::DescribeLimitsResponse> {
+        let out = self.service.describe_limits().await.map_err(to_status)?;
+        Ok(Response::new(pb::DescribeLimitsResponse {
+            shard_limit: out.shard_limit as i32,
+            open_shard_count: out.open_shard_count as i32,
+            on_demand_stream_count: out.on_demand_stream_count as i32,
+            on_demand_stream_count_limit: out.on_demand_stream_count_limit as i32,
+        }))
+    }
+
+    async fn describe_account_settings(
+        &self,
+        _req: Request<pb::DescribeAccountSettingsRequest>,
+    ) -> Reply<pb::DescribeAccountSettingsResponse> {
+        let out = self.service.describe_account_settings().await.map_err(to_status)?;
+        Ok(Response::new(pb::DescribeAccountSettingsResponse {
+            minimum_throughput_billing_commitment: commitment_to_pb(out),
+        }))
+    }
+
+    async fn update_account_settings(
+        &self,
+        req: Request<pb::UpdateAccountSettingsRequest>,
+    ) -> Reply<pb::UpdateAccountSettingsResponse> {
+        let req = req.into_inner();
+        let input = UpdateAccountSettingsInput {
+            commitment_status: req.minimum_throughput_billing_commitment.map(|c| c.status),
+        };
+        let out = self.service.update_account_settings(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::UpdateAccountSettingsResponse {
+            minimum_throughput_billing_commitment: commitment_to_pb(out),
+        }))
+    }
+
+    async fn put_resource_policy(
+        &self,
+        req: Request<pb::PutResourcePolicyRequest>,
+    ) -> Reply<pb::PutResourcePolicyResponse> {
+        let req = req.into_inner();
+        let input = PutResourcePolicyInput { resource_arn: req.resource_arn, policy: req.policy };
+        self.service.put_resource_policy(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::PutResourcePolicyResponse {}))
+    }
+
+    async fn get_resource_policy(
+        &self,
+        req: Request<pb::GetResourcePolicyRequest>,
+    ) -> Reply<pb::GetResourcePolicyResponse> {
+        let req = req.into_inner();
+        let policy = self.service.get_resource_policy(&req.resource_arn).await.map_err(to_status)?;
+        Ok(Response::new(pb::GetResourcePolicyResponse { policy }))
+    }
+
+    async fn delete_resource_policy(
+        &self,
+        req: Request<pb::DeleteResourcePolicyRequest>,
+    ) -> Reply<pb::DeleteResourcePolicyResponse> {
+        let req = req.into_inner();
+        self.service.delete_resource_policy(&req.resource_arn).await.map_err(to_status)?;
+        Ok(Response::new(pb::DeleteResourcePolicyResponse {}))
+    }
+
+    async fn enable_enhanced_monitoring(
+        &self,
+        req: Request<pb::EnableEnhancedMonitoringRequest>,
+    ) -> Reply<pb::EnhancedMonitoringOutput> {
+        let req = req.into_inner();
+        let input = monitoring_input(req.stream_name, req.stream_arn, req.shard_level_metrics);
+        let out = self.service.enable_enhanced_monitoring(input).await.map_err(to_status)?;
+        Ok(Response::new(monitoring_to_pb(out)))
+    }
+
+    async fn disable_enhanced_monitoring(
+        &self,
+        req: Request<pb::DisableEnhancedMonitoringRequest>,
+    ) -> Reply<pb::EnhancedMonitoringOutput> {
+        let req = req.into_inner();
+        let input = monitoring_input(req.stream_name, req.stream_arn, req.shard_level_metrics);
+        let out = self.service.disable_enhanced_monitoring(input).await.map_err(to_status)?;
+        Ok(Response::new(monitoring_to_pb(out)))
     }
 }

@@ -18,6 +18,7 @@ fn code(err: &KinesisError) -> Code {
         KinesisError::ExpiredIterator(_) | KinesisError::ExpiredNextToken(_) => Code::FailedPrecondition,
         KinesisError::ServiceUnavailable(_) => Code::Unavailable,
         KinesisError::InternalFailure(_) => Code::Internal,
+        KinesisError::AccessDenied(_) => Code::PermissionDenied,
     }
 }
 

@@ -6,10 +6,11 @@ use runnel_node::api::server::serve;
 use runnel_node::cluster::clock::SystemClock;
 use runnel_node::cluster::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{
-    parse_peer, FileConfig, NodeConfig, NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT, REPLICATION_FACTOR_DEFAULT,
+    parse_peer, FileConfig, NodeConfig, NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT,
+    REGION_DEFAULT, REPLICATION_FACTOR_DEFAULT,
 };
 use runnel_node::failstop::FailStop;
-use runnel_node::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT};
+use runnel_node::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT};
 use runnel_node::storage::rocks::RocksEngine;
 use runnel_node::storage::AckPolicy;
 use runnel_node::transport::TcpConnector;
@@ -27,6 +28,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run one node of a cluster.
@@ -70,6 +73,16 @@ struct RunArgs {
     /// records expire without waiting a day. Give every node the same value.
     #[arg(long, env = "RUNNEL_RETENTION_HOUR_MS", hide = true)]
     retention_hour_ms: Option<u64>,
+    /// The region in stream ARNs (default us-east-1).
+    #[arg(long, env = "RUNNEL_REGION")]
+    region: Option<String>,
+    /// The 12-digit account in stream ARNs (default 000000000000).
+    #[arg(long, env = "RUNNEL_ACCOUNT_ID")]
+    account_id: Option<String>,
+    /// Open shards the cluster holds, all streams together (Kinesis account default: 500).
+    /// Give every node the same value.
+    #[arg(long, env = "RUNNEL_SHARD_LIMIT")]
+    shard_limit: Option<u32>,
 }
 
 #[derive(Parser)]
@@ -131,6 +144,9 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
             .or(file.scalings_per_day_max)
             .unwrap_or(SCALINGS_PER_WINDOW_DEFAULT),
         retention_hour_ms: args.retention_hour_ms.or(file.retention_hour_ms).unwrap_or(RETENTION_HOUR_MS_DEFAULT),
+        region: args.region.or(file.region).unwrap_or_else(|| REGION_DEFAULT.into()),
+        account_id: args.account_id.or(file.account_id).unwrap_or_else(|| ACCOUNT_ID_DEFAULT.into()),
+        shard_limit: args.shard_limit.or(file.shard_limit).unwrap_or(SHARD_LIMIT_DEFAULT),
     };
     Ok(config.validate()?)
 }
@@ -279,6 +295,9 @@ async fn main() -> anyhow::Result<()> {
                     meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
                     scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
                     retention_hour_ms: RETENTION_HOUR_MS_DEFAULT,
+                    region: REGION_DEFAULT.into(),
+                    account_id: ACCOUNT_ID_DEFAULT.into(),
+                    shard_limit: SHARD_LIMIT_DEFAULT,
                 };
                 handles.push(start_node(config.validate()?, stop.clone(), drained_tx.clone()).await?);
             }

@@ -362,9 +362,9 @@ impl Node {
 mod tests {
     use super::*;
     use crate::cluster::clock::SystemClock;
-    use crate::config::{NodeLimits, RaftTiming, META_SNAPSHOT_LOGS_DEFAULT};
+    use crate::config::{NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT};
     use crate::domain::ShardId;
-    use crate::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT};
+    use crate::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT};
     use crate::storage::memory::MemoryEngine;
     use crate::transport::TcpConnector;
 
@@ -382,6 +382,9 @@ mod tests {
             meta_snapshot_logs: META_SNAPSHOT_LOGS_DEFAULT,
             scalings_per_window_max: SCALINGS_PER_WINDOW_DEFAULT,
             retention_hour_ms: RETENTION_HOUR_MS_DEFAULT,
+            region: REGION_DEFAULT.into(),
+            account_id: ACCOUNT_ID_DEFAULT.into(),
+            shard_limit: SHARD_LIMIT_DEFAULT,
         };
         let deps = NodeDeps {
             engine,

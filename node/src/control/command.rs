@@ -6,6 +6,7 @@
 //! that must be the same on all replicas (group ids, placement, shard ranges) is made here,
 //! from the state and the command alone.
 
+use super::attributes::{AccountSettings, ShardMetric, Tags};
 use super::placement::replicas_for;
 use super::reshard::{self, ReshardRefused};
 use super::retention::{set_retention, RetentionChange, RetentionRefused};
@@ -82,6 +83,42 @@ pub enum MetaCommand {
         now_ms: i64,
         hour_ms: u64,
     },
+    /// A CreateStream, SplitShard or UpdateShardCount, refused when the cluster would then
+    /// hold more than `shard_limit` open shards (the proposer's setting, carried so every
+    /// replica decides alike); a CreateStream's `tags` go on the stream in the same step.
+    ShardLimited {
+        shard_limit: u32,
+        tags: Tags,
+        command: Box<MetaCommand>,
+    },
+    /// AddTagsToStream, TagResource: adds or overwrites.
+    AddTags {
+        name: StreamName,
+        tags: Tags,
+    },
+    /// RemoveTagsFromStream, UntagResource: keys the stream lacks are ignored.
+    RemoveTags {
+        name: StreamName,
+        keys: Vec<String>,
+    },
+    PutPolicy {
+        name: StreamName,
+        policy: String,
+    },
+    DeletePolicy {
+        name: StreamName,
+    },
+    /// EnableEnhancedMonitoring (`enable`) or DisableEnhancedMonitoring.
+    SetMonitoring {
+        name: StreamName,
+        metrics: Vec<ShardMetric>,
+        enable: bool,
+    },
+    /// UpdateAccountSettings: the minimum throughput billing commitment.
+    UpdateAccountSettings {
+        enable_commitment: bool,
+        now_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +138,15 @@ pub enum MetaResult {
     Scaling {
         current: u32,
     },
+    /// DeletePolicy of a stream without one.
+    NoPolicy,
+    /// SetMonitoring: the metrics before and after.
+    Monitoring {
+        current: Vec<ShardMetric>,
+        desired: Vec<ShardMetric>,
+    },
+    /// UpdateAccountSettings: the settings after.
+    Account(AccountSettings),
 }
 
 impl From<ReshardRefused> for MetaResult {
@@ -187,6 +233,9 @@ impl MetaState {
                         reshard: None,
                         scaling_target: None,
                         scalings_ms: Vec::new(),
+                        tags: Tags::new(),
+                        policy: None,
+                        shard_level_metrics: Default::default(),
                     },
                 );
                 MetaResult::Ok
@@ -280,6 +329,13 @@ impl MetaState {
                     None => MetaResult::StreamNotFound(name.clone()),
                 }
             }
+            MetaCommand::ShardLimited { .. }
+            | MetaCommand::AddTags { .. }
+            | MetaCommand::RemoveTags { .. }
+            | MetaCommand::PutPolicy { .. }
+            | MetaCommand::DeletePolicy { .. }
+            | MetaCommand::SetMonitoring { .. }
+            | MetaCommand::UpdateAccountSettings { .. } => self.apply_attributes(command),
         }
     }
 }

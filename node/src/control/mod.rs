@@ -8,9 +8,12 @@
 //! - `reshard`: splits, merges and UNIFORM_SCALING steps; the tiling and lineage
 //!   invariants.
 //! - `retention`: retention periods, and forgetting closed shards once expired.
+//! - `attributes`: tags, resource policies, enhanced monitoring, account settings and the
+//!   cluster's shard limit.
 //! - `applied`: the metadata group's applied state as persisted.
 
 pub mod applied;
+pub mod attributes;
 pub mod command;
 pub mod placement;
 pub mod reshard;
@@ -18,6 +21,7 @@ pub mod retention;
 pub mod state;
 
 pub use applied::MetaApplied;
+pub use attributes::{AccountSettings, CommitmentStatus, ShardMetric, Tags};
 pub use command::{MetaCommand, MetaResult};
 pub use retention::RetentionChange;
 pub use state::{Closed, MetaState, Reshard, ShardMeta, StreamMeta, StreamMode, StreamStatus, TokenKey};

@@ -123,6 +123,9 @@ mod tests {
             reshard: None,
             scaling_target: None,
             scalings_ms: Vec::new(),
+            tags: Default::default(),
+            policy: None,
+            shard_level_metrics: Default::default(),
         }
     }
 

@@ -1,8 +1,9 @@
 //! What the metadata group holds.
 
+use super::attributes::{AccountSettings, ShardMetric, Tags};
 use crate::domain::{GroupId, HashKey, HashKeyRange, NodeId, ShardId, StreamName};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StreamStatus {
@@ -109,6 +110,12 @@ pub struct StreamMeta {
     pub scaling_target: Option<u32>,
     /// When recent UpdateShardCount calls were accepted (the rolling 24 h limit).
     pub scalings_ms: Vec<i64>,
+    /// At most `STREAM_TAGS_MAX`.
+    pub tags: Tags,
+    /// The resource policy (a JSON document) attached to the stream's ARN.
+    pub policy: Option<String>,
+    /// Enhanced monitoring's shard-level metrics.
+    pub shard_level_metrics: BTreeSet<ShardMetric>,
 }
 
 impl StreamMeta {
@@ -157,6 +164,8 @@ pub struct MetaState {
     pub nodes: BTreeMap<NodeId, String>,
     /// Token signing keys, oldest first; the newest signs, all verify.
     pub token_keys: Vec<TokenKey>,
+    /// UpdateAccountSettings.
+    pub account: AccountSettings,
 }
 
 impl MetaState {

@@ -32,6 +32,9 @@ pub enum KinesisError {
     /// not have been applied.
     #[error("{0}")]
     InternalFailure(String),
+    /// The request names a resource of another account.
+    #[error("{0}")]
+    AccessDenied(String),
 }
 
 impl KinesisError {
@@ -46,6 +49,7 @@ impl KinesisError {
             KinesisError::ExpiredNextToken(_) => "ExpiredNextTokenException",
             KinesisError::ServiceUnavailable(_) => "ServiceUnavailable",
             KinesisError::InternalFailure(_) => "InternalFailure",
+            KinesisError::AccessDenied(_) => "AccessDeniedException",
         }
     }
 }

@@ -9,19 +9,30 @@
 //! - `reads`: GetShardIterator, GetRecords.
 //! - `resharding`: SplitShard, MergeShards, UpdateShardCount.
 //! - `retention`: IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod.
+//! - `tags`: AddTagsToStream, RemoveTagsFromStream, ListTagsForStream, TagResource,
+//!   UntagResource, ListTagsForResource.
+//! - `policies`: PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy.
+//! - `monitoring`: EnableEnhancedMonitoring, DisableEnhancedMonitoring.
+//! - `account`: DescribeLimits, DescribeAccountSettings, UpdateAccountSettings.
+//! - `arn`: stream ARNs with the node's region and account.
 //! - `tokens`: authenticated shard iterators and NextTokens.
 //! - `validate`: member checks shared by the actions.
 //! - `admission`: bounded work per node.
 //! - `error`: `KinesisError`.
 
+mod account;
 pub mod admission;
+pub mod arn;
 pub mod error;
+mod monitoring;
+mod policies;
 mod reads;
 mod records;
 mod resharding;
 mod retention;
 mod shards;
 mod streams;
+mod tags;
 pub mod tokens;
 pub mod types;
 pub mod validate;
@@ -30,7 +41,7 @@ pub use error::KinesisError;
 
 use crate::cluster::propose::propose;
 use crate::cluster::Node;
-use crate::control::{MetaCommand, MetaResult, ShardMeta, StreamMeta, StreamStatus, TokenKey};
+use crate::control::{MetaCommand, MetaResult, ShardMeta, StreamMeta, StreamStatus, Tags, TokenKey};
 use crate::domain::{SequenceNumber, ShardId, StreamName, META_GROUP};
 use crate::replica::{GroupCommand, GroupReply};
 use crate::shard::append::AppendRefused;
@@ -43,9 +54,6 @@ use std::time::Duration;
 use tokens::{TokenError, TokenKind};
 use types::{ShardDescription, StreamRef};
 
-/// The account and region in ARNs; Runnel has one of each.
-pub const ACCOUNT_ID: &str = "000000000000";
-pub const REGION: &str = "local";
 /// How long a metadata write waits to be visible on the node that answers.
 const META_VISIBLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a write refused by a sealed parent waits for the metadata to name its
@@ -58,14 +66,6 @@ const RESHARD_HOPS_MAX: usize = 8;
 pub struct KinesisService {
     node: Arc<Node>,
     admission: Admission,
-}
-
-pub fn stream_arn(name: &StreamName) -> String {
-    format!("arn:aws:kinesis:{REGION}:{ACCOUNT_ID}:stream/{name}")
-}
-
-fn not_found(name: &StreamName) -> KinesisError {
-    KinesisError::ResourceNotFound(format!("Stream {name} under account {ACCOUNT_ID} not found."))
 }
 
 fn describe_shard(shard: &ShardMeta) -> ShardDescription {
@@ -107,12 +107,28 @@ impl KinesisService {
         self.node.clock.now_ms()
     }
 
-    fn stream_name(stream: &StreamRef) -> Result<StreamName, KinesisError> {
-        validate::stream_name(stream)
+    /// The region and account of this cluster's ARNs.
+    pub fn account(&self) -> arn::Account<'_> {
+        arn::Account { region: &self.node.config.region, id: &self.node.config.account_id }
+    }
+
+    pub fn stream_arn(&self, name: &StreamName) -> String {
+        self.account().stream_arn(name)
+    }
+
+    fn not_found(&self, name: &StreamName) -> KinesisError {
+        self.account().not_found(name.as_str())
+    }
+
+    /// The stream a request names by StreamName or StreamARN (which must be this cluster's).
+    fn stream_name(&self, stream: &StreamRef) -> Result<StreamName, KinesisError> {
+        // The members' model constraints first (ValidationException in Kinesis's words).
+        validate::stream_name(stream)?;
+        self.account().stream_named(stream.name.as_deref().unwrap_or(""), stream.arn.as_deref().unwrap_or(""))
     }
 
     fn stream(&self, name: &StreamName) -> Result<StreamMeta, KinesisError> {
-        self.node.meta.current().state.streams.get(name).cloned().ok_or_else(|| not_found(name))
+        self.node.meta.current().state.streams.get(name).cloned().ok_or_else(|| self.not_found(name))
     }
 
     /// A stream that accepts reads and writes.
@@ -121,7 +137,8 @@ impl KinesisService {
         match stream.status {
             StreamStatus::Active | StreamStatus::Updating => Ok(stream),
             status => Err(KinesisError::ResourceNotFound(format!(
-                "Stream {name} under account {ACCOUNT_ID} is {}, not ACTIVE.",
+                "Stream {name} under account {} is {}, not ACTIVE.",
+                self.account().id,
                 status.as_kinesis()
             ))),
         }
@@ -143,6 +160,16 @@ impl KinesisService {
     /// The token, if this cluster sealed it (callers say what an invalid one is).
     fn open<T: DeserializeOwned + TokenKind>(&self, token: &str) -> Option<T> {
         tokens::open(&self.token_keys(), token).ok()
+    }
+
+    /// `command` (CreateStream, SplitShard, UpdateShardCount) under this node's shard limit.
+    fn shard_limited(&self, command: MetaCommand) -> MetaCommand {
+        self.shard_limited_with(Tags::new(), command)
+    }
+
+    /// Like `shard_limited`; a CreateStream's tags go with it.
+    fn shard_limited_with(&self, tags: Tags, command: MetaCommand) -> MetaCommand {
+        MetaCommand::ShardLimited { shard_limit: self.node.config.shard_limit, tags, command: Box::new(command) }
     }
 
     /// Proposes a metadata change and waits until this node has applied it, so that the
@@ -187,7 +214,7 @@ impl KinesisService {
         .await;
         match waited {
             Ok(Some(s)) => Ok(s),
-            Ok(None) => Err(not_found(&stream.name)),
+            Ok(None) => Err(self.not_found(&stream.name)),
             Err(_) => Err(KinesisError::ServiceUnavailable(format!(
                 "shard {shard} is closing and its children are not open yet; nothing was written"
             ))),

@@ -2,7 +2,7 @@
 
 use super::tokens::{age_ms, ShardIterator};
 use super::types::*;
-use super::{not_found, validate, KinesisError, KinesisService, ACCOUNT_ID};
+use super::{validate, KinesisError, KinesisService};
 use crate::cluster::read::{read, ReadFrom, ShardRead};
 use crate::domain::ShardId;
 use crate::limits::*;
@@ -11,18 +11,19 @@ impl KinesisService {
     pub async fn get_shard_iterator(&self, req: GetShardIteratorInput) -> Result<String, KinesisError> {
         let _admitted = self.admission.admit(0)?;
         validate::get_shard_iterator(&req)?;
-        let name = Self::stream_name(&req.stream)?;
+        let name = self.stream_name(&req.stream)?;
+        let account = self.account().id;
         // Kinesis reads the number after the last `-`; a member it cannot read a number
         // from names no shard.
         let shard_id = ShardId::resolve(&req.shard_id).ok_or_else(|| {
             KinesisError::ResourceNotFound(format!(
-                "Could not find shard {} in stream {name} under account {ACCOUNT_ID}.",
+                "Could not find shard {} in stream {name} under account {account}.",
                 req.shard_id
             ))
         })?;
         let shard_missing = || {
             KinesisError::ResourceNotFound(format!(
-                "Shard {shard_id} in stream {name} under account {ACCOUNT_ID} does not exist"
+                "Shard {shard_id} in stream {name} under account {account} does not exist"
             ))
         };
         self.stream(&name).map_err(|_| shard_missing())?;
@@ -39,7 +40,7 @@ impl KinesisService {
             let s = starting.ok_or_else(|| mixed_up("no"))?;
             let seq = validate::issued_sequence_number(s).ok_or_else(|| {
                 KinesisError::InvalidArgument(format!(
-                    "StartingSequenceNumber {s} used in GetShardIterator on shard {shard_id} in stream {name} under account {ACCOUNT_ID} is invalid."
+                    "StartingSequenceNumber {s} used in GetShardIterator on shard {shard_id} in stream {name} under account {account} is invalid."
                 ))
             })?;
             if seq.shard() != shard_id {
@@ -117,7 +118,7 @@ impl KinesisService {
             )));
         }
         if let Some(arn) = &req.stream_arn {
-            let named = Self::stream_name(&StreamRef { name: None, arn: Some(arn.clone()) })?;
+            let named = self.stream_name(&StreamRef { name: None, arn: Some(arn.clone()) })?;
             if named != iterator.stream {
                 return Err(KinesisError::InvalidArgument(format!(
                     "StreamARN {arn} does not name the stream of this ShardIterator."
@@ -127,7 +128,7 @@ impl KinesisService {
         let _admitted = self.admission.admit(GET_RECORDS_BYTES_MAX)?;
         let stream = self.live_stream(&iterator.stream)?;
         if stream.incarnation != iterator.incarnation {
-            return Err(not_found(&iterator.stream));
+            return Err(self.not_found(&iterator.stream));
         }
         let shard = stream
             .shard(iterator.shard)

@@ -6,7 +6,7 @@
 //! parent or in a child.
 
 use super::types::*;
-use super::{validate, AppendFailure, KinesisError, KinesisService, ACCOUNT_ID, RESHARD_HOPS_MAX};
+use super::{validate, AppendFailure, KinesisError, KinesisService, RESHARD_HOPS_MAX};
 use crate::cluster::read::{read, ReadFrom, ShardRead};
 use crate::control::{ShardMeta, StreamMeta};
 use crate::domain::{SequenceNumber, ShardId};
@@ -18,10 +18,12 @@ impl KinesisService {
     pub async fn put_record(&self, req: PutRecordInput) -> Result<PutRecordOutput, KinesisError> {
         let _admitted = self.admission.admit(req.data.len() + req.partition_key.len())?;
         validate::put_record(&req)?;
-        let name = Self::stream_name(&req.stream)?;
+        let name = self.stream_name(&req.stream)?;
         let key = validate::hash_key(&req.partition_key, req.explicit_hash_key.as_deref())?;
         let after = match req.sequence_number_for_ordering.as_deref() {
-            Some(s) => Some(validate::issued_sequence_number(s).ok_or_else(|| not_issued(&name, s))?),
+            Some(s) => {
+                Some(validate::issued_sequence_number(s).ok_or_else(|| not_issued(self.account().id, &name, s))?)
+            }
             None => None,
         };
         let mut stream = self.live_stream(&name)?;
@@ -64,7 +66,7 @@ impl KinesisService {
         target: ShardId,
         after: SequenceNumber,
     ) -> Result<(), KinesisError> {
-        let refused = || not_issued(&stream.name, &after.to_string());
+        let refused = || not_issued(self.account().id, &stream.name, &after.to_string());
         if after.shard() == target {
             return Ok(());
         }
@@ -80,7 +82,7 @@ impl KinesisService {
 
     pub async fn put_records(&self, req: PutRecordsInput) -> Result<PutRecordsOutput, KinesisError> {
         validate::put_records(&req)?;
-        let name = Self::stream_name(&req.stream)?;
+        let name = self.stream_name(&req.stream)?;
         let mut total = 0usize;
         let mut keys = Vec::with_capacity(req.records.len());
         for entry in &req.records {
@@ -185,9 +187,9 @@ impl KinesisService {
 
 /// A SequenceNumberForOrdering the stream never issued (Kinesis calls the member
 /// ExclusiveMinimumSequenceNumber in this message).
-fn not_issued(stream: &crate::domain::StreamName, s: &str) -> KinesisError {
+fn not_issued(account: &str, stream: &crate::domain::StreamName, s: &str) -> KinesisError {
     KinesisError::InvalidArgument(format!(
-        "ExclusiveMinimumSequenceNumber {s} used in PutRecord on stream {stream} under account {ACCOUNT_ID} is invalid."
+        "ExclusiveMinimumSequenceNumber {s} used in PutRecord on stream {stream} under account {account} is invalid."
     ))
 }
 

@@ -3,7 +3,7 @@
 //! (cluster/retention.rs).
 
 use super::types::*;
-use super::{not_found, KinesisError, KinesisService, ACCOUNT_ID};
+use super::{KinesisError, KinesisService};
 use crate::control::retention::out_of_range;
 use crate::control::{MetaCommand, MetaResult};
 
@@ -14,7 +14,7 @@ impl KinesisService {
         change: RetentionChange,
     ) -> Result<(), KinesisError> {
         let _admitted = self.admission.admit(0)?;
-        let name = Self::stream_name(&req.stream)?;
+        let name = self.stream_name(&req.stream)?;
         let hours = match req.retention_period_hours {
             None => {
                 return Err(KinesisError::Validation(
@@ -34,9 +34,10 @@ impl KinesisService {
         self.stream(&name)?;
         match self.meta_write(MetaCommand::SetRetention { name: name.clone(), hours, change }).await? {
             MetaResult::Ok => Ok(()),
-            MetaResult::StreamNotFound(_) => Err(not_found(&name)),
+            MetaResult::StreamNotFound(_) => Err(self.not_found(&name)),
             MetaResult::NotActive(status) => Err(KinesisError::ResourceInUse(format!(
-                "Stream {name} under account {ACCOUNT_ID} not ACTIVE, instead in state {}",
+                "Stream {name} under account {} not ACTIVE, instead in state {}",
+                self.account().id,
                 status.as_kinesis()
             ))),
             MetaResult::Refused(why) => Err(KinesisError::InvalidArgument(why)),

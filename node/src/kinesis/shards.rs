@@ -44,7 +44,7 @@ impl KinesisService {
             if !names_stream {
                 return Err(KinesisError::InvalidArgument("Either NextToken or StreamName should be provided.".into()));
             }
-            let name = Self::stream_name(&req.stream)?;
+            let name = self.stream_name(&req.stream)?;
             let stream = self.stream(&name)?;
             let size = validate::page_size(req.max_results, LIST_SHARDS_RESULTS_MAX, LIST_SHARDS_RESULTS_MAX);
             let mut after = self.exclusive_start_shard(&name, req.exclusive_start_shard_id.as_deref())?;

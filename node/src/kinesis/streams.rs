@@ -2,7 +2,7 @@
 
 use super::tokens::{age_ms, NextToken};
 use super::types::*;
-use super::{describe_shard, not_found, stream_arn, validate, KinesisError, KinesisService, ACCOUNT_ID};
+use super::{describe_shard, validate, KinesisError, KinesisService};
 use crate::control::{MetaCommand, MetaResult, StreamMeta, StreamMode};
 use crate::domain::{ShardId, StreamName};
 use crate::limits::*;
@@ -11,7 +11,7 @@ impl KinesisService {
     pub async fn create_stream(&self, req: CreateStreamInput) -> Result<(), KinesisError> {
         let _admitted = self.admission.admit(0)?;
         validate::create_stream(&req)?;
-        let name = Self::stream_name(&StreamRef { name: Some(req.stream_name.clone()), arn: None })?;
+        let name = self.stream_name(&StreamRef { name: Some(req.stream_name.clone()), arn: None })?;
         let mode = match req.stream_mode.as_deref() {
             Some("ON_DEMAND") => StreamMode::OnDemand,
             // The members were checked: absent or PROVISIONED.
@@ -25,11 +25,13 @@ impl KinesisService {
             }
             (_, Some(n)) if n as u32 > SHARDS_PER_STREAM_MAX => {
                 return Err(KinesisError::LimitExceeded(format!(
-                    "This request would exceed the shard limit of {SHARDS_PER_STREAM_MAX} for the account {ACCOUNT_ID}."
+                    "This request would exceed the shard limit of {SHARDS_PER_STREAM_MAX} for the account {}.",
+                    self.account().id
                 )))
             }
             (_, Some(n)) => n as u32,
         };
+        let tags = self.new_tags(&name, &req.tags, None)?;
         let command = MetaCommand::CreateStream {
             name: name.clone(),
             shard_count,
@@ -38,15 +40,17 @@ impl KinesisService {
             replication_factor: self.node.config.replication_factor,
             retention_hours: RETENTION_HOURS_DEFAULT,
         };
-        match self.meta_write(command).await? {
+        match self.meta_write(self.shard_limited_with(tags, command)).await? {
             MetaResult::Ok => Ok(()),
-            MetaResult::StreamInUse(_) => {
-                Err(KinesisError::ResourceInUse(format!("Stream {name} under account {ACCOUNT_ID} already exists.")))
-            }
+            MetaResult::LimitExceeded(why) => Err(KinesisError::LimitExceeded(why)),
+            MetaResult::StreamInUse(_) => Err(KinesisError::ResourceInUse(format!(
+                "Stream {name} under account {} already exists.",
+                self.account().id
+            ))),
             MetaResult::TooManyStreams => {
                 Err(KinesisError::LimitExceeded(format!("A cluster holds at most {STREAMS_MAX} streams.")))
             }
-            MetaResult::StreamNotFound(_) | MetaResult::Refused(_) => Err(not_found(&name)),
+            MetaResult::StreamNotFound(_) | MetaResult::Refused(_) => Err(self.not_found(&name)),
             other => Err(KinesisError::InternalFailure(format!("unexpected reply {other:?}"))),
         }
     }
@@ -54,10 +58,10 @@ impl KinesisService {
     pub async fn delete_stream(&self, req: DeleteStreamInput) -> Result<(), KinesisError> {
         let _admitted = self.admission.admit(0)?;
         validate::stream_only(&req.stream)?;
-        let name = Self::stream_name(&req.stream)?;
+        let name = self.stream_name(&req.stream)?;
         match self.meta_write(MetaCommand::DeleteStream { name: name.clone() }).await? {
             MetaResult::Ok => Ok(()),
-            MetaResult::StreamNotFound(_) => Err(not_found(&name)),
+            MetaResult::StreamNotFound(_) => Err(self.not_found(&name)),
             other => Err(KinesisError::InternalFailure(format!("unexpected reply {other:?}"))),
         }
     }
@@ -65,14 +69,14 @@ impl KinesisService {
     pub async fn describe_stream(&self, req: DescribeStreamInput) -> Result<StreamDescription, KinesisError> {
         let _admitted = self.admission.admit(0)?;
         validate::describe_stream(&req)?;
-        let name = Self::stream_name(&req.stream)?;
+        let name = self.stream_name(&req.stream)?;
         let limit = validate::page_size(req.limit, DESCRIBE_STREAM_LIMIT_MAX, DESCRIBE_STREAM_LIMIT_MAX);
         let stream = self.stream(&name)?;
         let after = self.exclusive_start_shard(&name, req.exclusive_start_shard_id.as_deref())?;
         let remaining: Vec<_> = stream.shards.iter().filter(|s| after.is_none_or(|a| s.id > a)).collect();
         let shards: Vec<_> = remaining.iter().take(limit as usize).map(|s| describe_shard(s)).collect();
         Ok(StreamDescription {
-            stream_arn: stream_arn(&name),
+            stream_arn: self.stream_arn(&name),
             stream_name: name,
             status: stream.status,
             mode: stream.mode,
@@ -80,14 +84,15 @@ impl KinesisService {
             shards,
             retention_period_hours: stream.retention_hours,
             created_ms: stream.created_ms,
+            shard_level_metrics: stream.shard_level_metrics.iter().copied().collect(),
         })
     }
 
     pub async fn describe_stream_summary(&self, stream: StreamRef) -> Result<StreamSummary, KinesisError> {
         let _admitted = self.admission.admit(0)?;
         validate::stream_only(&stream)?;
-        let name = Self::stream_name(&stream)?;
-        Ok(summary(&self.stream(&name)?))
+        let name = self.stream_name(&stream)?;
+        Ok(self.summary(&self.stream(&name)?))
     }
 
     pub async fn list_streams(&self, req: ListStreamsInput) -> Result<ListStreamsOutput, KinesisError> {
@@ -124,7 +129,7 @@ impl KinesisService {
             _ => None,
         };
         Ok(ListStreamsOutput {
-            streams: page.iter().map(|s| summary(s)).collect(),
+            streams: page.iter().map(|s| self.summary(s)).collect(),
             has_more_streams: has_more,
             next_token,
         })
@@ -138,9 +143,10 @@ impl KinesisService {
         member: Option<&str>,
     ) -> Result<Option<ShardId>, KinesisError> {
         let Some(member) = member else { return Ok(None) };
+        let account = self.account().id;
         ShardId::resolve(member).map(Some).ok_or_else(|| {
             KinesisError::ResourceNotFound(format!(
-                "Could not find shard {member} in stream {stream} under account {ACCOUNT_ID}."
+                "Could not find shard {member} in stream {stream} under account {account}."
             ))
         })
     }
@@ -153,17 +159,18 @@ impl KinesisService {
         }
         Ok(parsed)
     }
-}
 
-fn summary(stream: &StreamMeta) -> StreamSummary {
-    StreamSummary {
-        stream_name: stream.name.clone(),
-        stream_arn: stream_arn(&stream.name),
-        status: stream.status,
-        mode: stream.mode,
-        retention_period_hours: stream.retention_hours,
-        created_ms: stream.created_ms,
-        open_shard_count: stream.open_shards().count() as u32,
-        consumer_count: 0,
+    fn summary(&self, stream: &StreamMeta) -> StreamSummary {
+        StreamSummary {
+            stream_name: stream.name.clone(),
+            stream_arn: self.stream_arn(&stream.name),
+            status: stream.status,
+            mode: stream.mode,
+            retention_period_hours: stream.retention_hours,
+            created_ms: stream.created_ms,
+            open_shard_count: stream.open_shards().count() as u32,
+            consumer_count: 0,
+            shard_level_metrics: stream.shard_level_metrics.iter().copied().collect(),
+        }
     }
 }

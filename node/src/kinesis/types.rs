@@ -3,7 +3,7 @@
 //! Members arrive as the client sent them (strings unparsed, absent as `None`); the
 //! service validates them, so every wire gets the same errors.
 
-use crate::control::{StreamMode, StreamStatus};
+use crate::control::{ShardMetric, StreamMode, StreamStatus};
 use crate::domain::{HashKeyRange, SequenceNumber, ShardId, StreamName};
 
 /// A stream named by StreamName or StreamARN (Kinesis accepts either).
@@ -18,6 +18,8 @@ pub struct CreateStreamInput {
     pub stream_name: String,
     pub shard_count: Option<i32>,
     pub stream_mode: Option<String>,
+    /// Key and value as sent; Kinesis checks them like AddTagsToStream's.
+    pub tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -53,6 +55,7 @@ pub struct StreamDescription {
     pub has_more_shards: bool,
     pub retention_period_hours: u32,
     pub created_ms: i64,
+    pub shard_level_metrics: Vec<ShardMetric>,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +68,7 @@ pub struct StreamSummary {
     pub created_ms: i64,
     pub open_shard_count: u32,
     pub consumer_count: u32,
+    pub shard_level_metrics: Vec<ShardMetric>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -224,4 +228,93 @@ pub use crate::control::RetentionChange;
 pub struct RetentionPeriodInput {
     pub stream: StreamRef,
     pub retention_period_hours: Option<i32>,
+}
+
+/// A stream's tag (Kinesis' optional Value is empty when absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AddTagsToStreamInput {
+    pub stream: StreamRef,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RemoveTagsFromStreamInput {
+    pub stream: StreamRef,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListTagsForStreamInput {
+    pub stream: StreamRef,
+    pub exclusive_start_tag_key: Option<String>,
+    pub limit: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListTagsForStreamOutput {
+    /// In key order.
+    pub tags: Vec<Tag>,
+    pub has_more_tags: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TagResourceInput {
+    pub resource_arn: String,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UntagResourceInput {
+    pub resource_arn: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeLimitsOutput {
+    pub shard_limit: u32,
+    pub open_shard_count: u32,
+    pub on_demand_stream_count: u32,
+    pub on_demand_stream_count_limit: u32,
+}
+
+/// The minimum throughput billing commitment as Kinesis reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitmentOutput {
+    /// ENABLED, DISABLED or ENABLED_UNTIL_EARLIEST_ALLOWED_END.
+    pub status: &'static str,
+    pub started_ms: Option<i64>,
+    pub ended_ms: Option<i64>,
+    pub earliest_allowed_end_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateAccountSettingsInput {
+    /// The MinimumThroughputBillingCommitment's Status; `None` when the member is absent.
+    pub commitment_status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PutResourcePolicyInput {
+    pub resource_arn: String,
+    pub policy: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EnhancedMonitoringInput {
+    pub stream: StreamRef,
+    pub shard_level_metrics: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnhancedMonitoringOutput {
+    pub stream_name: StreamName,
+    pub stream_arn: String,
+    pub current_shard_level_metrics: Vec<ShardMetric>,
+    pub desired_shard_level_metrics: Vec<ShardMetric>,
 }

@@ -621,6 +621,7 @@ mod tests {
             stream_name: "s".into(),
             shard_count: Some(100_001),
             stream_mode: Some("TURBO".into()),
+            tags: Vec::new(),
         };
         let m = message(create_stream(&create));
         assert!(m.contains("Value '100001' at 'shardCount' failed to satisfy constraint: Member must have value less than or equal to 100000"), "{m}");

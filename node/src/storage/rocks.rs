@@ -14,6 +14,8 @@ use std::sync::RwLock;
 
 /// The layout of the whole database (column families, key kinds). Persisted under
 /// `KeyKind::Format`; a database of another layout is refused rather than misread.
+/// 4: the metadata state gained tags, policies, monitoring and account settings; a shard's
+/// applied state its retention trim.
 pub const DATABASE_FORMAT: u8 = 4;
 
 pub struct RocksEngine {

@@ -383,6 +383,7 @@ pub async fn create_active(k: &mut KinesisClient<Channel>, name: &str, shards: i
         stream_name: name.into(),
         shard_count: Some(shards),
         stream_mode_details: None,
+        ..Default::default()
     })
     .await
     .expect("create stream");

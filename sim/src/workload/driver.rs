@@ -70,6 +70,7 @@ pub async fn driver(ctx: Ctx) -> turmoil::Result {
             stream_name: STREAM.into(),
             shard_count: Some(ctx.shards as i32),
             stream_mode_details: None,
+            ..Default::default()
         };
         match timed(any(&mut rng).create_stream(req)).await {
             Ok(_) => break,
@@ -101,8 +102,7 @@ pub async fn driver(ctx: Ctx) -> turmoil::Result {
     }
 
     // Stream creation and deletion under faults: a temporary stream comes and goes.
-    let create =
-        CreateStreamRequest { stream_name: TEMP_STREAM.into(), shard_count: Some(1), stream_mode_details: None };
+    let create = CreateStreamRequest { stream_name: TEMP_STREAM.into(), shard_count: Some(1), ..Default::default() };
     let created = timed(any(&mut rng).create_stream(create)).await;
     ctx.oracle.borrow_mut().log(now(), format!("create {TEMP_STREAM}: {created:?}"));
 
