@@ -112,7 +112,7 @@ async fn shard_iterator_positions_follow_kinesis() {
     let get = |arn: &str| GetRecordsRequest {
         shard_iterator: it.clone(),
         limit: None,
-        stream_arn: format!("arn:aws:kinesis:local:{ACCOUNT}:stream/{arn}"),
+        stream_arn: format!("arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{arn}"),
     };
     assert_eq!(k.get_records(get("pos")).await.expect("its own stream").into_inner().records.len(), 1);
     let (name, _) = refused(k.get_records(get("other"))).await;
@@ -346,14 +346,14 @@ async fn member_constraints_are_validation_exceptions_in_kinesis_words() {
             )
         )
     );
-    let long_arn = format!("arn:aws:kinesis:local:000000000000:stream/{}", "a".repeat(2_048));
+    let long_arn = format!("arn:aws:kinesis:us-east-1:000000000000:stream/{}", "a".repeat(2_048));
     let (name, message) = refused(k.describe_stream_summary(summary("", &long_arn))).await;
     assert_eq!(name, "ValidationException");
     assert!(
         message.ends_with(&format!("at 'streamARN' failed to satisfy constraint: {}", at_most(2_048))),
         "{message}"
     );
-    let arn = format!("arn:aws:kinesis:local:{ACCOUNT}:stream/v");
+    let arn = format!("arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/v");
     let by_arn = k.describe_stream_summary(summary("", &arn)).await.expect("by ARN").into_inner();
     assert_eq!(by_arn.stream_description_summary.expect("a summary").stream_name, "v");
     let (name, _) = refused(k.describe_stream_summary(summary("w", &arn))).await;
@@ -508,7 +508,7 @@ async fn list_shards_takes_a_stream_or_a_token_never_both() {
         refused(k.list_shards(both)).await,
         ("InvalidArgumentException".into(), "NextToken and StreamName cannot be provided together.".into())
     );
-    let arn = format!("arn:aws:kinesis:local:{ACCOUNT}:stream/ls");
+    let arn = format!("arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/ls");
     let (name, _) = refused(k.list_shards(ListShardsRequest {
         stream_arn: arn.clone(),
         next_token: token.clone(),

@@ -122,8 +122,6 @@ impl KinesisService {
 
     /// The stream a request names by StreamName or StreamARN (which must be this cluster's).
     fn stream_name(&self, stream: &StreamRef) -> Result<StreamName, KinesisError> {
-        // The members' model constraints first (ValidationException in Kinesis's words).
-        validate::stream_name(stream)?;
         self.account().stream_named(stream.name.as_deref().unwrap_or(""), stream.arn.as_deref().unwrap_or(""))
     }
 
