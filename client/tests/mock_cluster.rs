@@ -44,6 +44,11 @@ struct World {
     ends: HashMap<String, Vec<ChildShard>>,
     /// Reshard calls to apply and then answer with InternalFailure, as if the answer was lost.
     lose_reshard_answers: Mutex<u32>,
+    /// Closed shards retention expires just after the first complete listing: listed once,
+    /// then gone (ResourceNotFoundException, and absent from later listings).
+    expire_after_listing: Vec<String>,
+    /// Complete listings served.
+    listings: Mutex<u32>,
     /// (node id, action, virtual time) per request served.
     log: Mutex<Vec<(u64, &'static str, Instant)>>,
 }
@@ -276,7 +281,13 @@ impl Kinesis for MockNode {
             return Err(kinesis_error(Code::InvalidArgument, "InvalidArgumentException"));
         }
         // First page: the first shard; the token leads to the rest.
-        let all = self.world.shards();
+        let mut all = self.world.shards();
+        if *self.world.listings.lock().expect("listings lock") > 0 {
+            all.retain(|s| !self.world.expire_after_listing.contains(&s.shard_id));
+        }
+        if !request.next_token.is_empty() {
+            *self.world.listings.lock().expect("listings lock") += 1;
+        }
         let (shards, next_token) = if request.next_token.is_empty() {
             (all[..1].to_vec(), Some("rest".to_string()))
         } else {
@@ -318,6 +329,9 @@ impl Kinesis for MockNode {
     ) -> Result<Response<GetShardIteratorResponse>, Status> {
         self.served("GetShardIterator");
         let request = request.get_ref();
+        if self.world.expire_after_listing.contains(&request.shard_id) {
+            return Err(kinesis_error(Code::NotFound, "ResourceNotFoundException"));
+        }
         let records = self.world.records.get(&request.shard_id).map_or(&[][..], Vec::as_slice);
         let index = match request.shard_iterator_type.as_str() {
             "TRIM_HORIZON" => 0,
@@ -978,6 +992,11 @@ fn shard_name(n: u32) -> String {
 /// 1 into 4; and, after the listing, 2 split into 5 and 6 (listed open, 2 ends when read,
 /// naming children the listing lacks). Listed newest first.
 async fn lineage_world() -> String {
+    lineage_world_expiring(&[]).await
+}
+
+/// `lineage_world`, with the shards `expiring` expired just after the first listing.
+async fn lineage_world_expiring(expiring: &[u32]) -> String {
     let (listener, address) = listener().await;
     let q = HashKeyRange::split_evenly(4);
     let span = |a: usize, b: usize| HashKeyRange { start: q[a].start, end: q[b].end };
@@ -1025,7 +1044,8 @@ async fn lineage_world() -> String {
         (shard_name(2), vec![child(5, &[2]), child(6, &[2])]),
         (shard_name(3), vec![child(4, &[3, 1])]),
     ]);
-    let world = Arc::new(World { records, ends, ..World::new(cluster(&[&address], 1), listing) });
+    let expire_after_listing = expiring.iter().map(|n| shard_name(*n)).collect();
+    let world = Arc::new(World { records, ends, expire_after_listing, ..World::new(cluster(&[&address], 1), listing) });
     serve(listener, MockNode { id: 1, put: PutScript::accept(), world });
     address
 }
@@ -1139,6 +1159,22 @@ async fn tail_from_the_start_prints_parents_before_children() {
     let read = records_read(&run.stdout);
     assert_read_in_lineage_order(&read);
     assert_eq!(sorted_data(&read), all_records(), "{}", run.stderr);
+}
+
+/// Shard 0 (closed, a parent of 2 and 3) expires between the listing and its read: `get`
+/// and `tail` go on with its children instead of failing or waiting for it forever.
+#[tokio::test]
+async fn a_parent_that_expired_after_the_listing_is_passed_over_for_its_children() {
+    let endpoint = lineage_world_expiring(&[0]).await;
+    let mut expected: Vec<String> = all_records().into_iter().filter(|d| !d.starts_with("0-")).collect();
+    expected.sort();
+    let run = runnel(&endpoint, &["get", STREAM], None).await;
+    assert!(run.success, "{}", run.stderr);
+    assert_eq!(sorted_data(&records_read(&run.stdout)), expected, "{}", run.stderr);
+
+    let endpoint = lineage_world_expiring(&[0]).await;
+    let run = runnel(&endpoint, &["tail", STREAM, "--from-start", "--poll-ms", "50"], Some(expected.len())).await;
+    assert_eq!(sorted_data(&records_read(&run.stdout)), expected, "{}", run.stderr);
 }
 
 #[tokio::test]

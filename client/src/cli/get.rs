@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context};
 use runnel_client::proto::{ChildShard, GetRecordsRequest, GetShardIteratorRequest};
-use runnel_client::{Client, Lineage, LineageStart, ShardIteratorType};
+use runnel_client::{Client, ClientError, ErrorCode, Lineage, LineageStart, ShardIteratorType};
 
 use super::output::Output;
 use super::GetArgs;
@@ -41,11 +41,21 @@ pub async fn run(client: &Client, args: GetArgs, out: &mut Output) -> anyhow::Re
         } else {
             ShardIteratorType::TrimHorizon
         };
-        let iterator = shard_iterator(client, &args.stream, &ready.shard_id, kind, &args).await?;
-        // An open shard caught up is left there: children of it, if it closes meanwhile,
-        // wait for its end and are not read.
-        if let ShardEnd::Closed(children) = read_shard(client, &ready.shard_id, iterator, &mut remaining, out).await? {
-            lineage.finished(&ready.shard_id, &children)?;
+        let read = async {
+            let iterator = shard_iterator(client, &args.stream, &ready.shard_id, kind, &args).await?;
+            read_shard(client, &ready.shard_id, iterator, &mut remaining, out).await
+        };
+        match read.await {
+            // An open shard caught up is left there: children of it, if it closes
+            // meanwhile, wait for its end and are not read.
+            Ok(ShardEnd::Closed(children)) => lineage.finished(&ready.shard_id, &children)?,
+            Ok(ShardEnd::Stopped) => {}
+            // A closed shard retention expired after the listing: its records are gone and
+            // its listed children go on.
+            Err(e) if is_not_found(&e) && expired(client, &args.stream, &ready.shard_id).await? => {
+                lineage.finished(&ready.shard_id, &[])?
+            }
+            Err(e) => return Err(e),
         }
     }
     out.flush()?;
@@ -75,6 +85,17 @@ async fn shard_iterator(
         .await
         .with_context(|| format!("getting an iterator for {shard}"))?;
     Ok(response.shard_iterator)
+}
+
+/// Whether a call failed with ResourceNotFoundException.
+fn is_not_found(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ClientError>().and_then(ClientError::code) == Some(&ErrorCode::ResourceNotFoundException)
+}
+
+/// Whether `shard` is no longer listed (the stream itself still is): retention forgot it.
+async fn expired(client: &Client, stream: &str, shard: &str) -> anyhow::Result<bool> {
+    let shards = client.list_shards(stream).await.with_context(|| format!("listing the shards of {stream}"))?;
+    Ok(!shards.iter().any(|s| s.shard_id == shard))
 }
 
 fn takes_sequence_number(kind: ShardIteratorType) -> bool {

@@ -125,9 +125,26 @@ struct Poller {
 }
 
 impl Poller {
+    /// Follows the shard; a closed shard that retention expired after it was listed (its
+    /// records are all gone) ends with no children named: the listed ones go on.
+    async fn follow(self) -> Result<(), ClientError> {
+        match self.poll().await {
+            Err(e) if e.code() == Some(&ErrorCode::ResourceNotFoundException) && self.expired().await? => {
+                let _ = self.tx.send(Event::Ended { shard: self.shard.clone(), children: Vec::new() }).await;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Whether the shard is no longer listed (the stream itself still is).
+    async fn expired(&self) -> Result<bool, ClientError> {
+        Ok(!self.client.list_shards(&self.stream).await?.iter().any(|s| s.shard_id == self.shard))
+    }
+
     /// Polls until the shard has ended (then reports its children) or the printer is
     /// gone; sleeps `interval` whenever it has caught up, and goes straight on while behind.
-    async fn follow(self) -> Result<(), ClientError> {
+    async fn poll(&self) -> Result<(), ClientError> {
         let mut last_sequence: Option<String> = None;
         let mut iterator = self.iterator(None).await?;
         let mut renewals = 0;
