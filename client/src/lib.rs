@@ -52,7 +52,7 @@ mod routing;
 pub use backoff::RetryPolicy;
 pub use client::{split_midpoint, Client, ClientConfig};
 pub use error::{ClientError, ErrorCode};
-pub use lineage::{Lineage, LineageError, LineageStart, ReadyShard, MAX_TRACKED_SHARDS};
+pub use lineage::{expired_parent, Lineage, LineageError, LineageStart, ReadyShard, MAX_TRACKED_SHARDS};
 pub use model::{ParseShardIteratorTypeError, ShardIteratorType, StreamStatus};
 pub use nodes::Connector;
 pub use routing::{is_closed, shard_hash_range, NodeAddress, ShardId, ShardMap, ShardRoute};

@@ -160,6 +160,16 @@ impl Lineage {
     }
 }
 
+/// Whether `listing` shows that retention forgot `shard`: it is not listed, but a shard
+/// made from it is. Closed shards are forgotten once all their records expired; a shard a
+/// lagging node does not list yet has no children it could list either.
+pub fn expired_parent(listing: &[Shard], shard: &str) -> bool {
+    let named = |s: &Shard| {
+        [&s.parent_shard_id, &s.adjacent_parent_shard_id].into_iter().flatten().any(|p| p.as_str() == shard)
+    };
+    !listing.iter().any(|s| s.shard_id == shard) && listing.iter().any(named)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,5 +333,18 @@ mod tests {
         let mut over = listing;
         over.push(shard("one-too-many", &[], false));
         assert!(matches!(Lineage::new(&over, LineageStart::Oldest), Err(LineageError::TooManyShards)));
+    }
+
+    #[test]
+    fn a_parent_is_taken_for_expired_only_when_its_children_are_listed_without_it() {
+        let child = Shard { shard_id: "c".into(), parent_shard_id: Some("p".into()), ..Default::default() };
+        let other = Shard { shard_id: "o".into(), ..Default::default() };
+        assert!(expired_parent(&[child.clone(), other.clone()], "p"));
+        // Listed: not expired. Unknown with no listed child: perhaps just made, on a lagging node.
+        let parent = Shard { shard_id: "p".into(), ..Default::default() };
+        assert!(!expired_parent(&[parent, child.clone()], "p"));
+        assert!(!expired_parent(&[other], "p"));
+        let merged = Shard { shard_id: "m".into(), adjacent_parent_shard_id: Some("q".into()), ..Default::default() };
+        assert!(expired_parent(&[merged], "q"));
     }
 }

@@ -92,10 +92,11 @@ fn is_not_found(e: &anyhow::Error) -> bool {
     e.downcast_ref::<ClientError>().and_then(ClientError::code) == Some(&ErrorCode::ResourceNotFoundException)
 }
 
-/// Whether `shard` is no longer listed (the stream itself still is): retention forgot it.
+/// Whether retention forgot `shard`: it is no longer listed, but its children are. (A node
+/// whose metadata lags may not list a shard just made, but then not its children either.)
 async fn expired(client: &Client, stream: &str, shard: &str) -> anyhow::Result<bool> {
     let shards = client.list_shards(stream).await.with_context(|| format!("listing the shards of {stream}"))?;
-    Ok(!shards.iter().any(|s| s.shard_id == shard))
+    Ok(runnel_client::expired_parent(&shards, shard))
 }
 
 fn takes_sequence_number(kind: ShardIteratorType) -> bool {

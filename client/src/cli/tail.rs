@@ -137,9 +137,9 @@ impl Poller {
         }
     }
 
-    /// Whether the shard is no longer listed (the stream itself still is).
+    /// Whether retention forgot the shard: no longer listed, but its children are.
     async fn expired(&self) -> Result<bool, ClientError> {
-        Ok(!self.client.list_shards(&self.stream).await?.iter().any(|s| s.shard_id == self.shard))
+        Ok(runnel_client::expired_parent(&self.client.list_shards(&self.stream).await?, &self.shard))
     }
 
     /// Polls until the shard has ended (then reports its children) or the printer is

@@ -3,8 +3,8 @@
 //! It reads as Kinesis consumers must across resharding: a child only once every parent
 //! was read to its end (GetRecords returned no NextShardIterator, and named the children).
 
-use super::{clients, now, stream_ready, timed, Ctx, Lineage, CONSUMER_LIMIT, STREAM};
-use crate::oracle::{ConsumerView, PageRead};
+use super::{clients, list_shards, now, stream_ready, timed, Ctx, Lineage, CONSUMER_LIMIT, STREAM};
+use crate::oracle::{ConsumerView, PageRead, ShardInfo};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use runnel_proto::v1::*;
@@ -54,7 +54,26 @@ pub async fn consumer(ctx: Ctx, name: String, seed: u64) -> turmoil::Result {
                         ..Default::default()
                     },
                 };
-                pos.iterator = timed(k.get_shard_iterator(req)).await.ok().map(|r| r.shard_iterator);
+                match timed(k.get_shard_iterator(req)).await {
+                    Ok(r) => pos.iterator = Some(r.shard_iterator),
+                    // A closed shard retention expired (its records all gone): no longer listed,
+                    // but its children are, and they go on without it. (A lagging node may not
+                    // list a shard just made, but then not its children either.)
+                    Err(e) if e.starts_with("ResourceNotFoundException") => {
+                        let expired = |l: &BTreeMap<String, ShardInfo>| {
+                            !l.contains_key(&shard) && l.values().any(|s| s.parents.contains(&shard))
+                        };
+                        if let Some(listed) = list_shards(&mut k).await.ok().filter(expired) {
+                            for (id, info) in listed.iter().filter(|(_, s)| s.parents.contains(&shard)) {
+                                lineage.learn(id, &info.parents);
+                            }
+                            ctx.oracle.borrow_mut().log(now(), format!("{name}: {shard} expired before it was read"));
+                            lineage.finish(&shard);
+                        }
+                        continue;
+                    }
+                    Err(_) => {}
+                }
             }
             let Some(it) = pos.iterator.clone() else { continue };
             let started = now();
