@@ -89,28 +89,15 @@ pub fn purge_target(group: &ShardGroup) -> Option<u64> {
 pub async fn purge(node: Arc<Node>, group: Arc<ShardGroup>, upto: u64) {
     let id = group.shared.group;
     let work = async {
+        let wait = group.raft.wait(Some(PURGE_TIMEOUT));
         group.raft.trigger().snapshot().await.map_err(|e| e.to_string())?;
-        let mut metrics = group.raft.metrics();
-        loop {
-            let m = metrics.borrow_watched().clone();
-            if m.snapshot.is_some_and(|s| s.index() >= upto) {
-                break;
-            }
-            metrics.changed().await.map_err(|e| e.to_string())?;
-        }
+        wait.metrics(|m| m.snapshot.is_some_and(|s| s.index() >= upto), "snapshot").await.map_err(|e| e.to_string())?;
         group.raft.trigger().purge_log(upto).await.map_err(|e| e.to_string())?;
-        loop {
-            let m = metrics.borrow_watched().clone();
-            if m.purged.is_some_and(|p| p.index() >= upto) {
-                return Ok::<_, String>(());
-            }
-            metrics.changed().await.map_err(|e| e.to_string())?;
-        }
+        wait.metrics(|m| m.purged.is_some_and(|p| p.index() >= upto), "purge").await.map_err(|e| e.to_string())
     };
-    match tokio::time::timeout(PURGE_TIMEOUT, work).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return tracing::debug!(group = %id, "log purge stopped: {e}"),
-        Err(_) => return tracing::debug!(group = %id, "log purge not done in time; the next pass retries"),
+    if let Err(e) = work.await {
+        // The next pass retries.
+        return tracing::debug!(group = %id, "log purge not done: {e}");
     }
     let first_counter = group.shared.applied().first_counter();
     let engine = node.engine.clone();

@@ -3,7 +3,7 @@
 //! (cluster/retention.rs).
 
 use super::types::*;
-use super::{KinesisError, KinesisService};
+use super::{validate, KinesisError, KinesisService};
 use crate::control::retention::out_of_range;
 use crate::control::{MetaCommand, MetaResult};
 
@@ -14,20 +14,10 @@ impl KinesisService {
         change: RetentionChange,
     ) -> Result<(), KinesisError> {
         let _admitted = self.admission.admit(0)?;
+        validate::retention_period(&req)?;
         let name = self.stream_name(&req.stream)?;
-        let hours = match req.retention_period_hours {
-            None => {
-                return Err(KinesisError::Validation(
-                    "1 validation error detected: Value null at 'retentionPeriodHours' failed to satisfy constraint: Member must not be null".into(),
-                ))
-            }
-            Some(h) if h < 1 => {
-                return Err(KinesisError::Validation(format!(
-                    "1 validation error detected: Value '{h}' at 'retentionPeriodHours' failed to satisfy constraint: Member must have value greater than or equal to 1"
-                )))
-            }
-            Some(h) => h as u32,
-        };
+        // At least 1 by the member check.
+        let hours = req.retention_period_hours.map_or(0, |h| h.unsigned_abs());
         if let Some(why) = out_of_range(hours) {
             return Err(KinesisError::InvalidArgument(why));
         }

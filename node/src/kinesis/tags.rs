@@ -7,7 +7,7 @@
 //! LimitExceededException (checked here, and again when the metadata applies it).
 
 use super::types::*;
-use super::{KinesisError, KinesisService};
+use super::{validate, KinesisError, KinesisService};
 use crate::control::attributes::{check_tag, check_tag_key, TagRefused};
 use crate::control::{MetaCommand, MetaResult, Tags};
 use crate::domain::StreamName;
@@ -124,20 +124,10 @@ impl KinesisService {
     ) -> Result<ListTagsForStreamOutput, KinesisError> {
         let _admitted = self.admission.admit(0)?;
         let name = self.stream_name(&req.stream)?;
-        let limit = match req.limit {
-            None => LIST_TAGS_LIMIT_MAX,
-            Some(v) if v >= 1 && v as i64 <= LIST_TAGS_LIMIT_MAX as i64 => v as u32,
-            Some(v) => {
-                let bound = if v < 1 {
-                    "greater than or equal to 1".to_string()
-                } else {
-                    format!("less than or equal to {LIST_TAGS_LIMIT_MAX}")
-                };
-                return Err(KinesisError::Validation(format!(
-                    "1 validation error detected: Value '{v}' at 'limit' failed to satisfy constraint: Member must have value {bound}"
-                )));
-            }
-        };
+        let mut members = validate::Members::new();
+        members.number("limit", req.limit.map(i64::from), 1, LIST_TAGS_LIMIT_MAX.into());
+        members.finish()?;
+        let limit = validate::page_size(req.limit, LIST_TAGS_LIMIT_MAX, LIST_TAGS_LIMIT_MAX);
         // Only its length is bounded: any string orders the keys.
         let start_chars = req.exclusive_start_tag_key.as_ref().map_or(TAG_KEY_CHARS_MIN, |k| k.chars().count());
         if !(TAG_KEY_CHARS_MIN..=TAG_KEY_CHARS_MAX).contains(&start_chars) {

@@ -373,6 +373,18 @@ pub fn update_shard_count(req: &UpdateShardCountInput) -> Result<(), KinesisErro
     m.finish()
 }
 
+/// IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod (the model's bound is
+/// 1; Kinesis's 24 to 8,760 hours are semantic, InvalidArgumentException).
+pub fn retention_period(req: &RetentionPeriodInput) -> Result<(), KinesisError> {
+    let mut m = Members::new();
+    let hours = req.retention_period_hours.map(i64::from);
+    if m.required("retentionPeriodHours", hours.is_some()) {
+        m.number("retentionPeriodHours", hours, 1, i32::MAX.into());
+    }
+    m.stream(&req.stream);
+    m.finish()
+}
+
 /// The stream a request names, by StreamName or by StreamARN (`...:stream/NAME`), once its
 /// members passed their constraints.
 pub fn stream_name(stream: &StreamRef) -> Result<StreamName, KinesisError> {
