@@ -504,6 +504,24 @@ impl Kinesis for MockNode {
     ) -> Result<Response<EnhancedMonitoringOutput>, Status> {
         Err(Status::unimplemented("mock"))
     }
+    async fn update_stream_mode(
+        &self,
+        _: Request<UpdateStreamModeRequest>,
+    ) -> Result<Response<UpdateStreamModeResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn update_max_record_size(
+        &self,
+        _: Request<UpdateMaxRecordSizeRequest>,
+    ) -> Result<Response<UpdateMaxRecordSizeResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn update_stream_warm_throughput(
+        &self,
+        _: Request<UpdateStreamWarmThroughputRequest>,
+    ) -> Result<Response<UpdateStreamWarmThroughputResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
 }
 
 #[tonic::async_trait]

@@ -3,7 +3,9 @@
 
 use crate::domain::NodeId;
 #[cfg(test)]
-use crate::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT};
+use crate::limits::{
+    ON_DEMAND_WINDOW_MS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -79,6 +81,11 @@ pub struct NodeConfig {
     pub account_id: String,
     /// Open shards the cluster holds, all streams together (a Kinesis account's shard quota).
     pub shard_limit: u32,
+    /// Enforce Kinesis's per-shard throughput quotas (`cluster/throughput.rs`).
+    pub kinesis_limits: bool,
+    /// How long a shard of an on-demand stream must stay above half its write capacity to
+    /// be split; `ON_DEMAND_WINDOW_MS_DEFAULT` but in tests.
+    pub on_demand_window_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +141,8 @@ pub struct FileConfig {
     pub region: Option<String>,
     pub account_id: Option<String>,
     pub shard_limit: Option<u32>,
+    pub kinesis_limits: Option<bool>,
+    pub on_demand_window_ms: Option<u64>,
 }
 
 impl FileConfig {
@@ -173,6 +182,9 @@ impl NodeConfig {
         if !(1..=32).contains(&self.region.len()) || !self.region.chars().all(region_char) {
             return Err(ConfigError::BadRegion(self.region));
         }
+        if self.on_demand_window_ms == 0 {
+            return Err(ConfigError::BadLimits("on_demand_window_ms must be at least 1".into()));
+        }
         if self.shard_limit == 0 {
             return Err(ConfigError::BadLimits("shard_limit must be at least 1".into()));
         }
@@ -210,6 +222,8 @@ mod tests {
             region: REGION_DEFAULT.into(),
             account_id: ACCOUNT_ID_DEFAULT.into(),
             shard_limit: SHARD_LIMIT_DEFAULT,
+            kinesis_limits: false,
+            on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
         };
         assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
         assert!(matches!(config(5 * 1024 * 1024, 10).validate(), Err(ConfigError::BadLimits(_))));

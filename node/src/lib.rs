@@ -15,13 +15,14 @@
 //!   bounded work.
 //! - `cluster`: the node runtime: groups, proposals and linearizable reads from any node,
 //!   reconciling metadata into running groups, reshards and retention carried out,
-//!   supervision, the peer message handler.
+//!   per-shard throughput quotas and on-demand splits at the leader, supervision, the peer
+//!   message handler.
 //! - `replica`: the state machine of every group, dispatching commands to `shard` or
 //!   `control` and persisting the applied state; snapshots of either kind.
 //! - `shard` and `control`: the shard logic (sequence numbers, index, reads, snapshots,
 //!   retention trims) and the metadata logic (streams, shards, placement, reshards,
-//!   retention periods, token keys, commands; tags, resource policies, enhanced
-//!   monitoring, account settings, the cluster's shard limit).
+//!   retention periods, capacity modes and record sizes, token keys, commands; tags,
+//!   resource policies, enhanced monitoring, account settings, the cluster's shard limit).
 //! - `raft`: Raft plumbing only: type config with opaque commands, stored formats of
 //!   entries and votes, the log store, the network over the transport, snapshot streams,
 //!   the async runtime (seeded; a panic in a Raft task stops the node).

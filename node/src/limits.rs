@@ -3,8 +3,10 @@
 //! Values are those of Amazon Kinesis Data Streams (API 2013-12-02); see
 //! ../shared/design/kinesis-semantics.md for the sources.
 
-/// Largest data blob of one record (PutRecord, or one entry of PutRecords).
-pub const RECORD_DATA_BYTES_MAX: usize = 1024 * 1024;
+/// Largest data blob of one record (PutRecord, or one entry of PutRecords) a Data member
+/// may hold: the largest record any stream takes (UpdateMaxRecordSize). A stream's own
+/// limit (1 MiB unless raised) then bounds its data and partition key together.
+pub const RECORD_DATA_BYTES_MAX: usize = 10 * 1024 * 1024;
 /// A partition key is 1 to 256 Unicode characters.
 pub const PARTITION_KEY_CHARS_MIN: usize = 1;
 pub const PARTITION_KEY_CHARS_MAX: usize = 256;
@@ -49,6 +51,27 @@ pub const STREAM_SHARDS_KEPT_MAX: usize = 4_000;
 /// per rolling 24 hours); a node setting.
 pub const SCALINGS_PER_WINDOW_DEFAULT: u32 = 10;
 pub const SCALING_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+/// A shard's throughput quotas, enforced in the `kinesis_limits` mode (a node setting; off
+/// by default): writes of 1 MiB and 1,000 records per second, reads of 2 MiB and 5
+/// GetRecords calls per second.
+pub const SHARD_WRITE_BYTES_PER_S: u64 = 1024 * 1024;
+pub const SHARD_WRITE_RECORDS_PER_S: u64 = 1_000;
+pub const SHARD_READ_BYTES_PER_S: u64 = 2 * 1024 * 1024;
+pub const SHARD_READ_CALLS_PER_S: u64 = 5;
+/// On-demand streams start with this many shards (4 MiB/s of writes)...
+pub const ON_DEMAND_SHARDS_INITIAL: u32 = 4;
+/// ...and a shard of one is split when its write rate stayed above half its capacity
+/// over this window, by default (a node setting, `on_demand_window_ms`, shortens it).
+pub const ON_DEMAND_WINDOW_MS_DEFAULT: u64 = 60_000;
+/// UpdateStreamMode may change a stream's mode this many times per `SCALING_WINDOW_MS`.
+pub const STREAM_MODE_CHANGES_PER_WINDOW: usize = 2;
+/// UpdateStreamWarmThroughput and CreateStream's WarmThroughputMiBps: at most 10 GiB/s.
+pub const WARM_THROUGHPUT_MIBPS_MAX: i64 = 10 * 1024;
+/// UpdateMaxRecordSize: a stream's largest record (data and partition key) is 1,024 to
+/// 10,240 KiB; 1,024 KiB until changed.
+pub const MAX_RECORD_SIZE_KIB_MIN: i64 = 1_024;
+pub const MAX_RECORD_SIZE_KIB_MAX: i64 = 10_240;
+pub const MAX_RECORD_SIZE_KIB_DEFAULT: u32 = 1_024;
 /// Streams one cluster holds.
 pub const STREAMS_MAX: usize = 10_000;
 
@@ -115,7 +138,8 @@ pub const ON_DEMAND_STREAMS_MAX: u32 = 50;
 pub const THROUGHPUT_COMMITMENT_MS_MIN: i64 = 24 * 60 * 60 * 1000;
 
 // The relations the code relies on.
-const _: () = assert!(RECORD_DATA_BYTES_MAX <= PUT_RECORDS_BYTES_MAX);
+const _: () = assert!(RECORD_DATA_BYTES_MAX == MAX_RECORD_SIZE_KIB_MAX as usize * 1024);
+const _: () = assert!(RECORD_DATA_BYTES_MAX <= GET_RECORDS_BYTES_MAX);
 const _: () = assert!(PUT_RECORDS_BYTES_MAX <= GET_RECORDS_BYTES_MAX);
 const _: () = assert!(PARTITION_KEY_CHARS_MIN <= PARTITION_KEY_CHARS_MAX);
 const _: () = assert!(LIST_STREAMS_LIMIT_DEFAULT <= LIST_STREAMS_LIMIT_MAX);

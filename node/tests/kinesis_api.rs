@@ -2,6 +2,7 @@
 //! error and changes nothing; iterators, routing, pagination and deletion behave as in
 //! Kinesis; SequenceNumberForOrdering must have been issued; tokens cannot be forged.
 
+#[macro_use]
 mod common;
 
 use common::{create_active, error_name, iterator_req, read_shard, shard_ids, Cluster};
@@ -16,15 +17,6 @@ fn put(stream: &str, pk: &str, data: &[u8]) -> PutRecordRequest {
 
 fn entry(pk: &str, data: &[u8]) -> PutRecordsRequestEntry {
     PutRecordsRequestEntry { data: data.to_vec(), explicit_hash_key: None, partition_key: pk.into() }
-}
-
-macro_rules! expect_err {
-    ($call:expr, $name:expr) => {{
-        match $call.await {
-            Ok(reply) => panic!("expected {} but the call succeeded: {:?}", $name, reply),
-            Err(status) => assert_eq!(error_name(&status), $name, "{}: {status:?}", stringify!($call)),
-        }
-    }};
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +73,8 @@ async fn bad_inputs_get_kinesis_errors_and_change_nothing() {
     expect_err!(k.put_record(put("missing", "k", b"x")), "ResourceNotFoundException");
     expect_err!(k.put_record(put("good", "", b"x")), "ValidationException");
     expect_err!(k.put_record(put("good", &"p".repeat(257), b"x")), "ValidationException");
-    expect_err!(k.put_record(put("good", "k", &vec![0u8; 1024 * 1024 + 1])), "ValidationException");
+    // Over the stream's largest record (1 MiB of data and key until UpdateMaxRecordSize).
+    expect_err!(k.put_record(put("good", "k", &vec![0u8; 1024 * 1024])), "InvalidArgumentException");
     // Above 2^128-1 but well-formed: a semantic error. Not even a decimal: the pattern.
     let req = PutRecordRequest {
         explicit_hash_key: Some("340282366920938463463374607431768211456".into()),

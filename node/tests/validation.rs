@@ -318,12 +318,14 @@ async fn member_constraints_are_validation_exceptions_in_kinesis_words() {
         ("ValidationException", true),
         "{message}"
     );
-    let req = PutRecordRequest { data: vec![0; 1024 * 1024 + 1], ..put("v", "k") };
+    // The Data member holds up to the largest record any stream takes (10 MiB); a stream's
+    // own limit comes after (kinesis_api.rs).
+    let req = PutRecordRequest { data: vec![0; 10 * 1024 * 1024 + 1], ..put("v", "k") };
     assert_eq!(
         refused(k.put_record(req)).await,
         (
             "ValidationException".into(),
-            one_error("'java.nio.HeapByteBuffer[pos=0 lim=1048577 cap=1048577]'", "data", &at_most(1_048_576))
+            one_error("'java.nio.HeapByteBuffer[pos=0 lim=10485761 cap=10485761]'", "data", &at_most(10_485_760))
         )
     );
 

@@ -21,7 +21,8 @@ use runnel_node::config::{
 use runnel_node::domain::NodeId;
 use runnel_node::failstop::FailStop;
 use runnel_node::limits::{
-    RETENTION_HOURS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT,
+    ON_DEMAND_WINDOW_MS_DEFAULT, RETENTION_HOURS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT,
+    SHARD_LIMIT_DEFAULT,
 };
 use runnel_node::raft::runtime::{panic_message, RAFT_PANIC_REASON};
 use runnel_node::shard::read::read_records;
@@ -241,6 +242,8 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     region: REGION_DEFAULT.into(),
                     account_id: ACCOUNT_ID_DEFAULT.into(),
                     shard_limit: SHARD_LIMIT_DEFAULT,
+                    kinesis_limits: false,
+                    on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
                 };
                 let deps = NodeDeps {
                     engine,

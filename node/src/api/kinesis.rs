@@ -51,6 +51,10 @@ fn mode_details(mode: crate::control::StreamMode) -> Option<pb::StreamModeDetail
     Some(pb::StreamModeDetails { stream_mode: mode.as_kinesis().to_string() })
 }
 
+fn warm_to_pb(w: WarmThroughput) -> pb::WarmThroughputObject {
+    pb::WarmThroughputObject { target_mi_bps: w.target_mibps as i32, current_mi_bps: w.current_mibps as i32 }
+}
+
 fn metric_names(metrics: &[crate::control::ShardMetric]) -> Vec<String> {
     metrics.iter().map(|m| m.as_kinesis().to_string()).collect()
 }
@@ -94,6 +98,8 @@ impl Kinesis for KinesisGrpc {
             shard_count: req.shard_count,
             stream_mode: req.stream_mode_details.map(|m| m.stream_mode),
             tags: req.tags.into_iter().collect(),
+            max_record_size_kib: req.max_record_size_in_ki_b,
+            warm_throughput_mibps: req.warm_throughput_mi_bps,
         };
         self.service.create_stream(input).await.map_err(to_status)?;
         Ok(Response::new(pb::CreateStreamResponse {}))
@@ -157,6 +163,8 @@ impl Kinesis for KinesisGrpc {
                 key_id: String::new(),
                 open_shard_count: s.open_shard_count as i32,
                 consumer_count: s.consumer_count as i32,
+                max_record_size_in_ki_b: s.max_record_size_kib as i32,
+                warm_throughput: s.warm_throughput.map(warm_to_pb),
             }),
         }))
     }
@@ -519,5 +527,49 @@ impl Kinesis for KinesisGrpc {
         let input = monitoring_input(req.stream_name, req.stream_arn, req.shard_level_metrics);
         let out = self.service.disable_enhanced_monitoring(input).await.map_err(to_status)?;
         Ok(Response::new(monitoring_to_pb(out)))
+    }
+
+    async fn update_stream_mode(
+        &self,
+        req: Request<pb::UpdateStreamModeRequest>,
+    ) -> Reply<pb::UpdateStreamModeResponse> {
+        let req = req.into_inner();
+        let input = UpdateStreamModeInput {
+            stream_arn: some(req.stream_arn),
+            stream_mode: req.stream_mode_details.map(|m| m.stream_mode),
+            warm_throughput_mibps: req.warm_throughput_mi_bps,
+        };
+        self.service.update_stream_mode(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::UpdateStreamModeResponse {}))
+    }
+
+    async fn update_max_record_size(
+        &self,
+        req: Request<pb::UpdateMaxRecordSizeRequest>,
+    ) -> Reply<pb::UpdateMaxRecordSizeResponse> {
+        let req = req.into_inner();
+        let input = UpdateMaxRecordSizeInput {
+            stream_arn: some(req.stream_arn),
+            max_record_size_kib: req.max_record_size_in_ki_b,
+        };
+        self.service.update_max_record_size(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::UpdateMaxRecordSizeResponse {}))
+    }
+
+    async fn update_stream_warm_throughput(
+        &self,
+        req: Request<pb::UpdateStreamWarmThroughputRequest>,
+    ) -> Reply<pb::UpdateStreamWarmThroughputResponse> {
+        let req = req.into_inner();
+        let input = UpdateStreamWarmThroughputInput {
+            stream: stream_ref(req.stream_name, req.stream_arn),
+            warm_throughput_mibps: req.warm_throughput_mi_bps,
+        };
+        let out = self.service.update_stream_warm_throughput(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::UpdateStreamWarmThroughputResponse {
+            stream_arn: out.stream_arn,
+            stream_name: out.stream_name.to_string(),
+            warm_throughput: Some(warm_to_pb(out.warm_throughput)),
+        }))
     }
 }

@@ -19,6 +19,8 @@ fn code(err: &KinesisError) -> Code {
         KinesisError::ServiceUnavailable(_) => Code::Unavailable,
         KinesisError::InternalFailure(_) => Code::Internal,
         KinesisError::AccessDenied(_) => Code::PermissionDenied,
+        // Like LimitExceeded: a generic retry policy backs off and retries.
+        KinesisError::ProvisionedThroughputExceeded(_) => Code::ResourceExhausted,
     }
 }
 

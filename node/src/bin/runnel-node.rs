@@ -10,7 +10,9 @@ use runnel_node::config::{
     REGION_DEFAULT, REPLICATION_FACTOR_DEFAULT,
 };
 use runnel_node::failstop::FailStop;
-use runnel_node::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT};
+use runnel_node::limits::{
+    ON_DEMAND_WINDOW_MS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT,
+};
 use runnel_node::storage::rocks::RocksEngine;
 use runnel_node::storage::AckPolicy;
 use runnel_node::transport::TcpConnector;
@@ -83,6 +85,15 @@ struct RunArgs {
     /// Give every node the same value.
     #[arg(long, env = "RUNNEL_SHARD_LIMIT")]
     shard_limit: Option<u32>,
+    /// Enforce Kinesis's per-shard throughput quotas (1 MiB/s and 1,000 records/s of
+    /// writes, 2 MiB/s and 5 GetRecords/s of reads): excess gets
+    /// ProvisionedThroughputExceededException. Off by default. Give every node the same value.
+    #[arg(long, env = "RUNNEL_KINESIS_LIMITS")]
+    kinesis_limits: bool,
+    /// For tests: the window (ms) over which a shard of an on-demand stream must stay above
+    /// half its write capacity to be split (default 60000).
+    #[arg(long, env = "RUNNEL_ON_DEMAND_WINDOW_MS", hide = true)]
+    on_demand_window_ms: Option<u64>,
 }
 
 #[derive(Parser)]
@@ -98,6 +109,9 @@ struct DevArgs {
     peer_base_port: Option<u16>,
     #[arg(long, default_value_t = 3)]
     nodes: u64,
+    /// Enforce Kinesis's per-shard throughput quotas (see `run --help`).
+    #[arg(long)]
+    kinesis_limits: bool,
 }
 
 fn init_tracing() {
@@ -147,6 +161,11 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
         region: args.region.or(file.region).unwrap_or_else(|| REGION_DEFAULT.into()),
         account_id: args.account_id.or(file.account_id).unwrap_or_else(|| ACCOUNT_ID_DEFAULT.into()),
         shard_limit: args.shard_limit.or(file.shard_limit).unwrap_or(SHARD_LIMIT_DEFAULT),
+        kinesis_limits: args.kinesis_limits || file.kinesis_limits.unwrap_or(false),
+        on_demand_window_ms: args
+            .on_demand_window_ms
+            .or(file.on_demand_window_ms)
+            .unwrap_or(ON_DEMAND_WINDOW_MS_DEFAULT),
     };
     Ok(config.validate()?)
 }
@@ -298,6 +317,8 @@ async fn main() -> anyhow::Result<()> {
                     region: REGION_DEFAULT.into(),
                     account_id: ACCOUNT_ID_DEFAULT.into(),
                     shard_limit: SHARD_LIMIT_DEFAULT,
+                    kinesis_limits: args.kinesis_limits,
+                    on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
                 };
                 handles.push(start_node(config.validate()?, stop.clone(), drained_tx.clone()).await?);
             }

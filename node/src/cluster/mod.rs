@@ -9,6 +9,8 @@
 //! - `reconcile`: metadata into running groups, reports, token key rotation.
 //! - `reshard`: carrying out a recorded split or merge (seal the parents, then complete).
 //! - `retention`: trims proposed by shard leaders, log purges on every replica.
+//! - `throughput`: Kinesis's per-shard quotas at the leader (the `kinesis_limits` mode)
+//!   and the write rate that on-demand streams scale by.
 //! - `supervise`: restart-on-panic for long-running tasks.
 //! - `peer_handler`: what the node does with each peer message (`transport::PeerHandler`).
 //! - `status`: this node's view of its groups, for the Admin service.
@@ -24,5 +26,6 @@ pub mod reshard;
 pub mod retention;
 pub mod status;
 pub mod supervise;
+pub mod throughput;
 
 pub use node::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};

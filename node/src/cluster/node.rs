@@ -3,6 +3,7 @@
 use super::clock::Clock;
 use super::reconcile;
 use super::supervise::supervise;
+use super::throughput::ShardTraffic;
 use crate::config::NodeConfig;
 use crate::control::{MetaApplied, ShardMeta};
 use crate::domain::{GroupId, NodeId, META_GROUP};
@@ -85,6 +86,8 @@ pub struct NodeDeps {
 pub struct ShardGroup {
     pub raft: Raft,
     pub shared: Arc<ShardShared>,
+    /// Its quotas and write rate, used while this node leads it.
+    pub traffic: ShardTraffic,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -304,7 +307,8 @@ impl Node {
         )
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
-        let group = Arc::new(ShardGroup { raft, shared });
+        let traffic = ShardTraffic::new(shard.group, self.config.kinesis_limits);
+        let group = Arc::new(ShardGroup { raft, shared, traffic });
         failstop::write(&self.groups, "group map").insert(shard.group, group.clone());
         tracing::info!(node = self.id, group = %shard.group, shard = %shard.id, "started shard group");
         Ok(group)
@@ -364,7 +368,9 @@ mod tests {
     use crate::cluster::clock::SystemClock;
     use crate::config::{NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT};
     use crate::domain::ShardId;
-    use crate::limits::{RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT};
+    use crate::limits::{
+        ON_DEMAND_WINDOW_MS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT,
+    };
     use crate::storage::memory::MemoryEngine;
     use crate::transport::TcpConnector;
 
@@ -385,6 +391,8 @@ mod tests {
             region: REGION_DEFAULT.into(),
             account_id: ACCOUNT_ID_DEFAULT.into(),
             shard_limit: SHARD_LIMIT_DEFAULT,
+            kinesis_limits: false,
+            on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
         };
         let deps = NodeDeps {
             engine,

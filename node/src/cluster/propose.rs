@@ -8,9 +8,10 @@
 
 use super::node::Node;
 use crate::domain::{GroupId, NodeId};
-use crate::raft::types::Command;
+use crate::raft::types::{Command, CommandKind};
 use crate::raft::TypeConfig;
 use crate::replica::{GroupCommand, GroupReply};
+use crate::shard::batch::BatchView;
 use crate::transport::wire::{pack, unpack};
 use crate::transport::CallError;
 use openraft::async_runtime::WatchReceiver as _;
@@ -33,6 +34,9 @@ const BACKOFF_MAX: Duration = Duration::from_millis(400);
 pub struct Proposed {
     pub reply: GroupReply,
     pub log_index: u64,
+    /// The last records of an append that the shard's write quota left out (never written;
+    /// only in the `kinesis_limits` mode).
+    pub throttled: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -49,6 +53,9 @@ pub enum ProposeError {
     /// The command could not be encoded or was malformed; nothing was proposed.
     #[error("bad command: {0}")]
     BadCommand(String),
+    /// The shard's write quota admits none of the records now; nothing was proposed.
+    #[error("the write quota of group {0} is used up")]
+    Throttled(GroupId),
 }
 
 impl ProposeError {
@@ -71,13 +78,43 @@ pub async fn propose_local(node: &Node, group: GroupId, command: Command) -> Res
     if node.is_shutting_down() || node.fail_stop.is_stopped() {
         return Err(not_leader(None));
     }
+    let (command, throttled) = admit(node, group, command)?;
     let write = tokio::time::timeout(COMMIT_TIMEOUT, raft.client_write(command)).await;
     match write {
         Err(_) => Err(ProposeError::Unknown(format!("group {group} did not commit within {COMMIT_TIMEOUT:?}"))),
-        Ok(Ok(reply)) => Ok(Proposed { reply: GroupReply::decode(&reply.data), log_index: reply.log_id.index }),
+        Ok(Ok(reply)) => {
+            Ok(Proposed { reply: GroupReply::decode(&reply.data), log_index: reply.log_id.index, throttled })
+        }
         Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => Err(not_leader(f.leader_id)),
         Ok(Err(e)) => Err(unknown(e)),
     }
+}
+
+/// An append as the shard's write quota admits it at this leader: whole, or its first
+/// records with the count of those left out. Other commands pass untouched.
+fn admit(node: &Node, group: GroupId, command: Command) -> Result<(Command, u32), ProposeError> {
+    let Some(shard) = node.group(group) else { return Ok((command, 0)) };
+    let body = match Command::split(&command.0) {
+        Ok((CommandKind::Append, body)) => body,
+        _ => return Ok((command, 0)),
+    };
+    let batch = BatchView::decode(body).map_err(|e| ProposeError::BadCommand(e.to_string()))?;
+    let costs: Vec<u64> = batch.records.iter().map(|r| (r.partition_key.len() + r.data.len()) as u64).collect();
+    let term = shard.raft.metrics().borrow_watched().current_term;
+    let admitted = shard.traffic.admit_writes(term, &costs);
+    if admitted == costs.len() {
+        return Ok((command, 0));
+    }
+    if admitted == 0 {
+        return Err(ProposeError::Throttled(group));
+    }
+    let throttled = (costs.len() - admitted) as u32;
+    let prefix = BatchView::prefix(body, admitted).map_err(|e| ProposeError::BadCommand(e.to_string()))?;
+    let command = Command::build(CommandKind::Append, prefix.len(), |buf| {
+        buf.extend_from_slice(&prefix);
+        Ok::<(), ProposeError>(())
+    })?;
+    Ok((command, throttled))
 }
 
 fn unknown(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> ProposeError {
@@ -155,6 +192,7 @@ mod tests {
         assert!(ProposeError::NoLeader(GroupId(1)).certainly_not_applied());
         assert!(ProposeError::NotLeader { group: GroupId(1), node: 1, leader: None }.certainly_not_applied());
         assert!(ProposeError::BadCommand("x".into()).certainly_not_applied());
+        assert!(ProposeError::Throttled(GroupId(1)).certainly_not_applied());
         assert!(!ProposeError::Unknown("x".into()).certainly_not_applied());
     }
 }

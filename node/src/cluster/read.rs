@@ -74,6 +74,9 @@ pub enum ReadError {
     NotLeader { group: GroupId, node: NodeId, leader: Option<NodeId> },
     #[error("storage: {0}")]
     Storage(String),
+    /// The shard's read quota is used up (`kinesis_limits` mode); nothing was read.
+    #[error("the read quota of group {0} is used up")]
+    Throttled(GroupId),
 }
 
 /// Reads the shard's applied state on this node, up to its applied counter. Only a leader
@@ -140,10 +143,30 @@ pub async fn read_at_leader(node: &Node, req: &ShardRead) -> Result<ShardReadRep
     let option = LinearizerOption::new(None, true);
     match tokio::time::timeout(CONFIRM_TIMEOUT, group.raft.ensure_linearizable(option)).await {
         Err(_) => Err(not_leader(None)),
-        Ok(Ok(_)) => read_applied(node, req).await,
+        Ok(Ok(_)) => read_within_quota(node, &group, req).await,
         Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f)))) => Err(not_leader(f.leader_id)),
         Ok(Err(_)) => Err(not_leader(None)),
     }
+}
+
+/// A read at the confirmed leader, within the shard's read quota: GetRecords calls (not
+/// the position probes of GetShardIterator) take a call and pay for the bytes returned.
+async fn read_within_quota(
+    node: &Node,
+    group: &super::node::ShardGroup,
+    req: &ShardRead,
+) -> Result<ShardReadReply, ReadError> {
+    if req.limit == 0 {
+        return read_applied(node, req).await;
+    }
+    let term = group.raft.metrics().borrow_watched().current_term;
+    if !group.traffic.admit_read(term) {
+        return Err(ReadError::Throttled(req.group));
+    }
+    let reply = read_applied(node, req).await?;
+    let bytes = reply.records.iter().map(|r| (r.partition_key.len() + r.data.len()) as u64).sum();
+    group.traffic.charge_read(term, bytes);
+    Ok(reply)
 }
 
 /// Reads a shard linearizably from any node: at this node when it leads the shard, else
@@ -171,7 +194,7 @@ pub async fn read(node: &Node, replicas: &[NodeId], req: &ShardRead) -> Result<S
                 hint = Some(l);
                 continue;
             }
-            Some(Err(ReadError::Storage(e))) => return Err(ReadError::Storage(e)),
+            Some(Err(e @ (ReadError::Storage(_) | ReadError::Throttled(_)))) => return Err(e),
             _ => {}
         }
         if Instant::now() + backoff > deadline {

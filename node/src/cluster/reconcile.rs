@@ -1,15 +1,16 @@
 //! Turns the metadata into running groups on this node, one pass at a time: bootstrap the
 //! metadata group, start and initialize the shard groups placed here, report shards ready,
 //! drop the groups of deleted streams and expired shards, apply retention to the shards
-//! here (cluster/retention.rs), and (on the metadata leader) carry out reshards, forget
+//! here (cluster/retention.rs), split the busy shards it leads of on-demand streams, and
+//! (on the metadata leader) carry out reshards, forget
 //! expired shards, purge deleted streams and rotate the token signing key.
 
 use super::node::{Node, ShardGroup, StartError};
 use super::propose::propose;
 use super::retention::{self, PURGE_GRACE};
-use crate::control::{MetaCommand, ShardMeta, StreamMeta, StreamStatus, TokenKey};
+use crate::control::{MetaCommand, ShardMeta, StreamMeta, StreamMode, StreamStatus, Tags, TokenKey};
 use crate::domain::{GroupId, META_GROUP};
-use crate::limits::TOKEN_KEY_ROTATION_MS;
+use crate::limits::{SHARDS_PER_STREAM_MAX, TOKEN_KEY_ROTATION_MS};
 use crate::replica::GroupCommand;
 use openraft::async_runtime::WatchReceiver as _;
 use openraft::BasicNode;
@@ -33,6 +34,7 @@ enum Report {
     Trim,
     LogPurge,
     Expire,
+    Scale,
 }
 
 /// Purge targets remembered per group while their grace runs; a new one is noted at most
@@ -122,6 +124,7 @@ impl Pass {
                 }
             };
             self.retain(stream, shard, &group);
+            self.traffic(stream, shard, &group);
             if shard.ready {
                 continue;
             }
@@ -239,6 +242,44 @@ impl Pass {
             }
             tokio::spawn(retention::purge(self.node.clone(), group.clone(), upto));
         }
+    }
+
+    /// The traffic of a shard this node leads: its quota's term starts (empty buckets), and
+    /// on-demand streams grow as Kinesis's do: a shard whose write rate stayed above half
+    /// its capacity over a whole window (`on_demand_window_ms`) is split at its middle by
+    /// its leader, within the stream's and the cluster's shard limits.
+    fn traffic(&mut self, stream: &StreamMeta, shard: &ShardMeta, group: &Arc<ShardGroup>) {
+        let (leader, term) = {
+            let metrics = group.raft.metrics();
+            let m = metrics.borrow_watched();
+            (m.current_leader, m.current_term)
+        };
+        if leader != Some(self.node.id) {
+            return;
+        }
+        group.traffic.lead(term);
+        if stream.mode != StreamMode::OnDemand {
+            group.traffic.reset_meter();
+            return;
+        }
+        if stream.status != StreamStatus::Active || !shard.is_open() {
+            return;
+        }
+        let window = Duration::from_millis(self.node.config.on_demand_window_ms);
+        let Some(rate) = group.traffic.take_write_rate(term, window) else { return };
+        let room = (stream.open_shards().count() as u32) < SHARDS_PER_STREAM_MAX;
+        let Some(middle) = shard.middle() else { return };
+        if !(rate.above_half_capacity() && room && self.due((shard.group, Report::Scale))) {
+            return;
+        }
+        tracing::info!(stream = %stream.name, shard = %shard.id, ?rate, "on-demand stream: splitting a busy shard");
+        let split = MetaCommand::SplitShard { name: stream.name.clone(), shard: shard.id, new_starting_hash: middle };
+        let command = MetaCommand::ShardLimited {
+            shard_limit: self.node.config.shard_limit,
+            tags: Tags::new(),
+            command: Box::new(split),
+        };
+        self.report(command, "on-demand split");
     }
 
     async fn bootstrap_meta(&mut self) {

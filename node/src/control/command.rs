@@ -12,7 +12,7 @@ use super::reshard::{self, ReshardRefused};
 use super::retention::{set_retention, RetentionChange, RetentionRefused};
 use super::state::{MetaState, ShardMeta, StreamMeta, StreamMode, StreamStatus, TokenKey};
 use crate::domain::{GroupId, HashKeyRange, NodeId, ShardId, StreamName};
-use crate::limits::{SHARDS_PER_STREAM_MAX, STREAMS_MAX, TOKEN_KEYS_KEPT};
+use crate::limits::{ON_DEMAND_STREAMS_MAX, SHARDS_PER_STREAM_MAX, STREAMS_MAX, TOKEN_KEYS_KEPT};
 use crate::raft::types::{Command, CommandKind};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,9 @@ pub enum MetaCommand {
         created_ms: i64,
         replication_factor: u32,
         retention_hours: u32,
+        max_record_size_kib: u32,
+        /// WarmThroughputMiBps of an on-demand stream.
+        warm_mibps: Option<u32>,
     },
     /// A shard's group has a leader; when all of a stream's have one it becomes ACTIVE.
     ShardReady {
@@ -119,6 +122,24 @@ pub enum MetaCommand {
         enable_commitment: bool,
         now_ms: i64,
     },
+    /// UpdateStreamMode (with an on-demand stream's WarmThroughputMiBps).
+    SetStreamMode {
+        name: StreamName,
+        mode: StreamMode,
+        warm_mibps: Option<u32>,
+        now_ms: i64,
+    },
+    /// UpdateMaxRecordSize.
+    SetMaxRecordSize {
+        name: StreamName,
+        kib: u32,
+    },
+    /// UpdateStreamWarmThroughput.
+    SetWarmThroughput {
+        name: StreamName,
+        mibps: u32,
+        now_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,12 +200,27 @@ impl MetaCommand {
 impl MetaState {
     pub fn apply(&mut self, command: &MetaCommand) -> MetaResult {
         match command {
-            MetaCommand::CreateStream { name, shard_count, mode, created_ms, replication_factor, retention_hours } => {
+            MetaCommand::CreateStream {
+                name,
+                shard_count,
+                mode,
+                created_ms,
+                replication_factor,
+                retention_hours,
+                max_record_size_kib,
+                warm_mibps,
+            } => {
                 if self.streams.contains_key(name) {
                     return MetaResult::StreamInUse(name.clone());
                 }
                 if self.streams.len() >= STREAMS_MAX {
                     return MetaResult::TooManyStreams;
+                }
+                let on_demand = self.streams.values().filter(|s| s.mode == StreamMode::OnDemand).count();
+                if *mode == StreamMode::OnDemand && on_demand >= ON_DEMAND_STREAMS_MAX as usize {
+                    return MetaResult::LimitExceeded(format!(
+                        "This request would exceed the limit of {ON_DEMAND_STREAMS_MAX} on-demand streams."
+                    ));
                 }
                 if !(1..=SHARDS_PER_STREAM_MAX).contains(shard_count) {
                     return MetaResult::Refused(format!("a stream has 1 to {SHARDS_PER_STREAM_MAX} shards"));
@@ -236,6 +272,9 @@ impl MetaState {
                         tags: Tags::new(),
                         policy: None,
                         shard_level_metrics: Default::default(),
+                        max_record_size_kib: *max_record_size_kib,
+                        warm_throughput_mibps: warm_mibps.filter(|_| *mode == StreamMode::OnDemand),
+                        mode_changes_ms: Vec::new(),
                     },
                 );
                 MetaResult::Ok
@@ -336,6 +375,11 @@ impl MetaState {
             | MetaCommand::DeletePolicy { .. }
             | MetaCommand::SetMonitoring { .. }
             | MetaCommand::UpdateAccountSettings { .. } => self.apply_attributes(command),
+            MetaCommand::SetStreamMode { name, mode, warm_mibps, now_ms } => {
+                self.set_stream_mode(name, *mode, *warm_mibps, *now_ms)
+            }
+            MetaCommand::SetMaxRecordSize { name, kib } => self.set_max_record_size(name, *kib),
+            MetaCommand::SetWarmThroughput { name, mibps, now_ms } => self.set_warm_throughput(name, *mibps, *now_ms),
         }
     }
 }
@@ -368,6 +412,8 @@ mod tests {
             created_ms: 1,
             replication_factor: 3,
             retention_hours: 24,
+            max_record_size_kib: crate::limits::MAX_RECORD_SIZE_KIB_DEFAULT,
+            warm_mibps: None,
         }
     }
 
@@ -410,6 +456,8 @@ mod tests {
             created_ms: 1,
             replication_factor: 0,
             retention_hours: 24,
+            max_record_size_kib: crate::limits::MAX_RECORD_SIZE_KIB_DEFAULT,
+            warm_mibps: None,
         };
         assert!(matches!(state.apply(&no_replicas), MetaResult::Refused(_)));
         state.next_group = u64::MAX - 1;

@@ -8,12 +8,14 @@
 //! - `reshard`: splits, merges and UNIFORM_SCALING steps; the tiling and lineage
 //!   invariants.
 //! - `retention`: retention periods, and forgetting closed shards once expired.
+//! - `capacity`: stream modes, the largest record, warm throughput.
 //! - `attributes`: tags, resource policies, enhanced monitoring, account settings and the
 //!   cluster's shard limit.
 //! - `applied`: the metadata group's applied state as persisted.
 
 pub mod applied;
 pub mod attributes;
+pub mod capacity;
 pub mod command;
 pub mod placement;
 pub mod reshard;

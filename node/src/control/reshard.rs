@@ -339,6 +339,8 @@ mod tests {
             created_ms: 1,
             replication_factor: 3,
             retention_hours: 24,
+            max_record_size_kib: crate::limits::MAX_RECORD_SIZE_KIB_DEFAULT,
+            warm_mibps: None,
         };
         assert_eq!(state.apply(&create), MetaResult::Ok);
         let groups: Vec<GroupId> = state.groups().map(|(_, s)| s.group).collect();

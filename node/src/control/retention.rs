@@ -126,6 +126,9 @@ mod tests {
             tags: Default::default(),
             policy: None,
             shard_level_metrics: Default::default(),
+            max_record_size_kib: crate::limits::MAX_RECORD_SIZE_KIB_DEFAULT,
+            warm_throughput_mibps: None,
+            mode_changes_ms: Vec::new(),
         }
     }
 

@@ -78,6 +78,11 @@ impl ShardMeta {
     pub fn is_open(&self) -> bool {
         self.closed.is_none()
     }
+
+    /// Where a split in two halves would start its second child; none for a one-key range.
+    pub fn middle(&self) -> Option<u128> {
+        (self.end_hash > self.start_hash).then(|| self.start_hash + (self.end_hash - self.start_hash) / 2 + 1)
+    }
 }
 
 /// A split or merge under way: its parents are being sealed; when they are, the children
@@ -116,6 +121,12 @@ pub struct StreamMeta {
     pub policy: Option<String>,
     /// Enhanced monitoring's shard-level metrics.
     pub shard_level_metrics: BTreeSet<ShardMetric>,
+    /// The largest record (data and partition key) it takes, in KiB (UpdateMaxRecordSize).
+    pub max_record_size_kib: u32,
+    /// The warm throughput an on-demand stream was asked for, in MiB/s.
+    pub warm_throughput_mibps: Option<u32>,
+    /// When recent UpdateStreamMode calls changed its mode (a rolling 24 h limit).
+    pub mode_changes_ms: Vec<i64>,
 }
 
 impl StreamMeta {

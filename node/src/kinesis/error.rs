@@ -35,6 +35,9 @@ pub enum KinesisError {
     /// The request names a resource of another account.
     #[error("{0}")]
     AccessDenied(String),
+    /// A shard's throughput quota is used up (`kinesis_limits` mode); nothing was done.
+    #[error("{0}")]
+    ProvisionedThroughputExceeded(String),
 }
 
 impl KinesisError {
@@ -50,13 +53,16 @@ impl KinesisError {
             KinesisError::ServiceUnavailable(_) => "ServiceUnavailable",
             KinesisError::InternalFailure(_) => "InternalFailure",
             KinesisError::AccessDenied(_) => "AccessDeniedException",
+            KinesisError::ProvisionedThroughputExceeded(_) => "ProvisionedThroughputExceededException",
         }
     }
 }
 
 impl From<ProposeError> for KinesisError {
     fn from(err: ProposeError) -> KinesisError {
-        if err.certainly_not_applied() {
+        if let ProposeError::Throttled(_) = err {
+            KinesisError::ProvisionedThroughputExceeded(err.to_string())
+        } else if err.certainly_not_applied() {
             KinesisError::ServiceUnavailable(err.to_string())
         } else {
             KinesisError::InternalFailure(err.to_string())
@@ -69,6 +75,7 @@ impl From<ReadError> for KinesisError {
         match err {
             // Reads change nothing; a storage failure is still a failure inside the cluster.
             ReadError::Storage(_) => KinesisError::InternalFailure(err.to_string()),
+            ReadError::Throttled(_) => KinesisError::ProvisionedThroughputExceeded(err.to_string()),
             ReadError::Unavailable(_) | ReadError::NotLeader { .. } => {
                 KinesisError::ServiceUnavailable(err.to_string())
             }

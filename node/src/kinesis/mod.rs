@@ -9,6 +9,7 @@
 //! - `reads`: GetShardIterator, GetRecords.
 //! - `resharding`: SplitShard, MergeShards, UpdateShardCount.
 //! - `retention`: IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod.
+//! - `capacity`: UpdateStreamMode, UpdateMaxRecordSize, UpdateStreamWarmThroughput.
 //! - `tags`: AddTagsToStream, RemoveTagsFromStream, ListTagsForStream, TagResource,
 //!   UntagResource, ListTagsForResource.
 //! - `policies`: PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy.
@@ -23,6 +24,7 @@
 mod account;
 pub mod admission;
 pub mod arn;
+mod capacity;
 pub mod error;
 mod monitoring;
 mod policies;
@@ -39,7 +41,7 @@ pub mod validate;
 
 pub use error::KinesisError;
 
-use crate::cluster::propose::propose;
+use crate::cluster::propose::{propose, ProposeError};
 use crate::cluster::Node;
 use crate::control::{MetaCommand, MetaResult, ShardMeta, StreamMeta, StreamStatus, Tags, TokenKey};
 use crate::domain::{SequenceNumber, ShardId, StreamName, META_GROUP};
@@ -84,6 +86,8 @@ enum AppendFailure {
     /// The shard was sealed first: nothing was written; the records come back to be
     /// routed to its children.
     Sealed(Vec<NewRecord>),
+    /// The shard's write quota admitted none of them: nothing was written.
+    Throttled,
     Failed(KinesisError),
 }
 
@@ -191,6 +195,11 @@ impl KinesisService {
         }
     }
 
+    /// Kinesis's refusal of a shard's records or reads over its quota.
+    fn rate_exceeded(&self, stream: &StreamName, shard: ShardId) -> String {
+        format!("Rate exceeded for shard {shard} in stream {stream} under account {}.", self.account().id)
+    }
+
     /// The stream once the metadata shows `shard` closed (its children listed), after a
     /// write found it sealed.
     async fn wait_closed(&self, stream: &StreamMeta, shard: ShardId) -> Result<StreamMeta, KinesisError> {
@@ -219,16 +228,21 @@ impl KinesisService {
         }
     }
 
-    /// Appends records to one shard; returns their sequence numbers.
+    /// Appends records to one shard; returns the sequence numbers of the records written,
+    /// in order. Fewer than were given when the shard's write quota admitted only the first
+    /// ones (`kinesis_limits` mode): the rest were not written.
     async fn append(&self, shard: &ShardMeta, records: Vec<NewRecord>) -> Result<Vec<SequenceNumber>, AppendFailure> {
         let count = records.len();
         let batch = AppendBatch { arrival_ms: self.now_ms(), records };
         let command = GroupCommand::Append(batch);
-        let proposed = crate::cluster::propose::propose(&self.node, shard.group, &shard.replicas, &command)
-            .await
-            .map_err(KinesisError::from)?;
+        let proposed = match propose(&self.node, shard.group, &shard.replicas, &command).await {
+            Ok(p) => p,
+            Err(ProposeError::Throttled(_)) => return Err(AppendFailure::Throttled),
+            Err(e) => return Err(KinesisError::from(e).into()),
+        };
+        let written = count.saturating_sub(proposed.throttled as usize);
         match proposed.reply {
-            GroupReply::Appended(seqs) if seqs.len() == count => Ok(seqs),
+            GroupReply::Appended(seqs) if seqs.len() == written && written > 0 => Ok(seqs),
             GroupReply::AppendRefused(AppendRefused::Sealed) => {
                 let GroupCommand::Append(batch) = command else { unreachable!("built as an append above") };
                 Err(AppendFailure::Sealed(batch.records))

@@ -3,7 +3,7 @@
 use super::tokens::{age_ms, ShardIterator};
 use super::types::*;
 use super::{validate, KinesisError, KinesisService};
-use crate::cluster::read::{read, ReadFrom, ShardRead};
+use crate::cluster::read::{read, ReadError, ReadFrom, ShardRead};
 use crate::domain::ShardId;
 use crate::limits::*;
 
@@ -140,7 +140,12 @@ impl KinesisService {
             limit,
             bytes_max: GET_RECORDS_BYTES_MAX as u64,
         };
-        let reply = read(&self.node, &shard.replicas, &read_req).await?;
+        let reply = read(&self.node, &shard.replicas, &read_req).await.map_err(|e| match e {
+            ReadError::Throttled(_) => {
+                KinesisError::ProvisionedThroughputExceeded(self.rate_exceeded(&iterator.stream, shard.id))
+            }
+            e => e.into(),
+        })?;
         let millis_behind_latest = reply.next_arrival_ms.map_or(0, |t| now.saturating_sub(t).max(0));
         // A closed shard was sealed before the metadata said so, and this read was served
         // at the leader after everything committed was applied: no record follows.

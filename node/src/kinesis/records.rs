@@ -27,6 +27,7 @@ impl KinesisService {
             None => None,
         };
         let mut stream = self.live_stream(&name)?;
+        self.check_record_size(&stream, &req.partition_key, &req.data)?;
         let mut records = vec![NewRecord { partition_key: req.partition_key, data: req.data, after }];
         for _ in 0..RESHARD_HOPS_MAX {
             let shard = stream
@@ -45,6 +46,9 @@ impl KinesisService {
                         .copied()
                         .ok_or_else(|| KinesisError::InternalFailure("no sequence number".into()))?;
                     return Ok(PutRecordOutput { shard_id: shard.id, sequence_number });
+                }
+                Err(AppendFailure::Throttled) => {
+                    return Err(KinesisError::ProvisionedThroughputExceeded(self.rate_exceeded(&name, shard.id)))
                 }
                 Err(AppendFailure::Failed(e)) => return Err(e),
                 Err(AppendFailure::Sealed(back)) => {
@@ -89,23 +93,24 @@ impl KinesisService {
             keys.push(validate::hash_key(&entry.partition_key, entry.explicit_hash_key.as_deref())?);
             total += entry.data.len() + entry.partition_key.len();
         }
-        if total > PUT_RECORDS_BYTES_MAX {
-            return Err(KinesisError::InvalidArgument(format!(
-                "Records size exceeds {PUT_RECORDS_BYTES_MAX} bytes (got {total})"
-            )));
+        let mut stream = self.live_stream(&name)?;
+        // A stream that takes records over 5 MiB takes one alone in a call.
+        let total_max = PUT_RECORDS_BYTES_MAX.max(stream.max_record_bytes());
+        if total > total_max {
+            return Err(KinesisError::InvalidArgument(format!("Records size exceeds {total_max} bytes (got {total})")));
+        }
+        for entry in &req.records {
+            self.check_record_size(&stream, &entry.partition_key, &entry.data)?;
         }
         let _admitted = self.admission.admit(total)?;
-        let mut stream = self.live_stream(&name)?;
         let mut results = vec![None; keys.len()];
-        let mut failed = 0;
-        let mut fail = |results: &mut Vec<Option<PutRecordsResult>>, i: usize, e: &KinesisError| {
+        let fail = |results: &mut Vec<Option<PutRecordsResult>>, i: usize, e: &KinesisError| {
             // Kinesis names per-record failures InternalFailure or throttling only; the
             // message says whether the record was certainly not written.
             let message = match e {
                 KinesisError::ServiceUnavailable(m) => format!("Not written, safe to retry: {m}"),
                 other => format!("Outcome unknown: {other}"),
             };
-            failed += 1;
             results[i] = Some(PutRecordsResult::Failed { error_code: "InternalFailure", error_message: message });
         };
         // Records not yet placed, with their request index.
@@ -136,12 +141,22 @@ impl KinesisService {
             let outcomes = futures::future::join_all(appends).await;
             let mut sealed = Vec::new();
             for (shard, indexes, outcome) in outcomes {
+                // Kinesis refuses a shard's records past its quota one by one, in order.
+                let throttle = |results: &mut Vec<Option<PutRecordsResult>>, i: usize| {
+                    results[i] = Some(PutRecordsResult::Failed {
+                        error_code: "ProvisionedThroughputExceededException",
+                        error_message: self.rate_exceeded(&name, shard.id),
+                    });
+                };
                 match outcome {
                     Ok(seqs) => {
+                        let written = seqs.len();
                         for (i, seq) in indexes.iter().zip(seqs) {
                             results[*i] = Some(PutRecordsResult::Ok { shard_id: shard.id, sequence_number: seq });
                         }
+                        indexes[written..].iter().for_each(|i| throttle(&mut results, *i));
                     }
+                    Err(AppendFailure::Throttled) => indexes.iter().for_each(|i| throttle(&mut results, *i)),
                     Err(AppendFailure::Failed(e)) => indexes.iter().for_each(|i| fail(&mut results, *i, &e)),
                     Err(AppendFailure::Sealed(back)) => {
                         pending.extend(indexes.into_iter().zip(back));
@@ -172,7 +187,7 @@ impl KinesisService {
                 }
             }
         }
-        let records = results
+        let records: Vec<_> = results
             .into_iter()
             .map(|r| {
                 r.unwrap_or(PutRecordsResult::Failed {
@@ -181,7 +196,8 @@ impl KinesisService {
                 })
             })
             .collect();
-        Ok(PutRecordsOutput { failed_record_count: failed, records })
+        let failed = records.iter().filter(|r| matches!(r, PutRecordsResult::Failed { .. })).count();
+        Ok(PutRecordsOutput { failed_record_count: failed as _, records })
     }
 }
 

@@ -19,7 +19,7 @@ impl KinesisService {
         };
         let shard_count = match (mode, req.shard_count) {
             // On-demand streams start with 4 shards, as in Kinesis.
-            (StreamMode::OnDemand, None) => 4,
+            (StreamMode::OnDemand, None) => ON_DEMAND_SHARDS_INITIAL,
             (StreamMode::Provisioned, None) => {
                 return Err(KinesisError::InvalidArgument("ShardCount is required for a PROVISIONED stream".into()))
             }
@@ -31,6 +31,9 @@ impl KinesisService {
             }
             (_, Some(n)) => n as u32,
         };
+        if req.warm_throughput_mibps.is_some() && mode == StreamMode::Provisioned {
+            return Err(KinesisError::InvalidArgument("WarmThroughputMiBps applies to ON_DEMAND streams only.".into()));
+        }
         let tags = self.new_tags(&name, &req.tags, None)?;
         let command = MetaCommand::CreateStream {
             name: name.clone(),
@@ -39,6 +42,8 @@ impl KinesisService {
             created_ms: self.now_ms(),
             replication_factor: self.node.config.replication_factor,
             retention_hours: RETENTION_HOURS_DEFAULT,
+            max_record_size_kib: req.max_record_size_kib.map_or(MAX_RECORD_SIZE_KIB_DEFAULT, |k| k as u32),
+            warm_mibps: req.warm_throughput_mibps.map(|w| w as u32),
         };
         match self.meta_write(self.shard_limited_with(tags, command)).await? {
             MetaResult::Ok => Ok(()),
@@ -171,6 +176,10 @@ impl KinesisService {
             open_shard_count: stream.open_shards().count() as u32,
             consumer_count: 0,
             shard_level_metrics: stream.shard_level_metrics.iter().copied().collect(),
+            max_record_size_kib: stream.max_record_size_kib,
+            warm_throughput: stream
+                .warm_throughput_mibps
+                .map(|target_mibps| WarmThroughput { target_mibps, current_mibps: stream.write_capacity_mibps() }),
         }
     }
 }

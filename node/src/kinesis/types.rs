@@ -20,6 +20,43 @@ pub struct CreateStreamInput {
     pub stream_mode: Option<String>,
     /// Key and value as sent; Kinesis checks them like AddTagsToStream's.
     pub tags: Vec<(String, String)>,
+    pub max_record_size_kib: Option<i32>,
+    pub warm_throughput_mibps: Option<i32>,
+}
+
+/// UpdateStreamMode names its stream by StreamARN only.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateStreamModeInput {
+    pub stream_arn: Option<String>,
+    pub stream_mode: Option<String>,
+    pub warm_throughput_mibps: Option<i32>,
+}
+
+/// UpdateMaxRecordSize names its stream by StreamARN only.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateMaxRecordSizeInput {
+    pub stream_arn: Option<String>,
+    pub max_record_size_kib: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateStreamWarmThroughputInput {
+    pub stream: StreamRef,
+    pub warm_throughput_mibps: Option<i32>,
+}
+
+/// An on-demand stream's warm throughput: asked for, and its write capacity now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WarmThroughput {
+    pub target_mibps: u32,
+    pub current_mibps: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateStreamWarmThroughputOutput {
+    pub stream_arn: String,
+    pub stream_name: StreamName,
+    pub warm_throughput: WarmThroughput,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -69,6 +106,9 @@ pub struct StreamSummary {
     pub open_shard_count: u32,
     pub consumer_count: u32,
     pub shard_level_metrics: Vec<ShardMetric>,
+    pub max_record_size_kib: u32,
+    /// On-demand streams with a warm throughput.
+    pub warm_throughput: Option<WarmThroughput>,
 }
 
 #[derive(Debug, Clone, Default)]

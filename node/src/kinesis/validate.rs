@@ -261,11 +261,43 @@ fn limit(value: Option<i32>) -> Option<i64> {
 
 pub fn create_stream(req: &CreateStreamInput) -> Result<(), KinesisError> {
     let mut m = Members::new();
+    m.number("maxRecordSizeInKiB", limit(req.max_record_size_kib), MAX_RECORD_SIZE_KIB_MIN, MAX_RECORD_SIZE_KIB_MAX);
     m.number("shardCount", limit(req.shard_count), SHARD_COUNT_MEMBER_MIN, SHARD_COUNT_MEMBER_MAX);
     if let Some(mode) = &req.stream_mode {
         m.required_one_of("streamModeDetails.streamMode", mode, STREAM_MODES);
     }
     m.required_str("streamName", &req.stream_name, STREAM_NAME);
+    m.number("warmThroughputMiBps", limit(req.warm_throughput_mibps), 0, WARM_THROUGHPUT_MIBPS_MAX);
+    m.finish()
+}
+
+pub fn update_stream_mode(req: &UpdateStreamModeInput) -> Result<(), KinesisError> {
+    let mut m = Members::new();
+    m.required_text("streamARN", req.stream_arn.as_deref(), STREAM_ARN);
+    if m.required("streamModeDetails", req.stream_mode.is_some()) {
+        m.required_one_of("streamModeDetails.streamMode", req.stream_mode.as_deref().unwrap_or(""), STREAM_MODES);
+    }
+    m.number("warmThroughputMiBps", limit(req.warm_throughput_mibps), 0, WARM_THROUGHPUT_MIBPS_MAX);
+    m.finish()
+}
+
+pub fn update_max_record_size(req: &UpdateMaxRecordSizeInput) -> Result<(), KinesisError> {
+    let mut m = Members::new();
+    let kib = limit(req.max_record_size_kib);
+    if m.required("maxRecordSizeInKiB", kib.is_some()) {
+        m.number("maxRecordSizeInKiB", kib, MAX_RECORD_SIZE_KIB_MIN, MAX_RECORD_SIZE_KIB_MAX);
+    }
+    m.required_text("streamARN", req.stream_arn.as_deref(), STREAM_ARN);
+    m.finish()
+}
+
+pub fn update_stream_warm_throughput(req: &UpdateStreamWarmThroughputInput) -> Result<(), KinesisError> {
+    let mut m = Members::new();
+    m.stream(&req.stream);
+    let mibps = limit(req.warm_throughput_mibps);
+    if m.required("warmThroughputMiBps", mibps.is_some()) {
+        m.number("warmThroughputMiBps", mibps, 0, WARM_THROUGHPUT_MIBPS_MAX);
+    }
     m.finish()
 }
 
@@ -572,7 +604,7 @@ mod tests {
             sequence_number_for_ordering: None,
         };
         let m = message(put_record(&put));
-        assert!(m.starts_with("2 validation errors detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1048577 cap=1048577]' at 'data'"), "{m}");
+        assert!(m.starts_with("2 validation errors detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=10485761 cap=10485761]' at 'data'"), "{m}");
         assert!(m.contains("at 'explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})"), "{m}");
 
         let records = PutRecordsInput {
@@ -634,10 +666,14 @@ mod tests {
             shard_count: Some(100_001),
             stream_mode: Some("TURBO".into()),
             tags: Vec::new(),
+            max_record_size_kib: Some(10_241),
+            warm_throughput_mibps: Some(-1),
         };
         let m = message(create_stream(&create));
         assert!(m.contains("Value '100001' at 'shardCount' failed to satisfy constraint: Member must have value less than or equal to 100000"), "{m}");
         assert!(m.contains("Value 'TURBO' at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]"), "{m}");
+        assert!(m.contains("Value '10241' at 'maxRecordSizeInKiB' failed to satisfy constraint: Member must have value less than or equal to 10240"), "{m}");
+        assert!(m.contains("Value '-1' at 'warmThroughputMiBps' failed to satisfy constraint: Member must have value greater than or equal to 0"), "{m}");
         let list = ListShardsInput {
             shard_filter: Some(ShardFilterInput {
                 kind: String::new(),

@@ -104,6 +104,27 @@ impl<'a> Reader<'a> {
 
 impl<'a> BatchView<'a> {
     pub fn decode(bytes: &'a [u8]) -> Result<BatchView<'a>, BatchError> {
+        let (view, end) = BatchView::decode_first(bytes, usize::MAX)?;
+        if end != bytes.len() {
+            return Err(BatchError(format!("{} bytes after the last record", bytes.len() - end)));
+        }
+        Ok(view)
+    }
+
+    /// The encoding of a batch holding only the first `count` records of the encoded batch
+    /// `bytes` (a shard leader proposes the part its write quota admits).
+    pub fn prefix(bytes: &[u8], count: usize) -> Result<Vec<u8>, BatchError> {
+        let (view, end) = BatchView::decode_first(bytes, count)?;
+        let count = u32::try_from(view.records.len()).map_err(|_| BatchError("too many records".into()))?;
+        let mut out = Vec::with_capacity(end);
+        out.extend_from_slice(&view.arrival_ms.to_be_bytes());
+        out.extend_from_slice(&count.to_be_bytes());
+        out.extend_from_slice(&bytes[HEADER_BYTES..end]);
+        Ok(out)
+    }
+
+    /// Decodes the header and at most `limit` records; also returns where they end.
+    fn decode_first(bytes: &'a [u8], limit: usize) -> Result<(BatchView<'a>, usize), BatchError> {
         let mut r = Reader { bytes, at: 0 };
         let arrival_ms = i64::from_be_bytes(r.array("arrival time")?);
         let count = u32::from_be_bytes(r.array("record count")?) as usize;
@@ -111,8 +132,8 @@ impl<'a> BatchView<'a> {
         if count > bytes.len() / 7 {
             return Err(BatchError(format!("{count} records cannot fit in {} bytes", bytes.len())));
         }
-        let mut records = Vec::with_capacity(count);
-        for _ in 0..count {
+        let mut records = Vec::with_capacity(count.min(limit));
+        for _ in 0..count.min(limit) {
             let flags = r.array::<1>("flags")?[0];
             if flags & !FLAG_AFTER != 0 {
                 return Err(BatchError(format!("unknown record flags {flags:#x}")));
@@ -130,10 +151,7 @@ impl<'a> BatchView<'a> {
             let data = r.take(data_len, "data")?;
             records.push(RecordView { partition_key, data, after });
         }
-        if r.at != bytes.len() {
-            return Err(BatchError(format!("{} bytes after the last record", bytes.len() - r.at)));
-        }
-        Ok(BatchView { arrival_ms, records })
+        Ok((BatchView { arrival_ms, records }, r.at))
     }
 }
 
@@ -187,6 +205,25 @@ mod tests {
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = BatchView::decode(&bytes);
         }
+    }
+
+    #[test]
+    fn a_prefix_is_the_batch_of_the_first_records() {
+        let records: Vec<_> = (0..5u8)
+            .map(|i| NewRecord {
+                partition_key: format!("k{i}"),
+                data: vec![i; i as usize * 3],
+                after: (i == 2).then_some(SequenceNumber(9)),
+            })
+            .collect();
+        let batch = AppendBatch { arrival_ms: 42, records: records.clone() };
+        let bytes = encode(&batch);
+        for n in 0..=5 {
+            let expected = encode(&AppendBatch { arrival_ms: 42, records: records[..n].to_vec() });
+            assert_eq!(BatchView::prefix(&bytes, n).unwrap(), expected, "first {n}");
+        }
+        assert_eq!(BatchView::prefix(&bytes, 99).unwrap(), bytes, "more than there are: all");
+        assert!(BatchView::prefix(&bytes[..bytes.len() - 1], 5).is_err(), "a truncated record");
     }
 
     #[test]

@@ -15,8 +15,9 @@ use std::sync::RwLock;
 /// The layout of the whole database (column families, key kinds). Persisted under
 /// `KeyKind::Format`; a database of another layout is refused rather than misread.
 /// 4: the metadata state gained tags, policies, monitoring and account settings; a shard's
-/// applied state its retention trim.
-pub const DATABASE_FORMAT: u8 = 4;
+/// applied state its retention trim. 5: streams gained their mode changes, largest record,
+/// warm throughput and encryption.
+pub const DATABASE_FORMAT: u8 = 5;
 
 pub struct RocksEngine {
     db: RwLock<Option<DB>>,

@@ -15,6 +15,20 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 
+/// Awaits `call` and asserts it failed with the Kinesis error `name`; gives the status.
+#[allow(unused_macros)]
+macro_rules! expect_err {
+    ($call:expr, $name:expr) => {{
+        match $call.await {
+            Ok(reply) => panic!("expected {} but the call succeeded: {:?}", $name, reply),
+            Err(status) => {
+                assert_eq!($crate::common::error_name(&status), $name, "{}: {status:?}", stringify!($call));
+                status
+            }
+        }
+    }};
+}
+
 /// Room for a full GetRecords page (10 MiB) or PutRecords batch (5 MiB) plus framing.
 pub const MESSAGE_BYTES_MAX: usize = 64 << 20;
 
