@@ -72,6 +72,27 @@ pub const WARM_THROUGHPUT_MIBPS_MAX: i64 = 10 * 1024;
 pub const MAX_RECORD_SIZE_KIB_MIN: i64 = 1_024;
 pub const MAX_RECORD_SIZE_KIB_MAX: i64 = 10_240;
 pub const MAX_RECORD_SIZE_KIB_DEFAULT: u32 = 1_024;
+/// Enhanced fan-out consumers one stream may have registered (DELETING ones included).
+pub const CONSUMERS_PER_STREAM_MAX: usize = 20;
+/// A consumer name is 1 to 128 characters of `[a-zA-Z0-9_.-]`; a ConsumerARN 1 to 2,048.
+pub const CONSUMER_NAME_CHARS_MIN: usize = 1;
+pub const CONSUMER_NAME_CHARS_MAX: usize = 128;
+pub const CONSUMER_ARN_CHARS_MIN: usize = 1;
+pub const CONSUMER_ARN_CHARS_MAX: usize = 2_048;
+/// ListStreamConsumers' MaxResults: 1 to 10,000; 100 when absent.
+pub const LIST_CONSUMERS_RESULTS_MIN: u32 = 1;
+pub const LIST_CONSUMERS_RESULTS_MAX: u32 = 10_000;
+pub const LIST_CONSUMERS_RESULTS_DEFAULT: u32 = 100;
+/// A SubscribeToShard lasts this long by default (a node setting shortens it in tests)...
+pub const SUBSCRIPTION_MS_DEFAULT: u64 = 5 * 60 * 1000;
+/// ...and a second one for the same consumer and shard within this long of the first is
+/// refused (ResourceInUseException); later it takes over.
+pub const SUBSCRIPTION_TAKEOVER_MS: i64 = 5_000;
+/// An idle subscription still sends an event (no records, its continuation number) this
+/// often.
+pub const SUBSCRIPTION_HEARTBEAT_MS: u64 = 5_000;
+/// A deregistered consumer is forgotten this long after (its subscriptions ended first).
+pub const CONSUMER_DELETE_GRACE_MS: i64 = 10_000;
 /// Streams one cluster holds.
 pub const STREAMS_MAX: usize = 10_000;
 

@@ -2,15 +2,17 @@
 //! metadata group, start and initialize the shard groups placed here, report shards ready,
 //! drop the groups of deleted streams and expired shards, apply retention to the shards
 //! here (cluster/retention.rs), split the busy shards it leads of on-demand streams, and
-//! (on the metadata leader) carry out reshards, forget
-//! expired shards, purge deleted streams and rotate the token signing key.
+//! (on the metadata leader) carry out reshards, forget expired shards, activate and forget
+//! consumers, purge deleted streams and rotate the token signing key.
 
 use super::node::{Node, ShardGroup, StartError};
 use super::propose::propose;
 use super::retention::{self, PURGE_GRACE};
-use crate::control::{MetaCommand, ShardMeta, StreamMeta, StreamMode, StreamStatus, Tags, TokenKey};
+use crate::control::{
+    ConsumerRef, ConsumerStatus, MetaCommand, ShardMeta, StreamMeta, StreamMode, StreamStatus, Tags, TokenKey,
+};
 use crate::domain::{GroupId, META_GROUP};
-use crate::limits::{SHARDS_PER_STREAM_MAX, TOKEN_KEY_ROTATION_MS};
+use crate::limits::{CONSUMER_DELETE_GRACE_MS, SHARDS_PER_STREAM_MAX, TOKEN_KEY_ROTATION_MS};
 use crate::replica::GroupCommand;
 use openraft::async_runtime::WatchReceiver as _;
 use openraft::BasicNode;
@@ -35,6 +37,7 @@ enum Report {
     LogPurge,
     Expire,
     Scale,
+    Consumer,
 }
 
 /// Purge targets remembered per group while their grace runs; a new one is noted at most
@@ -187,6 +190,26 @@ impl Pass {
             if expired && self.due((GroupId(stream.incarnation), Report::Expire)) {
                 let (name, incarnation) = (stream.name.clone(), stream.incarnation);
                 self.report(MetaCommand::ExpireShards { name, incarnation, now_ms: now, hour_ms }, "ExpireShards");
+            }
+        }
+        for stream in meta.state.streams.values() {
+            for c in &stream.consumers {
+                let consumer =
+                    ConsumerRef { stream: stream.name.clone(), name: c.name.clone(), created_ms: c.created_ms };
+                // Keyed by the stream and the consumer's creation time: one report each.
+                let key = (GroupId(stream.incarnation ^ c.created_ms as u64), Report::Consumer);
+                match c.status {
+                    ConsumerStatus::Creating if self.due(key) => {
+                        self.report(MetaCommand::ActivateConsumer { consumer }, "consumer activation")
+                    }
+                    ConsumerStatus::Deleting
+                        if c.deleting_since_ms.is_some_and(|t| now - t >= CONSUMER_DELETE_GRACE_MS)
+                            && self.due(key) =>
+                    {
+                        self.report(MetaCommand::ForgetConsumer { consumer }, "consumer removal")
+                    }
+                    _ => {}
+                }
             }
         }
         let deleting: Vec<_> = meta

@@ -7,6 +7,7 @@
 //! from the state and the command alone.
 
 use super::attributes::{AccountSettings, ShardMetric, Tags};
+use super::consumers::{ConsumerRef, ConsumerRefused, Lease};
 use super::placement::replicas_for;
 use super::reshard::{self, ReshardRefused};
 use super::retention::{set_retention, RetentionChange, RetentionRefused};
@@ -140,6 +141,37 @@ pub enum MetaCommand {
         mibps: u32,
         now_ms: i64,
     },
+    /// RegisterStreamConsumer.
+    RegisterConsumer {
+        stream: StreamName,
+        name: String,
+        now_ms: i64,
+    },
+    /// A registered consumer becomes ACTIVE (the metadata leader's reconcile pass).
+    ActivateConsumer {
+        consumer: ConsumerRef,
+    },
+    /// DeregisterStreamConsumer.
+    DeregisterConsumer {
+        consumer: ConsumerRef,
+        now_ms: i64,
+    },
+    /// A DELETING consumer is forgotten (the metadata leader, after a grace).
+    ForgetConsumer {
+        consumer: ConsumerRef,
+    },
+    /// SubscribeToShard takes the shard's lease of the consumer.
+    TakeLease {
+        consumer: ConsumerRef,
+        shard: ShardId,
+        lease: Lease,
+    },
+    /// A subscription ended.
+    ReleaseLease {
+        consumer: ConsumerRef,
+        shard: ShardId,
+        lease_id: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +200,8 @@ pub enum MetaResult {
     },
     /// UpdateAccountSettings: the settings after.
     Account(AccountSettings),
+    /// A consumer command changed nothing.
+    Consumer(ConsumerRefused),
 }
 
 impl From<ReshardRefused> for MetaResult {
@@ -275,6 +309,7 @@ impl MetaState {
                         max_record_size_kib: *max_record_size_kib,
                         warm_throughput_mibps: warm_mibps.filter(|_| *mode == StreamMode::OnDemand),
                         mode_changes_ms: Vec::new(),
+                        consumers: Vec::new(),
                     },
                 );
                 MetaResult::Ok
@@ -380,6 +415,12 @@ impl MetaState {
             }
             MetaCommand::SetMaxRecordSize { name, kib } => self.set_max_record_size(name, *kib),
             MetaCommand::SetWarmThroughput { name, mibps, now_ms } => self.set_warm_throughput(name, *mibps, *now_ms),
+            MetaCommand::RegisterConsumer { stream, name, now_ms } => self.register_consumer(stream, name, *now_ms),
+            MetaCommand::ActivateConsumer { consumer } => self.activate_consumer(consumer),
+            MetaCommand::DeregisterConsumer { consumer, now_ms } => self.deregister_consumer(consumer, *now_ms),
+            MetaCommand::ForgetConsumer { consumer } => self.forget_consumer(consumer),
+            MetaCommand::TakeLease { consumer, shard, lease } => self.take_lease(consumer, *shard, *lease),
+            MetaCommand::ReleaseLease { consumer, shard, lease_id } => self.release_lease(consumer, *shard, *lease_id),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - `reshard`: splits, merges and UNIFORM_SCALING steps; the tiling and lineage
 //!   invariants.
 //! - `retention`: retention periods, and forgetting closed shards once expired.
+//! - `consumers`: enhanced fan-out consumers and their subscriptions' leases.
 //! - `capacity`: stream modes, the largest record, warm throughput.
 //! - `attributes`: tags, resource policies, enhanced monitoring, account settings and the
 //!   cluster's shard limit.
@@ -17,6 +18,7 @@ pub mod applied;
 pub mod attributes;
 pub mod capacity;
 pub mod command;
+pub mod consumers;
 pub mod placement;
 pub mod reshard;
 pub mod retention;
@@ -25,5 +27,6 @@ pub mod state;
 pub use applied::MetaApplied;
 pub use attributes::{AccountSettings, CommitmentStatus, ShardMetric, Tags};
 pub use command::{MetaCommand, MetaResult};
+pub use consumers::{ConsumerMeta, ConsumerRef, ConsumerRefused, ConsumerStatus, Lease};
 pub use retention::RetentionChange;
 pub use state::{Closed, MetaState, Reshard, ShardMeta, StreamMeta, StreamMode, StreamStatus, TokenKey};

@@ -129,6 +129,7 @@ mod tests {
             max_record_size_kib: crate::limits::MAX_RECORD_SIZE_KIB_DEFAULT,
             warm_throughput_mibps: None,
             mode_changes_ms: Vec::new(),
+            consumers: Vec::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! What the metadata group holds.
 
 use super::attributes::{AccountSettings, ShardMetric, Tags};
+use super::consumers::ConsumerMeta;
 use crate::domain::{GroupId, HashKey, HashKeyRange, NodeId, ShardId, StreamName};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -127,6 +128,8 @@ pub struct StreamMeta {
     pub warm_throughput_mibps: Option<u32>,
     /// When recent UpdateStreamMode calls changed its mode (a rolling 24 h limit).
     pub mode_changes_ms: Vec<i64>,
+    /// Enhanced fan-out consumers, in registration order.
+    pub consumers: Vec<ConsumerMeta>,
 }
 
 impl StreamMeta {
