@@ -3,8 +3,8 @@
 //!
 //! An ARN that breaks the API model's pattern is a ValidationException; one of another
 //! account is an AccessDeniedException (the caller may not act on it); one of another region
-//! or partition, or of a consumer (Runnel has none yet), names nothing here:
-//! ResourceNotFoundException.
+//! or partition names nothing here: ResourceNotFoundException. Consumer ARNs add
+//! `/consumer/NAME:CREATION_EPOCH_SECONDS` to their stream's.
 
 use super::error::KinesisError;
 use super::types::StreamRef;
@@ -65,6 +65,37 @@ impl Account<'_> {
         StreamName::parse(rest).map_err(|_| self.not_found(rest))
     }
 
+    /// A consumer's ARN: `STREAM_ARN/consumer/NAME:CREATION_EPOCH_SECONDS`.
+    pub fn consumer_arn(&self, stream: &StreamName, consumer: &str, created_epoch_s: i64) -> String {
+        format!("{}/consumer/{consumer}:{created_epoch_s}", self.stream_arn(stream))
+    }
+
+    /// The stream, consumer name and creation second a ConsumerARN names; a malformed one
+    /// is a ValidationException, one of another account AccessDeniedException, one of
+    /// another region ResourceNotFoundException.
+    pub fn consumer_of(&self, arn: &str, member: &str) -> Result<(StreamName, String, i64), KinesisError> {
+        let malformed = || {
+            KinesisError::Validation(format!(
+                "1 validation error detected: Value '{arn}' at '{member}' failed to satisfy constraint: Member must \
+                 satisfy regular expression pattern: ^(arn):aws.*:kinesis:.*:\\d{{12}}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+"
+            ))
+        };
+        let (stream_arn, consumer) = arn.rsplit_once("/consumer/").ok_or_else(malformed)?;
+        let (name, epoch) = consumer.rsplit_once(':').ok_or_else(malformed)?;
+        let names_chars =
+            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        let epoch_ok = !epoch.is_empty() && epoch.len() <= 18 && epoch.bytes().all(|b| b.is_ascii_digit());
+        if !names_chars(name) || !epoch_ok || arn.chars().count() > ARN_CHARS_MAX {
+            return Err(malformed());
+        }
+        let stream = self.stream_of(stream_arn, member).map_err(|e| match e {
+            KinesisError::Validation(_) => malformed(),
+            other => other,
+        })?;
+        let epoch = epoch.parse::<i64>().map_err(|_| malformed())?;
+        Ok((stream, name.to_string(), epoch))
+    }
+
     /// The stream a request names by StreamName, StreamARN or both (which must agree).
     pub fn stream_named(&self, name: &str, arn: &str) -> Result<StreamName, KinesisError> {
         if arn.is_empty() {
@@ -121,6 +152,30 @@ mod tests {
         }
         let long = format!("arn:aws:kinesis:eu-west-1:123456789012:stream/{}", "a".repeat(ARN_CHARS_MAX));
         assert!(matches!(HERE.stream_of(&long, "streamARN"), Err(KinesisError::Validation(_))));
+    }
+
+    #[test]
+    fn consumer_arns_round_trip() {
+        let s = StreamName::parse("orders").unwrap();
+        let arn = HERE.consumer_arn(&s, "app-1", 1_700_000_000);
+        assert_eq!(arn, "arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/app-1:1700000000");
+        assert_eq!(HERE.consumer_of(&arn, "consumerARN").unwrap(), (s, "app-1".to_string(), 1_700_000_000));
+        for malformed in [
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/orders",
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/app-1",
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/a b:1",
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/app:x",
+            "arn:aws:kinesis:eu-west-1:1234:stream/orders/consumer/app:1",
+        ] {
+            assert!(
+                matches!(HERE.consumer_of(malformed, "consumerARN"), Err(KinesisError::Validation(_))),
+                "{malformed}"
+            );
+        }
+        let other = "arn:aws:kinesis:eu-west-1:999999999999:stream/orders/consumer/app:1";
+        assert!(matches!(HERE.consumer_of(other, "consumerARN"), Err(KinesisError::AccessDenied(_))));
+        let elsewhere = "arn:aws:kinesis:us-east-1:123456789012:stream/orders/consumer/app:1";
+        assert!(matches!(HERE.consumer_of(elsewhere, "consumerARN"), Err(KinesisError::ResourceNotFound(_))));
     }
 
     #[test]

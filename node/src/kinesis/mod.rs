@@ -43,7 +43,7 @@ pub use error::KinesisError;
 
 use crate::cluster::propose::{propose, ProposeError};
 use crate::cluster::Node;
-use crate::control::{MetaCommand, MetaResult, ShardMeta, StreamMeta, StreamStatus, Tags, TokenKey};
+use crate::control::{ConsumerMeta, MetaCommand, MetaResult, ShardMeta, StreamMeta, StreamStatus, Tags, TokenKey};
 use crate::domain::{SequenceNumber, ShardId, StreamName, META_GROUP};
 use crate::replica::{GroupCommand, GroupReply};
 use crate::shard::append::AppendRefused;
@@ -143,6 +143,18 @@ impl KinesisService {
                 self.account().id,
                 status.as_kinesis()
             ))),
+        }
+    }
+
+    /// The stream and consumer a ConsumerARN names (its name and creation second must
+    /// match: an ARN of a deregistered consumer names no consumer registered again since).
+    fn consumer(&self, arn: &str) -> Result<(StreamMeta, ConsumerMeta), KinesisError> {
+        let (name, consumer, epoch_s) = self.account().consumer_of(arn, "consumerARN")?;
+        let stream = self.stream(&name)?;
+        let found = stream.consumer(&consumer).filter(|c| c.created_epoch_s() == epoch_s).cloned();
+        match found {
+            Some(c) => Ok((stream, c)),
+            None => Err(KinesisError::ResourceNotFound(format!("Consumer {arn} not found."))),
         }
     }
 
