@@ -504,6 +504,18 @@ impl Kinesis for MockNode {
     ) -> Result<Response<EnhancedMonitoringOutput>, Status> {
         Err(Status::unimplemented("mock"))
     }
+    async fn start_stream_encryption(
+        &self,
+        _: Request<StartStreamEncryptionRequest>,
+    ) -> Result<Response<StartStreamEncryptionResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn stop_stream_encryption(
+        &self,
+        _: Request<StopStreamEncryptionRequest>,
+    ) -> Result<Response<StopStreamEncryptionResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
 }
 
 #[tonic::async_trait]

@@ -4,6 +4,7 @@
 //! every error with its Kinesis name; and all of it surviving a metadata leader kill and a
 //! restart of every node.
 
+#[macro_use]
 mod common;
 
 use common::{create_active, error_name, wait_active, Cluster};
@@ -22,18 +23,6 @@ fn config(shard_limit: u32) -> String {
 
 fn arn(stream: &str) -> String {
     format!("arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{stream}")
-}
-
-macro_rules! expect_err {
-    ($call:expr, $name:expr) => {{
-        match $call.await {
-            Ok(reply) => panic!("expected {} but the call succeeded: {:?}", $name, reply),
-            Err(status) => {
-                assert_eq!(error_name(&status), $name, "{}: {status:?}", stringify!($call));
-                status
-            }
-        }
-    }};
 }
 
 fn tags(pairs: &[(&str, &str)]) -> HashMap<String, String> {

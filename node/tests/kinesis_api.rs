@@ -2,6 +2,7 @@
 //! error and changes nothing; iterators, routing, pagination and deletion behave as in
 //! Kinesis; SequenceNumberForOrdering must have been issued; tokens cannot be forged.
 
+#[macro_use]
 mod common;
 
 use common::{create_active, error_name, iterator_req, read_shard, shard_ids, Cluster};
@@ -16,15 +17,6 @@ fn put(stream: &str, pk: &str, data: &[u8]) -> PutRecordRequest {
 
 fn entry(pk: &str, data: &[u8]) -> PutRecordsRequestEntry {
     PutRecordsRequestEntry { data: data.to_vec(), explicit_hash_key: None, partition_key: pk.into() }
-}
-
-macro_rules! expect_err {
-    ($call:expr, $name:expr) => {{
-        match $call.await {
-            Ok(reply) => panic!("expected {} but the call succeeded: {:?}", $name, reply),
-            Err(status) => assert_eq!(error_name(&status), $name, "{}: {status:?}", stringify!($call)),
-        }
-    }};
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,7 +24,7 @@ use runnel_node::limits::{
     RETENTION_HOURS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT,
 };
 use runnel_node::raft::runtime::{panic_message, RAFT_PANIC_REASON};
-use runnel_node::shard::read::read_records;
+use runnel_node::shard::read::read_stored;
 use runnel_node::shard::ShardApplied;
 use runnel_node::storage::AckPolicy;
 use std::cell::RefCell;
@@ -241,6 +241,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     region: REGION_DEFAULT.into(),
                     account_id: ACCOUNT_ID_DEFAULT.into(),
                     shard_limit: SHARD_LIMIT_DEFAULT,
+                    encryption_key: None,
                 };
                 let deps = NodeDeps {
                     engine,
@@ -699,7 +700,8 @@ fn replica_contents(registry: &Registry, disks: &Disks) -> ReplicaContents {
         for replica in &shard.replicas {
             let read = disks.quiet(*replica, |engine| {
                 let last_counter = ShardApplied::load(engine, shard.group)?.last_counter;
-                read_records(engine, shard.group, shard.id, 0, last_counter, usize::MAX, usize::MAX)
+                read_stored(engine, shard.group, shard.id, 0, last_counter, usize::MAX, usize::MAX)?
+                    .open(shard.group, None)
             });
             if let Ok(batch) = read {
                 let records = batch

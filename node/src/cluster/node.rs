@@ -385,6 +385,7 @@ mod tests {
             region: REGION_DEFAULT.into(),
             account_id: ACCOUNT_ID_DEFAULT.into(),
             shard_limit: SHARD_LIMIT_DEFAULT,
+            encryption_key: None,
         };
         let deps = NodeDeps {
             engine,

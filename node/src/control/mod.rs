@@ -8,6 +8,7 @@
 //! - `reshard`: splits, merges and UNIFORM_SCALING steps; the tiling and lineage
 //!   invariants.
 //! - `retention`: retention periods, and forgetting closed shards once expired.
+//! - `encryption`: whether a stream's new records are encrypted, and its KeyId.
 //! - `attributes`: tags, resource policies, enhanced monitoring, account settings and the
 //!   cluster's shard limit.
 //! - `applied`: the metadata group's applied state as persisted.
@@ -15,6 +16,7 @@
 pub mod applied;
 pub mod attributes;
 pub mod command;
+pub mod encryption;
 pub mod placement;
 pub mod reshard;
 pub mod retention;

@@ -35,6 +35,10 @@ pub enum KinesisError {
     /// The request names a resource of another account.
     #[error("{0}")]
     AccessDenied(String),
+    /// Encryption asked for, and no encryption key is configured on the cluster (the KMS
+    /// key Kinesis would use cannot be found).
+    #[error("{0}")]
+    KmsNotFound(String),
 }
 
 impl KinesisError {
@@ -50,6 +54,7 @@ impl KinesisError {
             KinesisError::ServiceUnavailable(_) => "ServiceUnavailable",
             KinesisError::InternalFailure(_) => "InternalFailure",
             KinesisError::AccessDenied(_) => "AccessDeniedException",
+            KinesisError::KmsNotFound(_) => "KMSNotFoundException",
         }
     }
 }

@@ -27,6 +27,9 @@ impl KinesisService {
             None => None,
         };
         let mut stream = self.live_stream(&name)?;
+        // Decided once: a record followed to a reshard's children keeps its encryption.
+        let seal_with = self.sealing(&stream)?;
+        let encrypted = seal_with.is_some();
         let mut records = vec![NewRecord { partition_key: req.partition_key, data: req.data, after }];
         for _ in 0..RESHARD_HOPS_MAX {
             let shard = stream
@@ -38,13 +41,13 @@ impl KinesisService {
             if let Some(after) = after {
                 self.check_issued(&stream, shard.id, after).await?;
             }
-            match self.append(&shard, records).await {
+            match self.append(&shard, records, seal_with.clone()).await {
                 Ok(seqs) => {
                     let sequence_number = seqs
                         .first()
                         .copied()
                         .ok_or_else(|| KinesisError::InternalFailure("no sequence number".into()))?;
-                    return Ok(PutRecordOutput { shard_id: shard.id, sequence_number });
+                    return Ok(PutRecordOutput { shard_id: shard.id, sequence_number, encrypted });
                 }
                 Err(AppendFailure::Failed(e)) => return Err(e),
                 Err(AppendFailure::Sealed(back)) => {
@@ -96,6 +99,7 @@ impl KinesisService {
         }
         let _admitted = self.admission.admit(total)?;
         let mut stream = self.live_stream(&name)?;
+        let seal_with = self.sealing(&stream)?;
         let mut results = vec![None; keys.len()];
         let mut failed = 0;
         let mut fail = |results: &mut Vec<Option<PutRecordsResult>>, i: usize, e: &KinesisError| {
@@ -129,8 +133,9 @@ impl KinesisService {
                 slot.1.push(i);
                 slot.2.push(record);
             }
+            let seal_with = &seal_with;
             let appends = by_shard.into_values().map(|(shard, indexes, records)| async move {
-                let outcome = self.append(&shard, records).await;
+                let outcome = self.append(&shard, records, seal_with.clone()).await;
                 (shard, indexes, outcome)
             });
             let outcomes = futures::future::join_all(appends).await;
@@ -181,7 +186,7 @@ impl KinesisService {
                 })
             })
             .collect();
-        Ok(PutRecordsOutput { failed_record_count: failed, records })
+        Ok(PutRecordsOutput { failed_record_count: failed, records, encrypted: seal_with.is_some() })
     }
 }
 

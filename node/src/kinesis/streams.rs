@@ -85,6 +85,7 @@ impl KinesisService {
             retention_period_hours: stream.retention_hours,
             created_ms: stream.created_ms,
             shard_level_metrics: stream.shard_level_metrics.iter().copied().collect(),
+            encryption_key_id: stream.encryption,
         })
     }
 
@@ -171,6 +172,7 @@ impl KinesisService {
             open_shard_count: stream.open_shards().count() as u32,
             consumer_count: 0,
             shard_level_metrics: stream.shard_level_metrics.iter().copied().collect(),
+            encryption_key_id: stream.encryption.clone(),
         }
     }
 }
