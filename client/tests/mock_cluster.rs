@@ -522,6 +522,18 @@ impl Kinesis for MockNode {
     ) -> Result<Response<UpdateStreamWarmThroughputResponse>, Status> {
         Err(Status::unimplemented("mock"))
     }
+    async fn start_stream_encryption(
+        &self,
+        _: Request<StartStreamEncryptionRequest>,
+    ) -> Result<Response<StartStreamEncryptionResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
+    async fn stop_stream_encryption(
+        &self,
+        _: Request<StopStreamEncryptionRequest>,
+    ) -> Result<Response<StopStreamEncryptionResponse>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
 }
 
 #[tonic::async_trait]

@@ -1,6 +1,7 @@
 //! Node configuration, from flags, environment (`RUNNEL_*`) and an optional TOML file, in
 //! that order of precedence (see `bin/runnel-node.rs`).
 
+use crate::crypto::RecordKey;
 use crate::domain::NodeId;
 #[cfg(test)]
 use crate::limits::{
@@ -86,6 +87,9 @@ pub struct NodeConfig {
     /// How long a shard of an on-demand stream must stay above half its write capacity to
     /// be split; `ON_DEMAND_WINDOW_MS_DEFAULT` but in tests.
     pub on_demand_window_ms: u64,
+    /// The key that encrypts the records of encrypted streams at rest (StartStreamEncryption
+    /// needs one). Every node of a cluster must hold the same key. Never printed.
+    pub encryption_key: Option<RecordKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +110,10 @@ pub enum ConfigError {
     BadAccountId(String),
     #[error("region must be 1 to 32 characters of a-z, 0-9 and '-', got {0:?}")]
     BadRegion(String),
+    #[error("cannot read encryption key file {path}: {source}")]
+    KeyFile { path: PathBuf, source: std::io::Error },
+    #[error("bad encryption key file {path}: {source}")]
+    BadKey { path: PathBuf, source: crate::crypto::KeyError },
     #[error("cannot read config file {path}: {source}")]
     File { path: PathBuf, source: std::io::Error },
     #[error("bad config file {path}: {source}")]
@@ -143,6 +151,15 @@ pub struct FileConfig {
     pub shard_limit: Option<u32>,
     pub kinesis_limits: Option<bool>,
     pub on_demand_window_ms: Option<u64>,
+    /// A file holding the encryption key as 64 hexadecimal characters.
+    pub encryption_key_file: Option<PathBuf>,
+}
+
+/// The encryption key in `path`: 64 hexadecimal characters (32 bytes), white space around
+/// them ignored. The error names the file and what is wrong, never the file's contents.
+pub fn load_encryption_key(path: &std::path::Path) -> Result<RecordKey, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::KeyFile { path: path.into(), source })?;
+    RecordKey::from_hex(&text).map_err(|source| ConfigError::BadKey { path: path.into(), source })
 }
 
 impl FileConfig {
@@ -224,6 +241,7 @@ mod tests {
             shard_limit: SHARD_LIMIT_DEFAULT,
             kinesis_limits: false,
             on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
+            encryption_key: None,
         };
         assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
         assert!(matches!(config(5 * 1024 * 1024, 10).validate(), Err(ConfigError::BadLimits(_))));
@@ -256,5 +274,26 @@ mod tests {
         assert_eq!(account.region.as_deref(), Some("eu-west-1"));
         assert_eq!(account.account_id.as_deref(), Some("123456789012"));
         assert_eq!(account.shard_limit, Some(7));
+        let key: FileConfig = toml::from_str("encryption_key_file = \"/etc/runnel/key\"\n").unwrap();
+        assert_eq!(key.encryption_key_file, Some(PathBuf::from("/etc/runnel/key")));
+    }
+
+    #[test]
+    fn encryption_key_files_hold_64_hex_characters_and_errors_never_show_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good");
+        let key = RecordKey::generate();
+        std::fs::write(&good, format!("{}\n", key.to_hex())).unwrap();
+        assert_eq!(load_encryption_key(&good).unwrap(), key);
+        let short = dir.path().join("short");
+        let secret = "ab".repeat(31);
+        std::fs::write(&short, &secret).unwrap();
+        let err = load_encryption_key(&short).unwrap_err().to_string();
+        assert!(err.contains("64 hexadecimal characters") && err.contains("found 62"), "{err}");
+        assert!(!err.contains(&secret), "{err}");
+        let missing = load_encryption_key(&dir.path().join("missing")).unwrap_err();
+        assert!(matches!(missing, ConfigError::KeyFile { .. }), "{missing}");
+        let shown = format!("{:?}", Some(key.clone()));
+        assert!(!shown.contains(&key.to_hex()[..16]), "{shown}");
     }
 }

@@ -29,12 +29,14 @@
 //! - `transport`: node-to-node channels (client half) and the peer listener (server half).
 //! - `storage`: the `Engine` trait, RocksDB and in-memory engines, key kinds, the value
 //!   envelope (version, CRC), group commit.
-//! - Leaves used by all: `domain` (newtypes), `limits` (quotas), `config`, `failstop`.
+//! - Leaves used by all: `domain` (newtypes), `limits` (quotas), `config`, `failstop`,
+//!   `crypto` (the cipher of records encrypted at rest, and the cluster's key).
 
 pub mod api;
 pub mod cluster;
 pub mod config;
 pub mod control;
+pub mod crypto;
 pub mod domain;
 pub mod failstop;
 pub mod kinesis;

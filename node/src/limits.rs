@@ -157,6 +157,9 @@ pub const SHARD_LIMIT_DEFAULT: u32 = 500;
 pub const ON_DEMAND_STREAMS_MAX: u32 = 50;
 /// A minimum throughput billing commitment, once enabled, lasts at least this long.
 pub const THROUGHPUT_COMMITMENT_MS_MIN: i64 = 24 * 60 * 60 * 1000;
+/// A KeyId member (StartStreamEncryption, StopStreamEncryption) is 1 to 2,048 characters.
+pub const KEY_ID_CHARS_MIN: usize = 1;
+pub const KEY_ID_CHARS_MAX: usize = 2_048;
 
 // The relations the code relies on.
 const _: () = assert!(RECORD_DATA_BYTES_MAX == MAX_RECORD_SIZE_KIB_MAX as usize * 1024);
@@ -172,6 +175,7 @@ const _: () = assert!(STREAM_NAME_CHARS_MAX < STREAM_ARN_CHARS_MAX);
 const _: () = assert!(ADD_TAGS_PER_CALL_MAX <= STREAM_TAGS_MAX && STREAM_TAGS_MAX <= TAG_MAP_ENTRIES_MAX);
 const _: () = assert!(LIST_TAGS_LIMIT_MAX as usize == STREAM_TAGS_MAX);
 const _: () = assert!(SHARDS_PER_STREAM_MAX <= SHARD_LIMIT_DEFAULT);
+const _: () = assert!(KEY_ID_CHARS_MIN <= KEY_ID_CHARS_MAX);
 
 // Runnel's own bounds (not Kinesis quotas).
 

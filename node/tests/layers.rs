@@ -4,7 +4,7 @@
 //!
 //! Layers, top to bottom (node/src/lib.rs documents them):
 //! api > kinesis > cluster > replica > shard, control > raft > transport > storage >
-//! domain, limits, config, failstop.
+//! domain, limits, config, failstop, crypto.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ fn rank(module: &str) -> Option<u8> {
         "raft" => 4,
         "transport" => 3,
         "storage" => 2,
-        "domain" | "limits" | "config" | "failstop" => 1,
+        "domain" | "limits" | "config" | "failstop" | "crypto" => 1,
         _ => return None,
     })
 }

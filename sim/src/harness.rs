@@ -25,7 +25,7 @@ use runnel_node::limits::{
     SHARD_LIMIT_DEFAULT,
 };
 use runnel_node::raft::runtime::{panic_message, RAFT_PANIC_REASON};
-use runnel_node::shard::read::read_records;
+use runnel_node::shard::read::read_stored;
 use runnel_node::shard::ShardApplied;
 use runnel_node::storage::AckPolicy;
 use std::cell::RefCell;
@@ -244,6 +244,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     shard_limit: SHARD_LIMIT_DEFAULT,
                     kinesis_limits: false,
                     on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
+                    encryption_key: None,
                 };
                 let deps = NodeDeps {
                     engine,
@@ -702,7 +703,8 @@ fn replica_contents(registry: &Registry, disks: &Disks) -> ReplicaContents {
         for replica in &shard.replicas {
             let read = disks.quiet(*replica, |engine| {
                 let last_counter = ShardApplied::load(engine, shard.group)?.last_counter;
-                read_records(engine, shard.group, shard.id, 0, last_counter, usize::MAX, usize::MAX)
+                read_stored(engine, shard.group, shard.id, 0, last_counter, usize::MAX, usize::MAX)?
+                    .open(shard.group, None)
             });
             if let Ok(batch) = read {
                 let records = batch

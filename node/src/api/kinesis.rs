@@ -2,13 +2,12 @@
 //! No logic lives here; proto3 strings have no presence, so empty means absent.
 
 use super::status::to_status;
+use crate::control::encryption::encryption_type;
 use crate::kinesis::types::*;
 use crate::kinesis::KinesisService;
 use runnel_proto::v1 as pb;
 use runnel_proto::v1::kinesis_server::Kinesis;
 use tonic::{Request, Response, Status};
-
-const ENCRYPTION_NONE: &str = "NONE";
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -76,6 +75,15 @@ fn commitment_to_pb(c: CommitmentOutput) -> Option<pb::MinimumThroughputBillingC
     })
 }
 
+/// A stream's EncryptionType and KeyId (empty when NONE).
+fn encryption_to_pb(key_id: Option<String>) -> (String, String) {
+    (encryption_type(key_id.is_some()).to_string(), key_id.unwrap_or_default())
+}
+
+fn encryption_input(name: String, arn: String, encryption_type: String, key_id: String) -> StreamEncryptionInput {
+    StreamEncryptionInput { stream: stream_ref(name, arn), encryption_type, key_id }
+}
+
 fn monitoring_input(name: String, arn: String, metrics: Vec<String>) -> EnhancedMonitoringInput {
     EnhancedMonitoringInput { stream: stream_ref(name, arn), shard_level_metrics: metrics }
 }
@@ -123,6 +131,7 @@ impl Kinesis for KinesisGrpc {
             exclusive_start_shard_id: some(req.exclusive_start_shard_id),
         };
         let d = self.service.describe_stream(input).await.map_err(to_status)?;
+        let (encryption_type, key_id) = encryption_to_pb(d.encryption_key_id);
         Ok(Response::new(pb::DescribeStreamResponse {
             stream_description: Some(pb::StreamDescription {
                 stream_name: d.stream_name.to_string(),
@@ -134,8 +143,8 @@ impl Kinesis for KinesisGrpc {
                 retention_period_hours: d.retention_period_hours as i32,
                 stream_creation_timestamp: d.created_ms,
                 enhanced_monitoring: enhanced_monitoring(&d.shard_level_metrics),
-                encryption_type: ENCRYPTION_NONE.into(),
-                key_id: String::new(),
+                encryption_type,
+                key_id,
             }),
         }))
     }
@@ -150,6 +159,7 @@ impl Kinesis for KinesisGrpc {
             .describe_stream_summary(stream_ref(req.stream_name, req.stream_arn))
             .await
             .map_err(to_status)?;
+        let (encryption_type, key_id) = encryption_to_pb(s.encryption_key_id);
         Ok(Response::new(pb::DescribeStreamSummaryResponse {
             stream_description_summary: Some(pb::StreamDescriptionSummary {
                 stream_name: s.stream_name.to_string(),
@@ -159,8 +169,8 @@ impl Kinesis for KinesisGrpc {
                 retention_period_hours: s.retention_period_hours as i32,
                 stream_creation_timestamp: s.created_ms,
                 enhanced_monitoring: enhanced_monitoring(&s.shard_level_metrics),
-                encryption_type: ENCRYPTION_NONE.into(),
-                key_id: String::new(),
+                encryption_type,
+                key_id,
                 open_shard_count: s.open_shard_count as i32,
                 consumer_count: s.consumer_count as i32,
                 max_record_size_in_ki_b: s.max_record_size_kib as i32,
@@ -229,7 +239,7 @@ impl Kinesis for KinesisGrpc {
         Ok(Response::new(pb::PutRecordResponse {
             shard_id: out.shard_id.to_string(),
             sequence_number: out.sequence_number.to_string(),
-            encryption_type: ENCRYPTION_NONE.into(),
+            encryption_type: encryption_type(out.encrypted).into(),
         }))
     }
 
@@ -248,6 +258,7 @@ impl Kinesis for KinesisGrpc {
                 .collect(),
         };
         let out = self.service.put_records(input).await.map_err(to_status)?;
+        let encrypted = out.encrypted;
         Ok(Response::new(pb::PutRecordsResponse {
             failed_record_count: out.failed_record_count as i32,
             records: out
@@ -268,7 +279,7 @@ impl Kinesis for KinesisGrpc {
                     },
                 })
                 .collect(),
-            encryption_type: ENCRYPTION_NONE.into(),
+            encryption_type: encryption_type(encrypted).into(),
         }))
     }
 
@@ -302,7 +313,7 @@ impl Kinesis for KinesisGrpc {
                     approximate_arrival_timestamp: r.arrival_ms,
                     data: r.data,
                     partition_key: r.partition_key,
-                    encryption_type: ENCRYPTION_NONE.into(),
+                    encryption_type: encryption_type(r.encrypted).into(),
                 })
                 .collect(),
             next_shard_iterator: out.next_shard_iterator,
@@ -571,5 +582,25 @@ impl Kinesis for KinesisGrpc {
             stream_name: out.stream_name.to_string(),
             warm_throughput: Some(warm_to_pb(out.warm_throughput)),
         }))
+    }
+
+    async fn start_stream_encryption(
+        &self,
+        req: Request<pb::StartStreamEncryptionRequest>,
+    ) -> Reply<pb::StartStreamEncryptionResponse> {
+        let req = req.into_inner();
+        let input = encryption_input(req.stream_name, req.stream_arn, req.encryption_type, req.key_id);
+        self.service.start_stream_encryption(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::StartStreamEncryptionResponse {}))
+    }
+
+    async fn stop_stream_encryption(
+        &self,
+        req: Request<pb::StopStreamEncryptionRequest>,
+    ) -> Reply<pb::StopStreamEncryptionResponse> {
+        let req = req.into_inner();
+        let input = encryption_input(req.stream_name, req.stream_arn, req.encryption_type, req.key_id);
+        self.service.stop_stream_encryption(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::StopStreamEncryptionResponse {}))
     }
 }

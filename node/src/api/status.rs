@@ -21,6 +21,8 @@ fn code(err: &KinesisError) -> Code {
         KinesisError::AccessDenied(_) => Code::PermissionDenied,
         // Like LimitExceeded: a generic retry policy backs off and retries.
         KinesisError::ProvisionedThroughputExceeded(_) => Code::ResourceExhausted,
+        // Nothing to retry until the cluster is given a key.
+        KinesisError::KmsNotFound(_) => Code::FailedPrecondition,
     }
 }
 
@@ -81,6 +83,14 @@ mod tests {
         assert_eq!(status.code(), Code::NotFound);
         assert_eq!(status.metadata().get(ERROR_METADATA_KEY).unwrap(), "ResourceNotFoundException");
         assert!(status.message().starts_with("ResourceNotFoundException: "));
+    }
+
+    #[test]
+    fn a_missing_encryption_key_is_kms_not_found() {
+        let status = to_status(KinesisError::KmsNotFound("no key".into()));
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(status.metadata().get(ERROR_METADATA_KEY).unwrap(), "KMSNotFoundException");
+        assert!(status.message().starts_with("KMSNotFoundException: "));
     }
 
     #[test]

@@ -6,9 +6,10 @@ use runnel_node::api::server::serve;
 use runnel_node::cluster::clock::SystemClock;
 use runnel_node::cluster::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{
-    parse_peer, FileConfig, NodeConfig, NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT,
-    REGION_DEFAULT, REPLICATION_FACTOR_DEFAULT,
+    load_encryption_key, parse_peer, FileConfig, NodeConfig, NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT,
+    META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT, REPLICATION_FACTOR_DEFAULT,
 };
+use runnel_node::crypto::RecordKey;
 use runnel_node::failstop::FailStop;
 use runnel_node::limits::{
     ON_DEMAND_WINDOW_MS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT,
@@ -94,6 +95,11 @@ struct RunArgs {
     /// half its write capacity to be split (default 60000).
     #[arg(long, env = "RUNNEL_ON_DEMAND_WINDOW_MS", hide = true)]
     on_demand_window_ms: Option<u64>,
+    /// A file holding the key that encrypts records of encrypted streams at rest: 64
+    /// hexadecimal characters (32 bytes), e.g. from `openssl rand -hex 32`. Without it,
+    /// StartStreamEncryption is refused. Give every node the same key.
+    #[arg(long, env = "RUNNEL_ENCRYPTION_KEY_FILE")]
+    encryption_key_file: Option<PathBuf>,
 }
 
 #[derive(Parser)]
@@ -142,6 +148,10 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
         peers.insert(id, format!("http://{peer_listen}"));
     }
     let data_dir = args.data_dir.or(file.data_dir).context("--data-dir (or RUNNEL_DATA_DIR) is required")?;
+    let encryption_key = match args.encryption_key_file.or(file.encryption_key_file) {
+        Some(path) => Some(load_encryption_key(&path)?),
+        None => None,
+    };
     let config = NodeConfig {
         id,
         listen,
@@ -166,9 +176,30 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
             .on_demand_window_ms
             .or(file.on_demand_window_ms)
             .unwrap_or(ON_DEMAND_WINDOW_MS_DEFAULT),
+        encryption_key,
     };
     Ok(config.validate()?)
 }
+
+/// The dev cluster's encryption key: the one in `dir`, or a new random one written there
+/// (readable by its owner only) on first start, so encrypted streams work out of the box.
+fn dev_encryption_key(dir: &std::path::Path) -> anyhow::Result<RecordKey> {
+    let path = dir.join(DEV_KEY_FILE);
+    if !path.exists() {
+        use std::io::Write as _;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).with_context(|| format!("cannot create the key file {}", path.display()))?;
+        writeln!(file, "{}", RecordKey::generate().to_hex())?;
+        file.sync_all()?;
+    }
+    Ok(load_encryption_key(&path)?)
+}
+
+/// Where `dev` keeps its cluster's encryption key, in its data directory.
+const DEV_KEY_FILE: &str = "encryption.key";
 
 /// Resolves when the process is asked to stop: Ctrl-C (SIGINT) or SIGTERM (what `docker
 /// stop` and Kubernetes send).
@@ -297,6 +328,7 @@ async fn main() -> anyhow::Result<()> {
                 (1..=args.nodes).map(|i| (i, format!("http://127.0.0.1:{}", port(i)))).collect();
             let peers: BTreeMap<u64, String> =
                 (1..=args.nodes).map(|i| (i, format!("http://127.0.0.1:{}", peer_port(i)))).collect();
+            let encryption_key = dev_encryption_key(&dir)?;
             let (stop_tx, stop) = tokio::sync::watch::channel(Stop::Running);
             let (drained_tx, mut drained) = tokio::sync::mpsc::unbounded_channel();
             let mut handles = Vec::new();
@@ -319,11 +351,13 @@ async fn main() -> anyhow::Result<()> {
                     shard_limit: SHARD_LIMIT_DEFAULT,
                     kinesis_limits: args.kinesis_limits,
                     on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
+                    encryption_key: Some(encryption_key.clone()),
                 };
                 handles.push(start_node(config.validate()?, stop.clone(), drained_tx.clone()).await?);
             }
             let endpoints: Vec<&String> = clients.values().collect();
             println!("Runnel dev cluster: {} nodes, data in {}", args.nodes, dir.display());
+            println!("  encryption key (StartStreamEncryption): {}", dir.join(DEV_KEY_FILE).display());
             for (id, url) in &clients {
                 println!("  node {id}: {url} (peers on {})", peers[id]);
             }

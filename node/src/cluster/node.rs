@@ -393,6 +393,7 @@ mod tests {
             shard_limit: SHARD_LIMIT_DEFAULT,
             kinesis_limits: false,
             on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
+            encryption_key: None,
         };
         let deps = NodeDeps {
             engine,

@@ -99,7 +99,7 @@ fn admit(node: &Node, group: GroupId, command: Command) -> Result<(Command, u32)
         _ => return Ok((command, 0)),
     };
     let batch = BatchView::decode(body).map_err(|e| ProposeError::BadCommand(e.to_string()))?;
-    let costs: Vec<u64> = batch.records.iter().map(|r| (r.partition_key.len() + r.data.len()) as u64).collect();
+    let costs: Vec<u64> = batch.records.iter().map(|r| r.body.stored_bytes() as u64).collect();
     let term = shard.raft.metrics().borrow_watched().current_term;
     let admitted = shard.traffic.admit_writes(term, &costs);
     if admitted == costs.len() {

@@ -6,8 +6,9 @@
 //! a read itself.
 
 use super::node::{Node, ReadCheck};
+use crate::crypto::RecordKey;
 use crate::domain::{GroupId, NodeId, SequenceNumber, ShardId};
-use crate::shard::read::{first_counter_at_or_after, next_arrival, read_records, ReadBatch};
+use crate::shard::read::{first_counter_at_or_after, next_arrival, read_stored, ReadBatch};
 use crate::storage::off_thread;
 use crate::transport::wire::{pack, unpack};
 use openraft::async_runtime::WatchReceiver as _;
@@ -52,6 +53,8 @@ pub struct ReadRecord {
     pub partition_key: String,
     #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
+    /// Stored encrypted (its stream was encrypted when it was written).
+    pub encrypted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -87,18 +90,23 @@ async fn read_applied(node: &Node, req: &ShardRead) -> Result<ShardReadReply, Re
     let applied = group.shared.applied();
     let (first_counter, last_counter) = (applied.first_counter(), applied.last_counter);
     let req = req.clone();
-    let result =
-        off_thread(node.engine.io_blocks(), move || read_at(engine.as_ref(), &req, first_counter, last_counter)).await;
+    let key = node.config.encryption_key.clone();
+    let result = off_thread(node.engine.io_blocks(), move || {
+        read_at(engine.as_ref(), &req, first_counter, last_counter, key.as_ref())
+    })
+    .await;
     result.map_err(|e| ReadError::Storage(e.to_string()))
 }
 
 /// Reads between the trim horizon `first_counter` and `last_counter`: a position that
-/// retention expired reads on from the oldest record kept.
+/// retention expired reads on from the oldest record kept. Encrypted records are opened
+/// with `key`, the node's; one it cannot open fails the read.
 fn read_at(
     engine: &dyn crate::storage::Engine,
     req: &ShardRead,
     first_counter: u64,
     last_counter: u64,
+    key: Option<&RecordKey>,
 ) -> std::io::Result<ShardReadReply> {
     let from_counter = match req.from {
         ReadFrom::Counter(c) => c.max(first_counter),
@@ -110,7 +118,8 @@ fn read_at(
         ReadBatch { records: Vec::new(), next_counter: from_counter }
     } else {
         let bytes_max = usize::try_from(req.bytes_max).unwrap_or(usize::MAX);
-        read_records(engine, req.group, req.shard, from_counter, last_counter, req.limit as usize, bytes_max)?
+        read_stored(engine, req.group, req.shard, from_counter, last_counter, req.limit as usize, bytes_max)?
+            .open(req.group, key)?
     };
     // Counters may skip (SequenceNumberForOrdering): ask the index for the next record.
     let next_arrival_ms = next_arrival(engine, req.group, batch.next_counter, last_counter)?;
@@ -123,6 +132,7 @@ fn read_at(
                 arrival_ms: r.arrival_ms,
                 partition_key: r.partition_key,
                 data: r.data,
+                encrypted: r.encrypted,
             })
             .collect(),
         next_counter: batch.next_counter,

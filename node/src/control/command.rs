@@ -8,6 +8,7 @@
 
 use super::attributes::{AccountSettings, ShardMetric, Tags};
 use super::consumers::{ConsumerRef, ConsumerRefused, Lease};
+use super::encryption::{set_encryption, EncryptionRefused};
 use super::placement::replicas_for;
 use super::reshard::{self, ReshardRefused};
 use super::retention::{set_retention, RetentionChange, RetentionRefused};
@@ -172,6 +173,12 @@ pub enum MetaCommand {
         shard: ShardId,
         lease_id: u64,
     },
+    /// StartStreamEncryption (`key_id` set: the KeyId, kept as given) or
+    /// StopStreamEncryption (`None`).
+    SetEncryption {
+        name: StreamName,
+        key_id: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,6 +317,7 @@ impl MetaState {
                         warm_throughput_mibps: warm_mibps.filter(|_| *mode == StreamMode::OnDemand),
                         mode_changes_ms: Vec::new(),
                         consumers: Vec::new(),
+                        encryption: None,
                     },
                 );
                 MetaResult::Ok
@@ -401,6 +409,16 @@ impl MetaState {
                         MetaResult::Ok
                     }
                     None => MetaResult::StreamNotFound(name.clone()),
+                }
+            }
+            MetaCommand::SetEncryption { name, key_id } => {
+                let Some(stream) = self.streams.get_mut(name) else {
+                    return MetaResult::StreamNotFound(name.clone());
+                };
+                match set_encryption(stream, key_id.as_deref()) {
+                    Ok(()) => MetaResult::Ok,
+                    Err(EncryptionRefused::NotActive(status)) => MetaResult::NotActive(status),
+                    Err(EncryptionRefused::Invalid(why)) => MetaResult::Refused(why),
                 }
             }
             MetaCommand::ShardLimited { .. }
@@ -557,6 +575,23 @@ mod tests {
     }
 
     #[test]
+    fn encryption_changes_only_an_active_stream_that_exists() {
+        let mut state = state_with_nodes(3);
+        let name = StreamName::parse("e").unwrap();
+        let start = MetaCommand::SetEncryption { name: name.clone(), key_id: Some("alias/aws/kinesis".into()) };
+        assert_eq!(state.apply(&start), MetaResult::StreamNotFound(name.clone()));
+        state.apply(&create("e", 1));
+        assert_eq!(state.apply(&start), MetaResult::NotActive(StreamStatus::Creating));
+        state.apply(&MetaCommand::ShardReady { group: GroupId(1) });
+        assert_eq!(state.apply(&start), MetaResult::Ok);
+        assert_eq!(state.streams[&name].encryption.as_deref(), Some("alias/aws/kinesis"));
+        let empty = MetaCommand::SetEncryption { name: name.clone(), key_id: Some(String::new()) };
+        assert!(matches!(state.apply(&empty), MetaResult::Refused(_)));
+        assert_eq!(state.apply(&MetaCommand::SetEncryption { name: name.clone(), key_id: None }), MetaResult::Ok);
+        assert_eq!(state.streams[&name].encryption, None);
+    }
+
+    #[test]
     fn commands_round_trip_as_raft_commands() {
         let cmd = create("x", 3);
         let encoded = cmd.encode().unwrap();
@@ -564,5 +599,10 @@ mod tests {
         assert_eq!(kind, CommandKind::Meta);
         assert_eq!(MetaCommand::decode(body).unwrap(), cmd);
         assert!(MetaCommand::decode(&[0xff, 0xff]).is_err());
+        let encrypt =
+            MetaCommand::SetEncryption { name: StreamName::parse("x").unwrap(), key_id: Some("alias/a".into()) };
+        let encoded = encrypt.encode().unwrap();
+        let (_, body) = Command::split(&encoded.0).unwrap();
+        assert_eq!(MetaCommand::decode(body).unwrap(), encrypt);
     }
 }

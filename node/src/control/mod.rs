@@ -10,6 +10,7 @@
 //! - `retention`: retention periods, and forgetting closed shards once expired.
 //! - `consumers`: enhanced fan-out consumers and their subscriptions' leases.
 //! - `capacity`: stream modes, the largest record, warm throughput.
+//! - `encryption`: whether a stream's new records are encrypted, and its KeyId.
 //! - `attributes`: tags, resource policies, enhanced monitoring, account settings and the
 //!   cluster's shard limit.
 //! - `applied`: the metadata group's applied state as persisted.
@@ -19,6 +20,7 @@ pub mod attributes;
 pub mod capacity;
 pub mod command;
 pub mod consumers;
+pub mod encryption;
 pub mod placement;
 pub mod reshard;
 pub mod retention;

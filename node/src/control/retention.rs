@@ -92,8 +92,8 @@ impl StreamMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::state::{Closed, ShardMeta, StreamMode};
-    use crate::domain::{GroupId, StreamName};
+    use crate::control::state::{Closed, ShardMeta};
+    use crate::domain::GroupId;
 
     fn shard(id: u32, closed_ms: Option<i64>) -> ShardMeta {
         ShardMeta {
@@ -112,24 +112,9 @@ mod tests {
 
     fn stream() -> StreamMeta {
         StreamMeta {
-            name: StreamName::parse("s").unwrap(),
-            status: StreamStatus::Active,
-            mode: StreamMode::Provisioned,
-            created_ms: 0,
-            retention_hours: 24,
-            incarnation: 1,
             shards: vec![shard(0, Some(1_000)), shard(1, Some(5_000)), shard(2, None)],
             next_shard: 3,
-            reshard: None,
-            scaling_target: None,
-            scalings_ms: Vec::new(),
-            tags: Default::default(),
-            policy: None,
-            shard_level_metrics: Default::default(),
-            max_record_size_kib: crate::limits::MAX_RECORD_SIZE_KIB_DEFAULT,
-            warm_throughput_mibps: None,
-            mode_changes_ms: Vec::new(),
-            consumers: Vec::new(),
+            ..StreamMeta::bare("s")
         }
     }
 

@@ -130,6 +130,37 @@ pub struct StreamMeta {
     pub mode_changes_ms: Vec<i64>,
     /// Enhanced fan-out consumers, in registration order.
     pub consumers: Vec<ConsumerMeta>,
+    /// The KeyId of StartStreamEncryption while the stream is encrypted: records written
+    /// meanwhile are stored sealed with the cluster's key (control/encryption.rs).
+    pub encryption: Option<String>,
+}
+
+#[cfg(test)]
+impl StreamMeta {
+    /// An ACTIVE stream named `name` with no shards and nothing set, for tests to build on.
+    pub fn bare(name: &str) -> StreamMeta {
+        StreamMeta {
+            name: StreamName::parse(name).expect("a valid stream name"),
+            status: StreamStatus::Active,
+            mode: StreamMode::Provisioned,
+            created_ms: 0,
+            retention_hours: 24,
+            incarnation: 1,
+            shards: Vec::new(),
+            next_shard: 0,
+            reshard: None,
+            scaling_target: None,
+            scalings_ms: Vec::new(),
+            tags: Tags::new(),
+            policy: None,
+            shard_level_metrics: BTreeSet::new(),
+            max_record_size_kib: crate::limits::MAX_RECORD_SIZE_KIB_DEFAULT,
+            warm_throughput_mibps: None,
+            mode_changes_ms: Vec::new(),
+            consumers: Vec::new(),
+            encryption: None,
+        }
+    }
 }
 
 impl StreamMeta {

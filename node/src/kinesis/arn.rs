@@ -9,6 +9,7 @@
 use super::error::KinesisError;
 use super::types::StreamRef;
 use super::validate;
+use crate::control::StreamStatus;
 use crate::domain::StreamName;
 use crate::limits::ARN_CHARS_MAX;
 
@@ -26,6 +27,15 @@ impl Account<'_> {
 
     pub fn not_found(&self, name: &str) -> KinesisError {
         KinesisError::ResourceNotFound(format!("Stream {name} under account {} not found.", self.id))
+    }
+
+    /// A change refused because the stream is not ACTIVE.
+    pub fn not_active(&self, name: &StreamName, status: StreamStatus) -> KinesisError {
+        KinesisError::ResourceInUse(format!(
+            "Stream {name} under account {} not ACTIVE, instead in state {}",
+            self.id,
+            status.as_kinesis()
+        ))
     }
 
     /// The stream an ARN member names. `member` is the model's name for it (`streamARN`,

@@ -38,6 +38,10 @@ pub enum KinesisError {
     /// A shard's throughput quota is used up (`kinesis_limits` mode); nothing was done.
     #[error("{0}")]
     ProvisionedThroughputExceeded(String),
+    /// Encryption asked for, and no encryption key is configured on the cluster (the KMS
+    /// key Kinesis would use cannot be found).
+    #[error("{0}")]
+    KmsNotFound(String),
 }
 
 impl KinesisError {
@@ -54,6 +58,7 @@ impl KinesisError {
             KinesisError::InternalFailure(_) => "InternalFailure",
             KinesisError::AccessDenied(_) => "AccessDeniedException",
             KinesisError::ProvisionedThroughputExceeded(_) => "ProvisionedThroughputExceededException",
+            KinesisError::KmsNotFound(_) => "KMSNotFoundException",
         }
     }
 }

@@ -14,6 +14,8 @@
 //!   UntagResource, ListTagsForResource.
 //! - `policies`: PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy.
 //! - `monitoring`: EnableEnhancedMonitoring, DisableEnhancedMonitoring.
+//! - `encryption`: StartStreamEncryption, StopStreamEncryption, and the key records of an
+//!   encrypted stream are sealed with before they are proposed.
 //! - `account`: DescribeLimits, DescribeAccountSettings, UpdateAccountSettings.
 //! - `arn`: stream ARNs with the node's region and account.
 //! - `tokens`: authenticated shard iterators and NextTokens.
@@ -25,6 +27,7 @@ mod account;
 pub mod admission;
 pub mod arn;
 mod capacity;
+mod encryption;
 pub mod error;
 mod monitoring;
 mod policies;
@@ -44,6 +47,7 @@ pub use error::KinesisError;
 use crate::cluster::propose::{propose, ProposeError};
 use crate::cluster::Node;
 use crate::control::{ConsumerMeta, MetaCommand, MetaResult, ShardMeta, StreamMeta, StreamStatus, Tags, TokenKey};
+use crate::crypto::RecordKey;
 use crate::domain::{SequenceNumber, ShardId, StreamName, META_GROUP};
 use crate::replica::{GroupCommand, GroupReply};
 use crate::shard::append::AppendRefused;
@@ -242,10 +246,18 @@ impl KinesisService {
 
     /// Appends records to one shard; returns the sequence numbers of the records written,
     /// in order. Fewer than were given when the shard's write quota admitted only the first
-    /// ones (`kinesis_limits` mode): the rest were not written.
-    async fn append(&self, shard: &ShardMeta, records: Vec<NewRecord>) -> Result<Vec<SequenceNumber>, AppendFailure> {
+    /// ones (`kinesis_limits` mode): the rest were not written. With `seal_with` (the
+    /// stream is encrypted) each record's key and data are sealed as the command is
+    /// encoded, before it is proposed: only ciphertext reaches the Raft log, and through it
+    /// every replica's storage and snapshots.
+    async fn append(
+        &self,
+        shard: &ShardMeta,
+        records: Vec<NewRecord>,
+        seal_with: Option<RecordKey>,
+    ) -> Result<Vec<SequenceNumber>, AppendFailure> {
         let count = records.len();
-        let batch = AppendBatch { arrival_ms: self.now_ms(), records };
+        let batch = AppendBatch { arrival_ms: self.now_ms(), records, seal_with };
         let command = GroupCommand::Append(batch);
         let proposed = match propose(&self.node, shard.group, &shard.replicas, &command).await {
             Ok(p) => p,

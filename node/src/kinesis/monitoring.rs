@@ -40,16 +40,9 @@ impl KinesisService {
         let _admitted = self.admission.admit(0)?;
         let name = self.stream_name(&req.stream)?;
         let metrics = metrics(&req.shard_level_metrics)?;
-        let not_active = |status: StreamStatus| {
-            KinesisError::ResourceInUse(format!(
-                "Stream {name} under account {} not ACTIVE, instead in state {}",
-                self.account().id,
-                status.as_kinesis()
-            ))
-        };
         let stream = self.stream(&name)?;
         if stream.status != StreamStatus::Active {
-            return Err(not_active(stream.status));
+            return Err(self.account().not_active(&name, stream.status));
         }
         match self.meta_write(MetaCommand::SetMonitoring { name: name.clone(), metrics, enable }).await? {
             MetaResult::Monitoring { current, desired } => Ok(EnhancedMonitoringOutput {
@@ -59,7 +52,7 @@ impl KinesisService {
                 desired_shard_level_metrics: desired,
             }),
             MetaResult::StreamNotFound(_) => Err(self.not_found(&name)),
-            MetaResult::NotActive(status) => Err(not_active(status)),
+            MetaResult::NotActive(status) => Err(self.account().not_active(&name, status)),
             other => Err(KinesisError::InternalFailure(format!("unexpected reply {other:?}"))),
         }
     }

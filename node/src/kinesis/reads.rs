@@ -172,6 +172,7 @@ impl KinesisService {
                     arrival_ms: r.arrival_ms,
                     data: r.data,
                     partition_key: r.partition_key,
+                    encrypted: r.encrypted,
                 })
                 .collect(),
             next_shard_iterator,

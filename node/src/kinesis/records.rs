@@ -28,6 +28,9 @@ impl KinesisService {
         };
         let mut stream = self.live_stream(&name)?;
         self.check_record_size(&stream, &req.partition_key, &req.data)?;
+        // Decided once: a record followed to a reshard's children keeps its encryption.
+        let seal_with = self.sealing(&stream)?;
+        let encrypted = seal_with.is_some();
         let mut records = vec![NewRecord { partition_key: req.partition_key, data: req.data, after }];
         for _ in 0..RESHARD_HOPS_MAX {
             let shard = stream
@@ -39,13 +42,13 @@ impl KinesisService {
             if let Some(after) = after {
                 self.check_issued(&stream, shard.id, after).await?;
             }
-            match self.append(&shard, records).await {
+            match self.append(&shard, records, seal_with.clone()).await {
                 Ok(seqs) => {
                     let sequence_number = seqs
                         .first()
                         .copied()
                         .ok_or_else(|| KinesisError::InternalFailure("no sequence number".into()))?;
-                    return Ok(PutRecordOutput { shard_id: shard.id, sequence_number });
+                    return Ok(PutRecordOutput { shard_id: shard.id, sequence_number, encrypted });
                 }
                 Err(AppendFailure::Throttled) => {
                     return Err(KinesisError::ProvisionedThroughputExceeded(self.rate_exceeded(&name, shard.id)))
@@ -103,6 +106,7 @@ impl KinesisService {
             self.check_record_size(&stream, &entry.partition_key, &entry.data)?;
         }
         let _admitted = self.admission.admit(total)?;
+        let seal_with = self.sealing(&stream)?;
         let mut results = vec![None; keys.len()];
         let fail = |results: &mut Vec<Option<PutRecordsResult>>, i: usize, e: &KinesisError| {
             // Kinesis names per-record failures InternalFailure or throttling only; the
@@ -134,8 +138,9 @@ impl KinesisService {
                 slot.1.push(i);
                 slot.2.push(record);
             }
+            let seal_with = &seal_with;
             let appends = by_shard.into_values().map(|(shard, indexes, records)| async move {
-                let outcome = self.append(&shard, records).await;
+                let outcome = self.append(&shard, records, seal_with.clone()).await;
                 (shard, indexes, outcome)
             });
             let outcomes = futures::future::join_all(appends).await;
@@ -197,7 +202,7 @@ impl KinesisService {
             })
             .collect();
         let failed = records.iter().filter(|r| matches!(r, PutRecordsResult::Failed { .. })).count();
-        Ok(PutRecordsOutput { failed_record_count: failed as _, records })
+        Ok(PutRecordsOutput { failed_record_count: failed as _, records, encrypted: seal_with.is_some() })
     }
 }
 

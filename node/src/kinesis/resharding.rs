@@ -24,11 +24,7 @@ fn shard_id(account: &str, name: &StreamName, member: &str) -> Result<ShardId, K
 fn reshard_result(account: Account, name: &StreamName, result: MetaResult) -> Result<MetaResult, KinesisError> {
     match result {
         MetaResult::StreamNotFound(_) => Err(account.not_found(name.as_str())),
-        MetaResult::NotActive(status) => Err(KinesisError::ResourceInUse(format!(
-            "Stream {name} under account {} not ACTIVE, instead in state {}",
-            account.id,
-            status.as_kinesis()
-        ))),
+        MetaResult::NotActive(status) => Err(account.not_active(name, status)),
         MetaResult::ShardNotFound(id) => Err(KinesisError::ResourceNotFound(format!(
             "Could not find shard {id} in stream {name} under account {}.",
             account.id

@@ -25,11 +25,7 @@ impl KinesisService {
         match self.meta_write(MetaCommand::SetRetention { name: name.clone(), hours, change }).await? {
             MetaResult::Ok => Ok(()),
             MetaResult::StreamNotFound(_) => Err(self.not_found(&name)),
-            MetaResult::NotActive(status) => Err(KinesisError::ResourceInUse(format!(
-                "Stream {name} under account {} not ACTIVE, instead in state {}",
-                self.account().id,
-                status.as_kinesis()
-            ))),
+            MetaResult::NotActive(status) => Err(self.account().not_active(&name, status)),
             MetaResult::Refused(why) => Err(KinesisError::InvalidArgument(why)),
             other => Err(KinesisError::InternalFailure(format!("unexpected reply {other:?}"))),
         }

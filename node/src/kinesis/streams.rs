@@ -90,6 +90,7 @@ impl KinesisService {
             retention_period_hours: stream.retention_hours,
             created_ms: stream.created_ms,
             shard_level_metrics: stream.shard_level_metrics.iter().copied().collect(),
+            encryption_key_id: stream.encryption,
         })
     }
 
@@ -180,6 +181,7 @@ impl KinesisService {
             warm_throughput: stream
                 .warm_throughput_mibps
                 .map(|target_mibps| WarmThroughput { target_mibps, current_mibps: stream.write_capacity_mibps() }),
+            encryption_key_id: stream.encryption.clone(),
         }
     }
 }

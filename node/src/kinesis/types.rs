@@ -93,6 +93,8 @@ pub struct StreamDescription {
     pub retention_period_hours: u32,
     pub created_ms: i64,
     pub shard_level_metrics: Vec<ShardMetric>,
+    /// The KeyId while the stream is encrypted (EncryptionType KMS), else `None` (NONE).
+    pub encryption_key_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +111,8 @@ pub struct StreamSummary {
     pub max_record_size_kib: u32,
     /// On-demand streams with a warm throughput.
     pub warm_throughput: Option<WarmThroughput>,
+    /// The KeyId while the stream is encrypted (EncryptionType KMS), else `None` (NONE).
+    pub encryption_key_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -161,6 +165,8 @@ pub struct PutRecordInput {
 pub struct PutRecordOutput {
     pub shard_id: ShardId,
     pub sequence_number: SequenceNumber,
+    /// The record was stored encrypted (EncryptionType KMS).
+    pub encrypted: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -188,6 +194,8 @@ pub struct PutRecordsOutput {
     pub failed_record_count: u32,
     /// Index for index with the request's records.
     pub records: Vec<PutRecordsResult>,
+    /// The records were stored encrypted (EncryptionType KMS).
+    pub encrypted: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -212,6 +220,8 @@ pub struct Record {
     pub arrival_ms: i64,
     pub data: Vec<u8>,
     pub partition_key: String,
+    /// Stored encrypted (EncryptionType KMS): its stream was encrypted when it was written.
+    pub encrypted: bool,
 }
 
 /// A shard that took over (part of) a closed shard's range.
@@ -268,6 +278,16 @@ pub use crate::control::RetentionChange;
 pub struct RetentionPeriodInput {
     pub stream: StreamRef,
     pub retention_period_hours: Option<i32>,
+}
+
+/// StartStreamEncryption and StopStreamEncryption (the same members; empty means absent).
+#[derive(Debug, Clone, Default)]
+pub struct StreamEncryptionInput {
+    pub stream: StreamRef,
+    /// KMS (NONE is in the model's enum, and refused).
+    pub encryption_type: String,
+    /// Any KMS key id, alias or ARN, kept as given.
+    pub key_id: String,
 }
 
 /// A stream's tag (Kinesis' optional Value is empty when absent).

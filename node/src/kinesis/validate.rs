@@ -105,6 +105,7 @@ pub const PARTITION_KEY: Text =
 pub const SHARD_ITERATOR: Text =
     Text { pattern: None, chars_min: SHARD_ITERATOR_CHARS_MIN, chars_max: SHARD_ITERATOR_CHARS_MAX };
 pub const NEXT_TOKEN: Text = Text { pattern: None, chars_min: NEXT_TOKEN_CHARS_MIN, chars_max: NEXT_TOKEN_CHARS_MAX };
+pub const KEY_ID: Text = Text { pattern: None, chars_min: KEY_ID_CHARS_MIN, chars_max: KEY_ID_CHARS_MAX };
 
 pub const SHARD_ITERATOR_TYPES: &[&str] =
     &["AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"];
@@ -112,6 +113,8 @@ pub const SHARD_FILTER_TYPES: &[&str] =
     &["AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TIMESTAMP", "FROM_TIMESTAMP"];
 pub const STREAM_MODES: &[&str] = &["PROVISIONED", "ON_DEMAND"];
 pub const SCALING_TYPES: &[&str] = &["UNIFORM_SCALING"];
+/// The model's EncryptionType; only KMS is accepted where a stream's encryption is set.
+pub const ENCRYPTION_TYPES: &[&str] = &["NONE", "KMS"];
 
 /// The member constraint violations of one request, in Kinesis's words.
 #[derive(Debug, Default)]
@@ -417,6 +420,16 @@ pub fn retention_period(req: &RetentionPeriodInput) -> Result<(), KinesisError> 
     m.finish()
 }
 
+/// StartStreamEncryption and StopStreamEncryption (NONE passes here: it is in the model's
+/// enum; the actions refuse it after, as InvalidArgumentException).
+pub fn stream_encryption(req: &StreamEncryptionInput) -> Result<(), KinesisError> {
+    let mut m = Members::new();
+    m.required_one_of("encryptionType", &req.encryption_type, ENCRYPTION_TYPES);
+    m.required_str("keyId", &req.key_id, KEY_ID);
+    m.stream(&req.stream);
+    m.finish()
+}
+
 /// The stream a request names, by StreamName or by StreamARN (`...:stream/NAME`), once its
 /// members passed their constraints.
 pub fn stream_name(stream: &StreamRef) -> Result<StreamName, KinesisError> {
@@ -657,6 +670,30 @@ mod tests {
         assert!(issued_sequence_number("4294967296").is_some());
         assert_eq!(issued_sequence_number(&u128::MAX.to_string()), None, "a counter beyond 64 bits");
         assert_eq!(issued_sequence_number(&"9".repeat(60)), None, "beyond 2^128-1");
+    }
+
+    #[test]
+    fn encryption_members_are_a_known_type_and_a_key_id_of_1_to_2048_characters() {
+        let req = |encryption_type: &str, key_id: String| StreamEncryptionInput {
+            stream: stream("s"),
+            encryption_type: encryption_type.into(),
+            key_id,
+        };
+        assert!(stream_encryption(&req("KMS", "alias/aws/kinesis".into())).is_ok());
+        assert!(stream_encryption(&req("NONE", "k".repeat(KEY_ID_CHARS_MAX))).is_ok(), "NONE is refused later");
+        assert_eq!(
+            message(stream_encryption(&StreamEncryptionInput::default())),
+            "3 validation errors detected: \
+             Value null at 'encryptionType' failed to satisfy constraint: Member must not be null; \
+             Value null at 'keyId' failed to satisfy constraint: Member must not be null; \
+             Value null at 'streamName' failed to satisfy constraint: Member must not be null"
+        );
+        let m = message(stream_encryption(&req("AES", "k".repeat(KEY_ID_CHARS_MAX + 1))));
+        assert!(m.starts_with("2 validation errors detected: Value 'AES' at 'encryptionType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, KMS]; "), "{m}");
+        assert!(
+            m.ends_with("at 'keyId' failed to satisfy constraint: Member must have length less than or equal to 2048"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! with `AppendRefused`, leaving the shard untouched. The assertions that remain state what
 //! this code guarantees by construction.
 
-use super::batch::BatchView;
+use super::batch::{BatchView, RecordBody, SEALED_BYTES_MIN};
 use super::index::IndexValue;
 use super::{ShardApplied, ShardShared};
 use crate::domain::SequenceNumber;
@@ -33,18 +33,33 @@ pub enum AppendRefused {
     Sealed,
 }
 
+/// A sealed record holds a partition key of 1 to 256 characters (4 bytes each at most) and
+/// at most `RECORD_DATA_BYTES_MAX` bytes of data.
+const SEALED_MIN: usize = SEALED_BYTES_MIN + PARTITION_KEY_CHARS_MIN;
+const SEALED_MAX: usize = SEALED_BYTES_MIN + 4 * PARTITION_KEY_CHARS_MAX + RECORD_DATA_BYTES_MAX;
+
 fn check_limits(batch: &BatchView<'_>) -> Result<(), AppendRefused> {
     let count = batch.records.len();
     if !(1..=PUT_RECORDS_COUNT_MAX).contains(&count) {
         return Err(AppendRefused::Invalid(format!("{count} records")));
     }
     for r in &batch.records {
-        let chars = r.partition_key.chars().count();
-        if !(PARTITION_KEY_CHARS_MIN..=PARTITION_KEY_CHARS_MAX).contains(&chars) {
-            return Err(AppendRefused::Invalid(format!("a partition key of {chars} characters")));
-        }
-        if r.data.len() > RECORD_DATA_BYTES_MAX {
-            return Err(AppendRefused::Invalid(format!("{} bytes of data", r.data.len())));
+        match r.body {
+            RecordBody::Plain { partition_key, data } => {
+                let chars = partition_key.chars().count();
+                if !(PARTITION_KEY_CHARS_MIN..=PARTITION_KEY_CHARS_MAX).contains(&chars) {
+                    return Err(AppendRefused::Invalid(format!("a partition key of {chars} characters")));
+                }
+                if data.len() > RECORD_DATA_BYTES_MAX {
+                    return Err(AppendRefused::Invalid(format!("{} bytes of data", data.len())));
+                }
+            }
+            // Applying never opens a record: the bounds of the sealed size stand for the
+            // limits the edge checked on the plaintext.
+            RecordBody::Sealed(sealed) if !(SEALED_MIN..=SEALED_MAX).contains(&sealed.len()) => {
+                return Err(AppendRefused::Invalid(format!("a sealed record of {} bytes", sealed.len())));
+            }
+            RecordBody::Sealed(_) => {}
         }
     }
     Ok(())
@@ -115,11 +130,17 @@ pub fn apply_append(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::RecordKey;
     use crate::domain::{GroupId, ShardId};
     use crate::shard::batch::{AppendBatch, NewRecord};
 
     fn record(after: Option<SequenceNumber>) -> NewRecord {
         NewRecord { partition_key: "k".into(), data: b"d".to_vec(), after }
+    }
+
+    /// A batch stored in clear.
+    fn plain(arrival_ms: i64, records: Vec<NewRecord>) -> AppendBatch {
+        AppendBatch { arrival_ms, records, seal_with: None }
     }
 
     fn encoded(batch: &AppendBatch) -> Vec<u8> {
@@ -144,19 +165,18 @@ mod tests {
         let shard = ShardShared::new(GroupId(3), ShardId(2), 1, ShardApplied::default());
         let mut applied = ShardApplied::default();
         let mut out = Batch::default();
-        let batch = AppendBatch { arrival_ms: 100, records: vec![record(None), record(None)] };
+        let batch = plain(100, vec![record(None), record(None)]);
         let first = apply(&shard, 5, &batch, &mut applied, &mut out).unwrap();
         assert_eq!(first, vec![SequenceNumber::new(ShardId(2), 1), SequenceNumber::new(ShardId(2), 2)]);
         // A producer's previous number from another shard with a higher counter.
         let ahead = SequenceNumber::new(ShardId(9), 50);
-        let batch = AppendBatch { arrival_ms: 90, records: vec![record(Some(ahead)), record(None)] };
+        let batch = plain(90, vec![record(Some(ahead)), record(None)]);
         let second = apply(&shard, 6, &batch, &mut applied, &mut out).unwrap();
         assert_eq!(second[0].counter(), 51);
         assert_eq!(second[1].counter(), 52);
         // This shard's own issued number: the next one is above it anyway.
         let own = SequenceNumber::new(ShardId(2), 52);
-        let third =
-            apply(&shard, 7, &AppendBatch { arrival_ms: 95, records: vec![record(Some(own))] }, &mut applied, &mut out);
+        let third = apply(&shard, 7, &plain(95, vec![record(Some(own))]), &mut applied, &mut out);
         assert_eq!(third.unwrap()[0].counter(), 53);
         // The clock went backwards; arrival time did not.
         assert_eq!(applied.last_arrival_ms, 100);
@@ -171,7 +191,7 @@ mod tests {
         let shard = ShardShared::new(GroupId(3), ShardId(0), 1, ShardApplied::default());
         let mut applied = ShardApplied::default();
         let mut out = Batch::default();
-        apply(&shard, 1, &AppendBatch { arrival_ms: 1, records: vec![record(None)] }, &mut applied, &mut out).unwrap();
+        apply(&shard, 1, &plain(1, vec![record(None)]), &mut applied, &mut out).unwrap();
         let before = (applied.clone(), out.ops.len());
         for bad in [
             SequenceNumber(u128::MAX),
@@ -180,13 +200,12 @@ mod tests {
             SequenceNumber::new(ShardId(7), u64::MAX),
             SequenceNumber::new(ShardId(7), u64::MAX - 1),
         ] {
-            let batch = AppendBatch { arrival_ms: 2, records: vec![record(Some(bad))] };
+            let batch = plain(2, vec![record(Some(bad))]);
             let refused = apply(&shard, 2, &batch, &mut applied, &mut out).unwrap_err();
             assert!(matches!(refused, AppendRefused::NotIssued(_) | AppendRefused::Exhausted), "{bad}: {refused:?}");
             assert_eq!((applied.clone(), out.ops.len()), before, "a refusal changes nothing");
         }
-        let next =
-            apply(&shard, 3, &AppendBatch { arrival_ms: 3, records: vec![record(None)] }, &mut applied, &mut out);
+        let next = apply(&shard, 3, &plain(3, vec![record(None)]), &mut applied, &mut out);
         assert_eq!(next.unwrap()[0].counter(), 2, "the shard goes on from where it was");
     }
 
@@ -197,13 +216,17 @@ mod tests {
         let shard = ShardShared::new(GroupId(3), ShardId(0), 1, ShardApplied::default());
         let mut applied = ShardApplied::default();
         let mut out = Batch::default();
-        apply(&shard, 1, &AppendBatch { arrival_ms: 1, records: vec![record(None)] }, &mut applied, &mut out).unwrap();
+        apply(&shard, 1, &plain(1, vec![record(None)]), &mut applied, &mut out).unwrap();
         applied.sealed = true;
         let before = (applied.clone(), out.ops.len());
         for batch in [
-            AppendBatch { arrival_ms: 2, records: vec![record(None)] },
-            AppendBatch { arrival_ms: 2, records: vec![record(Some(SequenceNumber::new(ShardId(0), 1)))] },
-            AppendBatch { arrival_ms: 2, records: vec![] },
+            plain(2, vec![record(None)]),
+            AppendBatch {
+                arrival_ms: 2,
+                records: vec![record(Some(SequenceNumber::new(ShardId(0), 1)))],
+                seal_with: None,
+            },
+            plain(2, vec![]),
         ] {
             assert_eq!(apply(&shard, 2, &batch, &mut applied, &mut out), Err(AppendRefused::Sealed));
             assert_eq!((applied.clone(), out.ops.len()), before);
@@ -216,11 +239,12 @@ mod tests {
         let mut applied = ShardApplied::default();
         let mut out = Batch::default();
         let cases = [
-            AppendBatch { arrival_ms: 1, records: vec![] },
-            AppendBatch { arrival_ms: 1, records: vec![record(None); PUT_RECORDS_COUNT_MAX + 1] },
+            plain(1, vec![]),
+            plain(1, vec![record(None); PUT_RECORDS_COUNT_MAX + 1]),
             AppendBatch {
                 arrival_ms: 1,
                 records: vec![NewRecord { partition_key: String::new(), data: vec![], after: None }],
+                seal_with: None,
             },
             AppendBatch {
                 arrival_ms: 1,
@@ -229,6 +253,22 @@ mod tests {
                     data: vec![0; RECORD_DATA_BYTES_MAX + 1],
                     after: None,
                 }],
+                seal_with: None,
+            },
+            // Sealed: too small to hold a key, too large to hold a record the edge accepts.
+            AppendBatch {
+                arrival_ms: 1,
+                records: vec![NewRecord { partition_key: String::new(), data: vec![], after: None }],
+                seal_with: Some(RecordKey::generate()),
+            },
+            AppendBatch {
+                arrival_ms: 1,
+                records: vec![NewRecord {
+                    partition_key: "k".into(),
+                    data: vec![0; RECORD_DATA_BYTES_MAX + 4 * PARTITION_KEY_CHARS_MAX],
+                    after: None,
+                }],
+                seal_with: Some(RecordKey::generate()),
             },
         ];
         for batch in cases {
@@ -236,6 +276,31 @@ mod tests {
         }
         assert!(out.ops.is_empty());
         assert_eq!(applied, ShardApplied::default());
+    }
+
+    /// Applying a sealed batch needs no key: sequence numbers and rows come from the
+    /// clear parts (`after`, arrival time) alone.
+    #[test]
+    fn sealed_records_apply_without_the_key() {
+        let shard = ShardShared::new(GroupId(3), ShardId(2), 1, ShardApplied::default());
+        let mut applied = ShardApplied::default();
+        let mut out = Batch::default();
+        let ahead = SequenceNumber::new(ShardId(9), 50);
+        let batch = AppendBatch {
+            arrival_ms: 100,
+            records: vec![
+                record(None),
+                NewRecord {
+                    partition_key: "é".repeat(PARTITION_KEY_CHARS_MAX),
+                    data: vec![1; RECORD_DATA_BYTES_MAX],
+                    after: Some(ahead),
+                },
+            ],
+            seal_with: Some(RecordKey::generate()),
+        };
+        let numbers = apply(&shard, 5, &batch, &mut applied, &mut out).unwrap();
+        assert_eq!(numbers.iter().map(|n| n.counter()).collect::<Vec<_>>(), vec![1, 51]);
+        assert_eq!(applied.last_counter, 51);
     }
 
     #[test]
@@ -246,7 +311,7 @@ mod tests {
             let mut out = Batch::default();
             let mut all = Vec::new();
             for i in 0..10 {
-                let batch = AppendBatch { arrival_ms: i, records: vec![record(None); (i % 3 + 1) as usize] };
+                let batch = plain(i, vec![record(None); (i % 3 + 1) as usize]);
                 all.extend(apply(&shard, i as u64, &batch, &mut applied, &mut out).unwrap());
             }
             all

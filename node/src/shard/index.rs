@@ -2,14 +2,17 @@
 //! the storage envelope.
 //!
 //! Body: `[kind u8]` then, for a record in the log, `[log index u64][position u32]
-//! [arrival i64]`; for an inline record, `[arrival i64][key length u16][key][data]`.
+//! [arrival i64]`; for an inline record, `[arrival i64][key length u16][key][data]`; for an
+//! inline sealed record (its stream was encrypted), `[arrival i64][sealed]` (shard/batch.rs).
 
+use super::batch::{RecordBody, StoredBody};
 use crate::storage::envelope;
 use std::io;
 
 /// Kinds of index rows. Persisted: never renumber.
 const IN_LOG: u8 = 1;
 const INLINE: u8 = 2;
+const INLINE_SEALED: u8 = 3;
 
 /// Where an indexed record's data is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,8 +20,9 @@ pub enum IndexValue {
     /// Inside the Raft entry at `log_index`, the `position`-th record of its batch. This is
     /// the normal case: the committed log is the data, stored once.
     InLog { log_index: u64, position: u32, arrival_ms: i64 },
-    /// Copied here by a snapshot install (the log before it is gone on this replica).
-    Inline { arrival_ms: i64, partition_key: String, data: Vec<u8> },
+    /// Copied here by a snapshot install (the log before it is gone on this replica), still
+    /// sealed if it was.
+    Inline { arrival_ms: i64, body: StoredBody },
 }
 
 impl IndexValue {
@@ -38,7 +42,7 @@ impl IndexValue {
                 buf.extend_from_slice(&arrival_ms.to_be_bytes());
                 envelope::finish(buf)
             }
-            IndexValue::Inline { arrival_ms, partition_key, data } => inline(*arrival_ms, partition_key, data),
+            IndexValue::Inline { arrival_ms, body } => inline(*arrival_ms, body.as_body()),
         }
     }
 
@@ -57,7 +61,12 @@ impl IndexValue {
                 let key_len = u16::from_be_bytes(num(9..11)?.try_into().map_err(|_| bad("key length"))?) as usize;
                 let key = body.get(11..11 + key_len).ok_or_else(|| bad("key"))?;
                 let partition_key = String::from_utf8(key.to_vec()).map_err(|_| bad("key is not UTF-8"))?;
-                Ok(IndexValue::Inline { arrival_ms, partition_key, data: body[11 + key_len..].to_vec() })
+                let data = body[11 + key_len..].to_vec();
+                Ok(IndexValue::Inline { arrival_ms, body: StoredBody::Plain { partition_key, data } })
+            }
+            Some(&INLINE_SEALED) if body.len() >= 9 => {
+                let arrival_ms = i64::from_be_bytes(num(1..9)?.try_into().map_err(|_| bad("arrival"))?);
+                Ok(IndexValue::Inline { arrival_ms, body: StoredBody::Sealed(body[9..].to_vec()) })
             }
             _ => Err(bad("unknown kind or length")),
         }
@@ -65,7 +74,17 @@ impl IndexValue {
 }
 
 /// An inline row, encoded straight from borrowed parts.
-pub fn inline(arrival_ms: i64, partition_key: &str, data: &[u8]) -> Vec<u8> {
+pub fn inline(arrival_ms: i64, body: RecordBody<'_>) -> Vec<u8> {
+    let (partition_key, data) = match body {
+        RecordBody::Plain { partition_key, data } => (partition_key, data),
+        RecordBody::Sealed(sealed) => {
+            let mut buf = envelope::begin(1 + 8 + sealed.len());
+            buf.push(INLINE_SEALED);
+            buf.extend_from_slice(&arrival_ms.to_be_bytes());
+            buf.extend_from_slice(sealed);
+            return envelope::finish(buf);
+        }
+    };
     let mut buf = envelope::begin(1 + 8 + 2 + partition_key.len() + data.len());
     buf.push(INLINE);
     buf.extend_from_slice(&arrival_ms.to_be_bytes());
@@ -81,12 +100,18 @@ pub fn inline(arrival_ms: i64, partition_key: &str, data: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn plain(key: &str, data: Vec<u8>) -> StoredBody {
+        StoredBody::Plain { partition_key: key.into(), data }
+    }
+
     #[test]
     fn index_rows_round_trip_and_corruption_is_reported() {
         for value in [
             IndexValue::InLog { log_index: u64::MAX, position: 499, arrival_ms: -1 },
-            IndexValue::Inline { arrival_ms: 7, partition_key: "é-key".into(), data: vec![0; 1024 * 1024] },
-            IndexValue::Inline { arrival_ms: 7, partition_key: String::new(), data: vec![] },
+            IndexValue::Inline { arrival_ms: 7, body: plain("é-key", vec![0; 1024 * 1024]) },
+            IndexValue::Inline { arrival_ms: 7, body: plain("", vec![]) },
+            IndexValue::Inline { arrival_ms: -3, body: StoredBody::Sealed(vec![9; 100]) },
+            IndexValue::Inline { arrival_ms: 0, body: StoredBody::Sealed(vec![]) },
         ] {
             let bytes = value.encode();
             assert_eq!(IndexValue::decode(&bytes).unwrap(), value);

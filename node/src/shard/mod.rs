@@ -1,12 +1,14 @@
 //! A shard: records, their sequence numbers, and how they are read back.
 //!
-//! - `batch`: the records of an `Append` command and their encoding.
+//! - `batch`: the records of an `Append` command and their encoding; a record of an
+//!   encrypted stream is sealed (its key and data one ciphertext blob) before it is
+//!   proposed, and opened only when read.
 //! - `append`: what applying an `Append` does (sequence numbers, index and time rows),
 //!   and the commands it refuses, deterministically, on every replica.
 //! - `index`: where each record is (its Raft entry, or inline after a snapshot).
 //! - `applied`: the shard's applied state, persisted with every apply.
-//! - `read`: GetRecords over the index, loading record data from the Raft log; the
-//!   AT_TIMESTAMP seek over the time rows.
+//! - `read`: GetRecords over the index, loading record data from the Raft log and opening
+//!   sealed records with the node's key; the AT_TIMESTAMP seek over the time rows.
 //! - `snapshot`: a shard as a stream of bounded chunks, and installing one.
 //! - `trim`: what applying a retention `Trim` does (index and time rows of expired
 //!   records dropped; where this replica's log may later be purged).

@@ -1,9 +1,14 @@
 //! Reading a shard: walk the index from a counter, load each record from its Raft entry.
 //! Reads never go past the applied counter they are given, so rows staged by a snapshot
 //! that is not installed yet stay invisible.
+//!
+//! `read_stored` returns records as stored (sealed ones still sealed: what a snapshot
+//! carries); `StoredBatch::open` opens sealed ones with the node's key, and a record it
+//! cannot open is an error, never data.
 
-use super::batch::BatchView;
+use super::batch::{BatchView, RecordBody, StoredBody};
 use super::index::IndexValue;
+use crate::crypto::RecordKey;
 use crate::domain::{GroupId, SequenceNumber, ShardId};
 use crate::raft::log_store::read_entry_bytes;
 use crate::raft::stored::entry_command;
@@ -17,19 +22,43 @@ use std::ops::Range;
 /// Index rows fetched per engine scan.
 const SCAN_CHUNK_ROWS: usize = 1_000;
 
+/// A record as stored: its key and data sealed if the stream was encrypted when it was
+/// written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {
     pub sequence_number: SequenceNumber,
     pub arrival_ms: i64,
+    pub body: StoredBody,
+}
+
+#[derive(Debug)]
+pub struct StoredBatch {
+    pub records: Vec<StoredRecord>,
+    /// Where the next read continues.
+    pub next_counter: u64,
+}
+
+/// A record as a reader gets it: in clear, and whether it was stored encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedRecord {
+    pub sequence_number: SequenceNumber,
+    pub arrival_ms: i64,
     pub partition_key: String,
     pub data: Vec<u8>,
+    pub encrypted: bool,
 }
 
 #[derive(Debug)]
 pub struct ReadBatch {
-    pub records: Vec<StoredRecord>,
+    pub records: Vec<OpenedRecord>,
     /// Where the next read continues.
     pub next_counter: u64,
+}
+
+/// Where a record's key and data are in its entry's bytes.
+enum Span {
+    Plain { key: Range<usize>, data: Range<usize> },
+    Sealed(Range<usize>),
 }
 
 /// A log entry loaded once for the records of it that a read returns: its bytes, and
@@ -37,7 +66,7 @@ pub struct ReadBatch {
 struct CachedEntry {
     index: u64,
     bytes: Vec<u8>,
-    records: Vec<(Range<usize>, Range<usize>)>,
+    records: Vec<Span>,
 }
 
 impl CachedEntry {
@@ -57,26 +86,41 @@ impl CachedEntry {
                 let start = s.as_ptr() as usize - base;
                 start..start + s.len()
             };
-            batch.records.iter().map(|r| (span(r.partition_key.as_bytes()), span(r.data))).collect()
+            batch
+                .records
+                .iter()
+                .map(|r| match r.body {
+                    RecordBody::Plain { partition_key, data } => {
+                        Span::Plain { key: span(partition_key.as_bytes()), data: span(data) }
+                    }
+                    RecordBody::Sealed(sealed) => Span::Sealed(span(sealed)),
+                })
+                .collect()
         };
         Ok(CachedEntry { index, bytes, records })
     }
 
-    /// The `position`-th record: (key, data).
-    fn record(&self, group: GroupId, position: u32) -> io::Result<(String, Vec<u8>)> {
-        let (key, data) = self
+    /// The `position`-th record's key and data, as stored.
+    fn record(&self, group: GroupId, position: u32) -> io::Result<StoredBody> {
+        let span = self
             .records
             .get(position as usize)
             .ok_or_else(|| corrupt(&format!("{group} log entry {}", self.index), &format!("no record {position}")))?;
-        // The key was checked to be UTF-8 when the batch was decoded.
-        let key = String::from_utf8_lossy(&self.bytes[key.clone()]).into_owned();
-        Ok((key, self.bytes[data.clone()].to_vec()))
+        Ok(match span {
+            Span::Plain { key, data } => StoredBody::Plain {
+                // The key was checked to be UTF-8 when the batch was decoded.
+                partition_key: String::from_utf8_lossy(&self.bytes[key.clone()]).into_owned(),
+                data: self.bytes[data.clone()].to_vec(),
+            },
+            Span::Sealed(sealed) => StoredBody::Sealed(self.bytes[sealed.clone()].to_vec()),
+        })
     }
 }
 
-/// Up to `limit` records and about `bytes_max` bytes of data, from `from_counter` up to
-/// `last_counter`. At least one record is returned when one exists, whatever its size.
-pub fn read_records(
+/// Up to `limit` records and about `bytes_max` bytes of them as stored, from
+/// `from_counter` up to `last_counter`. At least one record is returned when one exists,
+/// whatever its size.
+pub fn read_stored(
     engine: &dyn Engine,
     group: GroupId,
     shard: ShardId,
@@ -84,13 +128,13 @@ pub fn read_records(
     last_counter: u64,
     limit: usize,
     bytes_max: usize,
-) -> io::Result<ReadBatch> {
+) -> io::Result<StoredBatch> {
     let mut records = Vec::new();
     let mut bytes = 0usize;
     let mut next_counter = from_counter;
     let mut cached: Option<CachedEntry> = None;
     if from_counter > last_counter {
-        return Ok(ReadBatch { records, next_counter });
+        return Ok(StoredBatch { records, next_counter });
     }
     let end = keys::numbered(group, KeyKind::Record, last_counter.saturating_add(1));
     let end = if last_counter == u64::MAX { keys::kind_end(group, KeyKind::Record) } else { end };
@@ -104,35 +148,52 @@ pub fn read_records(
             let counter =
                 keys::number_of(&key, group, KeyKind::Record).ok_or_else(|| corrupt("index key", "malformed"))?;
             assert!(counter >= next_counter && counter <= last_counter, "the index is read in order, within bounds");
-            let (arrival_ms, partition_key, data) = match IndexValue::decode(&value)? {
-                IndexValue::Inline { arrival_ms, partition_key, data } => (arrival_ms, partition_key, data),
+            let (arrival_ms, body) = match IndexValue::decode(&value)? {
+                IndexValue::Inline { arrival_ms, body } => (arrival_ms, body),
                 IndexValue::InLog { log_index, position, arrival_ms } => {
                     if cached.as_ref().map(|c| c.index) != Some(log_index) {
                         cached = Some(CachedEntry::load(engine, group, log_index)?);
                     }
                     let Some(entry) = &cached else { unreachable!("cached just above") };
-                    let (key, data) = entry.record(group, position)?;
-                    (arrival_ms, key, data)
+                    (arrival_ms, entry.record(group, position)?)
                 }
             };
-            let size = data.len() + partition_key.len();
+            let size = body.as_body().stored_bytes();
             if !records.is_empty() && bytes + size > bytes_max {
                 break 'scan;
             }
             bytes += size;
             next_counter = counter + 1;
-            records.push(StoredRecord {
-                sequence_number: SequenceNumber::new(shard, counter),
-                arrival_ms,
-                partition_key,
-                data,
-            });
+            records.push(StoredRecord { sequence_number: SequenceNumber::new(shard, counter), arrival_ms, body });
             if records.len() >= limit {
                 break 'scan;
             }
         }
     }
-    Ok(ReadBatch { records, next_counter })
+    Ok(StoredBatch { records, next_counter })
+}
+
+impl StoredBatch {
+    /// The records with every sealed one opened with `key` (the node's). A sealed record
+    /// that does not open (no key on this node, another key, altered bytes) fails the whole
+    /// read with an error that says so.
+    pub fn open(self, group: GroupId, key: Option<&RecordKey>) -> io::Result<ReadBatch> {
+        let mut records = Vec::with_capacity(self.records.len());
+        for r in self.records {
+            let encrypted = r.body.is_sealed();
+            let (partition_key, data) = r.body.open(key).map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("record {} of {group}: {e}", r.sequence_number))
+            })?;
+            records.push(OpenedRecord {
+                sequence_number: r.sequence_number,
+                arrival_ms: r.arrival_ms,
+                partition_key,
+                data,
+                encrypted,
+            });
+        }
+        Ok(ReadBatch { records, next_counter: self.next_counter })
+    }
 }
 
 /// The counter of the first record that arrived at or after `timestamp_ms`, or `None` when

@@ -3,8 +3,10 @@
 //!
 //! Chunks: first a header `[1][last counter u64][last arrival i64][sealed u8][trimmed
 //! before i64][first counter u64]`, then records
-//! `[2][count u32]` and per record `[counter u64][arrival i64][key length u16][key]
-//! [data length u32][data]`. Each chunk holds about `SNAPSHOT_CHUNK_BYTES_MAX` at most.
+//! `[3][count u32]` and per record `[counter u64][arrival i64][flags u8][body]`, the body
+//! as in a record batch (shard/batch.rs): a record of an encrypted stream travels and lands
+//! still sealed, so a snapshot never holds its plaintext. Each chunk holds about
+//! `SNAPSHOT_CHUNK_BYTES_MAX` at most.
 //!
 //! A receiver writes each chunk's records straight into its index as inline rows. Until
 //! the install raises the shard's applied counter they are invisible (reads stop at the
@@ -14,8 +16,9 @@
 //! what retention trimmed at the sender (a replica that was away keeps nothing expired).
 
 use super::applied::{ShardApplied, Trim};
+use super::batch::decode_flagged_body;
 use super::index;
-use super::read::read_records;
+use super::read::read_stored;
 use crate::domain::{GroupId, ShardId};
 use crate::raft::snapshot::{markers, ChunkMessage, SnapshotSource, StagedSnapshot, SNAPSHOT_CHUNK_BYTES_MAX};
 use crate::raft::types::SnapshotMeta;
@@ -26,7 +29,8 @@ use std::io;
 use std::sync::Arc;
 
 const CHUNK_HEADER: u8 = 1;
-const CHUNK_RECORDS: u8 = 2;
+/// Kind 2 carried records without flags (before encryption); it is neither sent nor read.
+const CHUNK_RECORDS: u8 = 3;
 /// Records per chunk at the most, whatever their size.
 const CHUNK_RECORDS_MAX: usize = 10_000;
 const HEADER_BYTES: usize = 8 + 8 + 1 + 8 + 8;
@@ -78,7 +82,7 @@ impl SnapshotSource for ShardSnapshotSource {
         // Records are only ever added above `last_counter`, so this view stays consistent
         // while the shard goes on taking writes; a trim meanwhile only leaves records out,
         // and the receiver applies that trim's entry after the snapshot.
-        let batch = read_records(
+        let batch = read_stored(
             self.engine.as_ref(),
             self.group,
             self.shard,
@@ -91,17 +95,14 @@ impl SnapshotSource for ShardSnapshotSource {
             self.next_counter = self.last_counter.saturating_add(1);
             return Ok(None);
         }
-        let bytes: usize = batch.records.iter().map(|r| 8 + 8 + 2 + r.partition_key.len() + 4 + r.data.len()).sum();
+        let bytes: usize = batch.records.iter().map(|r| 8 + 8 + 1 + 2 + 4 + r.body.as_body().stored_bytes()).sum();
         let mut chunk = Vec::with_capacity(1 + 4 + bytes);
         chunk.push(CHUNK_RECORDS);
         chunk.extend_from_slice(&(batch.records.len() as u32).to_be_bytes());
         for r in &batch.records {
             chunk.extend_from_slice(&r.sequence_number.counter().to_be_bytes());
             chunk.extend_from_slice(&r.arrival_ms.to_be_bytes());
-            chunk.extend_from_slice(&(r.partition_key.len() as u16).to_be_bytes());
-            chunk.extend_from_slice(r.partition_key.as_bytes());
-            chunk.extend_from_slice(&(r.data.len() as u32).to_be_bytes());
-            chunk.extend_from_slice(&r.data);
+            r.body.as_body().encode_flagged_into(&mut chunk).map_err(|e| corrupt("shard snapshot", &e.to_string()))?;
         }
         self.next_counter = batch.next_counter;
         Ok(Some(chunk))
@@ -153,12 +154,10 @@ pub fn stage_chunk(engine: &dyn Engine, group: GroupId, msg: &ChunkMessage) -> i
             for _ in 0..count {
                 let counter = c.u64()?;
                 let arrival = c.i64()?;
-                let key_len = u16::from_be_bytes(c.take(2)?.try_into().map_err(|_| corrupt("snapshot chunk", "key"))?);
-                let key = std::str::from_utf8(c.take(key_len as usize)?)
-                    .map_err(|_| corrupt("snapshot chunk", "key is not UTF-8"))?;
-                let data_len = u32::from_be_bytes(c.take(4)?.try_into().map_err(|_| corrupt("snapshot chunk", "len"))?);
-                let data = c.take(data_len as usize)?;
-                out.put(Cf::Index, keys::numbered(group, KeyKind::Record, counter), index::inline(arrival, key, data));
+                let (body, used) =
+                    decode_flagged_body(&c.bytes[c.at..]).map_err(|e| corrupt("snapshot chunk", &e.to_string()))?;
+                c.at += used;
+                out.put(Cf::Index, keys::numbered(group, KeyKind::Record, counter), index::inline(arrival, body));
                 if last_arrival.is_none_or(|a| arrival > a) {
                     // A time row at each new arrival time (a spare one at a chunk's start
                     // is harmless: the seek finds the smallest counter first).
@@ -244,6 +243,7 @@ pub fn install(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::RecordKey;
     use crate::raft::types::{log_id, StoredMembership};
     use crate::shard::append::apply_append;
     use crate::shard::batch::{AppendBatch, BatchView, NewRecord};
@@ -251,8 +251,15 @@ mod tests {
     use crate::shard::ShardShared;
     use crate::storage::memory::MemoryEngine;
 
-    /// A shard with `n` records of `size` bytes in its log, written as applies do.
-    fn populated(engine: &Arc<MemoryEngine>, group: GroupId, n: u64, size: usize) -> ShardApplied {
+    /// A shard with `n` records of `size` bytes in its log, written as applies do (sealed
+    /// with `seal_with` when given).
+    fn populated(
+        engine: &Arc<MemoryEngine>,
+        group: GroupId,
+        n: u64,
+        size: usize,
+        seal_with: Option<&RecordKey>,
+    ) -> ShardApplied {
         use crate::raft::stored::encode_entry;
         use crate::raft::types::{Command, CommandKind, Entry, EntryPayload};
         let shard = ShardShared::new(group, ShardId(0), 1, ShardApplied::default());
@@ -261,6 +268,7 @@ mod tests {
             let batch = AppendBatch {
                 arrival_ms: i as i64 * 10,
                 records: vec![NewRecord { partition_key: format!("k{i}"), data: vec![i as u8; size], after: None }],
+                seal_with: seal_with.cloned(),
             };
             let command = Command::build(CommandKind::Append, 0, |b| batch.encode_into(b)).unwrap();
             let mut out = Batch::default();
@@ -275,7 +283,8 @@ mod tests {
     }
 
     fn all_records(engine: &dyn Engine, group: GroupId, last: u64) -> Vec<(u64, i64, String, Vec<u8>)> {
-        read_records(engine, group, ShardId(0), 0, last, usize::MAX, usize::MAX)
+        read_stored(engine, group, ShardId(0), 0, last, usize::MAX, usize::MAX)
+            .and_then(|batch| batch.open(group, None))
             .unwrap()
             .records
             .into_iter()
@@ -288,7 +297,7 @@ mod tests {
         let sender = Arc::new(MemoryEngine::default());
         let group = GroupId(9);
         // 40 records of 300 KiB: 12 MiB, which must not travel as one message.
-        let applied = populated(&sender, group, 40, 300 * 1024);
+        let applied = populated(&sender, group, 40, 300 * 1024, None);
         let mut source = ShardSnapshotSource::new(sender.clone(), group, ShardId(0), &applied);
         let receiver = MemoryEngine::default();
         let mut seq = 0;
@@ -313,5 +322,50 @@ mod tests {
         // The time rows came along: AT_TIMESTAMP seeks work on the receiver.
         assert_eq!(first_counter_at_or_after(&receiver, group, 205, 40).unwrap(), Some(21));
         assert_eq!(first_counter_at_or_after(&receiver, group, 401, 40).unwrap(), None);
+    }
+
+    /// Every row under `group` in the index, keys and values together.
+    fn index_bytes(engine: &dyn Engine, group: GroupId) -> Vec<u8> {
+        let (from, to) = (keys::key(group, KeyKind::Record), keys::kind_end(group, KeyKind::Record));
+        let rows = engine.scan(Cf::Index, &from, &to, usize::MAX).unwrap();
+        rows.into_iter().flat_map(|(k, v)| k.into_iter().chain(v)).collect()
+    }
+
+    /// A snapshot of an encrypted shard carries its records sealed and lands them sealed:
+    /// no chunk and no row of the receiver holds a byte of plaintext, and the key opens
+    /// every record there.
+    #[test]
+    fn a_snapshot_of_sealed_records_carries_and_lands_only_ciphertext() {
+        let key = RecordKey::generate();
+        let sender = Arc::new(MemoryEngine::default());
+        let group = GroupId(4);
+        // Data bytes are `i` repeated; 64 in a row of any of them is plaintext.
+        let applied = populated(&sender, group, 5, 4096, Some(&key));
+        let plaintext = |bytes: &[u8]| (1..=5u8).any(|i| bytes.windows(64).any(|w| w.iter().all(|b| *b == i)));
+        let mut source = ShardSnapshotSource::new(sender.clone(), group, ShardId(0), &applied);
+        let receiver = MemoryEngine::default();
+        let mut seq = 0;
+        while let Some(data) = source.next_chunk().unwrap() {
+            assert!(!plaintext(&data), "chunk {seq} holds plaintext");
+            stage_chunk(&receiver, group, &ChunkMessage { id: 1, seq, data }).unwrap();
+            seq += 1;
+        }
+        let meta = SnapshotMeta { last_log_id: Some(log_id(1, 5)), last_membership: StoredMembership::default() };
+        install(&receiver, group, &meta, &StagedSnapshot { id: 1, chunks: seq }).unwrap();
+        assert!(!plaintext(&index_bytes(&receiver, group)), "the receiver's index holds plaintext");
+        let stored = read_stored(&receiver, group, ShardId(0), 0, 5, usize::MAX, usize::MAX).unwrap();
+        assert_eq!(stored.records.len(), 5);
+        assert!(stored.records.iter().all(|r| r.body.is_sealed()));
+        let opened = stored.open(group, Some(&key)).unwrap();
+        for (i, r) in opened.records.iter().enumerate() {
+            assert!(r.encrypted);
+            assert_eq!(r.partition_key, format!("k{}", i + 1));
+            assert_eq!(r.data, vec![i as u8 + 1; 4096]);
+        }
+        // Without the key, or with another, a read fails; it never returns ciphertext.
+        let again = || read_stored(&receiver, group, ShardId(0), 0, 5, usize::MAX, usize::MAX).unwrap();
+        let no_key = again().open(group, None).unwrap_err();
+        assert!(no_key.to_string().contains("no encryption key is configured"), "{no_key}");
+        assert!(again().open(group, Some(&RecordKey::generate())).is_err());
     }
 }

@@ -75,7 +75,7 @@ mod tests {
     use crate::raft::types::{log_id, Command, CommandKind, Entry, EntryPayload};
     use crate::shard::append::apply_append;
     use crate::shard::batch::{AppendBatch, BatchView, NewRecord};
-    use crate::shard::read::read_records;
+    use crate::shard::read::read_stored;
     use crate::shard::ShardShared;
     use crate::storage::memory::MemoryEngine;
 
@@ -87,6 +87,7 @@ mod tests {
             let batch = AppendBatch {
                 arrival_ms: *arrival_ms,
                 records: vec![NewRecord { partition_key: "k".into(), data: vec![1], after: None }; *n],
+                seal_with: None,
             };
             let index = i as u64 + 1;
             let command = Command::build(CommandKind::Append, 0, |b| batch.encode_into(b)).unwrap();
@@ -101,7 +102,7 @@ mod tests {
     }
 
     fn counters(engine: &MemoryEngine, group: GroupId, applied: &ShardApplied) -> Vec<u64> {
-        let batch = read_records(engine, group, ShardId(0), 0, applied.last_counter, usize::MAX, usize::MAX).unwrap();
+        let batch = read_stored(engine, group, ShardId(0), 0, applied.last_counter, usize::MAX, usize::MAX).unwrap();
         batch.records.iter().map(|r| r.sequence_number.counter()).collect()
     }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// The payload format of this release. Bump it whenever a type sent between nodes
 /// changes shape.
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
