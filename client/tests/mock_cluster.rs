@@ -217,6 +217,15 @@ fn overloaded(millis: u64) -> Status {
 
 #[tonic::async_trait]
 impl Kinesis for MockNode {
+    type SubscribeToShardStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<SubscribeToShardEvent, Status>> + Send>>;
+
+    async fn subscribe_to_shard(
+        &self,
+        _: Request<SubscribeToShardRequest>,
+    ) -> Result<Response<Self::SubscribeToShardStream>, Status> {
+        Err(Status::unimplemented("mock"))
+    }
     async fn create_stream(&self, _: Request<CreateStreamRequest>) -> Result<Response<CreateStreamResponse>, Status> {
         self.served("CreateStream");
         Ok(Response::new(CreateStreamResponse {}))

@@ -6,6 +6,7 @@ use crate::domain::NodeId;
 #[cfg(test)]
 use crate::limits::{
     ON_DEMAND_WINDOW_MS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT,
+    SUBSCRIPTION_MS_DEFAULT,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -90,6 +91,9 @@ pub struct NodeConfig {
     /// The key that encrypts the records of encrypted streams at rest (StartStreamEncryption
     /// needs one). Every node of a cluster must hold the same key. Never printed.
     pub encryption_key: Option<RecordKey>,
+    /// How long a SubscribeToShard lasts; `SUBSCRIPTION_MS_DEFAULT` (5 minutes, as Kinesis)
+    /// but in tests.
+    pub subscription_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +155,7 @@ pub struct FileConfig {
     pub shard_limit: Option<u32>,
     pub kinesis_limits: Option<bool>,
     pub on_demand_window_ms: Option<u64>,
+    pub subscription_ms: Option<u64>,
     /// A file holding the encryption key as 64 hexadecimal characters.
     pub encryption_key_file: Option<PathBuf>,
 }
@@ -199,6 +204,9 @@ impl NodeConfig {
         if !(1..=32).contains(&self.region.len()) || !self.region.chars().all(region_char) {
             return Err(ConfigError::BadRegion(self.region));
         }
+        if self.subscription_ms == 0 {
+            return Err(ConfigError::BadLimits("subscription_ms must be at least 1".into()));
+        }
         if self.on_demand_window_ms == 0 {
             return Err(ConfigError::BadLimits("on_demand_window_ms must be at least 1".into()));
         }
@@ -242,6 +250,7 @@ mod tests {
             kinesis_limits: false,
             on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
             encryption_key: None,
+            subscription_ms: SUBSCRIPTION_MS_DEFAULT,
         };
         assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
         assert!(matches!(config(5 * 1024 * 1024, 10).validate(), Err(ConfigError::BadLimits(_))));

@@ -91,6 +91,12 @@ pub const SUBSCRIPTION_TAKEOVER_MS: i64 = 5_000;
 /// An idle subscription still sends an event (no records, its continuation number) this
 /// often.
 pub const SUBSCRIPTION_HEARTBEAT_MS: u64 = 5_000;
+/// Subscriptions one node serves at once; past it, LimitExceededException with a wait.
+pub const SUBSCRIPTIONS_PER_NODE_MAX: usize = 1_000;
+/// One subscription event carries at most this many records and (one record excepted)
+/// bytes.
+pub const SUBSCRIPTION_EVENT_RECORDS_MAX: u32 = 10_000;
+pub const SUBSCRIPTION_EVENT_BYTES_MAX: usize = 1024 * 1024;
 /// A deregistered consumer is forgotten this long after (its subscriptions ended first).
 pub const CONSUMER_DELETE_GRACE_MS: i64 = 10_000;
 /// Streams one cluster holds.

@@ -22,7 +22,7 @@ use runnel_node::domain::NodeId;
 use runnel_node::failstop::FailStop;
 use runnel_node::limits::{
     ON_DEMAND_WINDOW_MS_DEFAULT, RETENTION_HOURS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT,
-    SHARD_LIMIT_DEFAULT,
+    SHARD_LIMIT_DEFAULT, SUBSCRIPTION_MS_DEFAULT,
 };
 use runnel_node::raft::runtime::{panic_message, RAFT_PANIC_REASON};
 use runnel_node::shard::read::read_stored;
@@ -245,6 +245,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     kinesis_limits: false,
                     on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
                     encryption_key: None,
+                    subscription_ms: SUBSCRIPTION_MS_DEFAULT,
                 };
                 let deps = NodeDeps {
                     engine,

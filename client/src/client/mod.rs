@@ -7,6 +7,7 @@ mod cluster;
 mod records;
 mod reshard;
 mod streams;
+mod subscribe;
 
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -22,6 +23,7 @@ use crate::nodes::{tcp_connector, Connector, NodePool};
 use crate::routing::{NodeAddress, RoutingTable};
 
 pub use reshard::split_midpoint;
+pub use subscribe::Delivery;
 
 /// Room for a full GetRecords page (10 MiB) or PutRecords batch (5 MiB) plus framing;
 /// tonic's 4 MiB default would refuse both.

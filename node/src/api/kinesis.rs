@@ -7,6 +7,7 @@ use crate::kinesis::types::*;
 use crate::kinesis::KinesisService;
 use runnel_proto::v1 as pb;
 use runnel_proto::v1::kinesis_server::Kinesis;
+use tokio_stream::StreamExt as _;
 use tonic::{Request, Response, Status};
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -54,6 +55,39 @@ fn warm_to_pb(w: WarmThroughput) -> pb::WarmThroughputObject {
     pb::WarmThroughputObject { target_mi_bps: w.target_mibps as i32, current_mi_bps: w.current_mibps as i32 }
 }
 
+fn records_to_pb(records: Vec<Record>) -> Vec<pb::Record> {
+    records
+        .into_iter()
+        .map(|r| pb::Record {
+            sequence_number: r.sequence_number.to_string(),
+            approximate_arrival_timestamp: r.arrival_ms,
+            data: r.data,
+            partition_key: r.partition_key,
+            encryption_type: encryption_type(r.encrypted).into(),
+        })
+        .collect()
+}
+
+fn children_to_pb(children: Vec<ChildShard>) -> Vec<pb::ChildShard> {
+    children
+        .into_iter()
+        .map(|c| pb::ChildShard {
+            shard_id: c.shard_id.to_string(),
+            parent_shards: c.parent_shards.iter().map(|p| p.to_string()).collect(),
+            hash_key_range: range_to_pb(c.hash_key_range),
+        })
+        .collect()
+}
+
+fn event_to_pb(event: SubscribeToShardEvent) -> pb::SubscribeToShardEvent {
+    pb::SubscribeToShardEvent {
+        records: records_to_pb(event.records),
+        continuation_sequence_number: event.continuation_sequence_number.to_string(),
+        millis_behind_latest: event.millis_behind_latest,
+        child_shards: children_to_pb(event.child_shards),
+    }
+}
+
 fn metric_names(metrics: &[crate::control::ShardMetric]) -> Vec<String> {
     metrics.iter().map(|m| m.as_kinesis().to_string()).collect()
 }
@@ -97,8 +131,32 @@ fn monitoring_to_pb(out: EnhancedMonitoringOutput) -> pb::EnhancedMonitoringOutp
     }
 }
 
+type EventStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::SubscribeToShardEvent, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl Kinesis for KinesisGrpc {
+    type SubscribeToShardStream = EventStream;
+
+    async fn subscribe_to_shard(
+        &self,
+        req: Request<pb::SubscribeToShardRequest>,
+    ) -> Reply<Self::SubscribeToShardStream> {
+        let req = req.into_inner();
+        let input = SubscribeToShardInput {
+            consumer_arn: req.consumer_arn,
+            shard_id: req.shard_id,
+            starting_position: req.starting_position.map(|p| StartingPositionInput {
+                kind: p.r#type,
+                sequence_number: p.sequence_number,
+                timestamp_ms: p.timestamp,
+            }),
+        };
+        let events = self.service.subscribe_to_shard(input).await.map_err(to_status)?;
+        let stream =
+            tokio_stream::wrappers::ReceiverStream::new(events).map(|event| event.map(event_to_pb).map_err(to_status));
+        Ok(Response::new(Box::pin(stream)))
+    }
+
     async fn create_stream(&self, req: Request<pb::CreateStreamRequest>) -> Reply<pb::CreateStreamResponse> {
         let req = req.into_inner();
         let input = CreateStreamInput {
@@ -305,28 +363,10 @@ impl Kinesis for KinesisGrpc {
             GetRecordsInput { shard_iterator: req.shard_iterator, limit: req.limit, stream_arn: some(req.stream_arn) };
         let out = self.service.get_records(input).await.map_err(to_status)?;
         Ok(Response::new(pb::GetRecordsResponse {
-            records: out
-                .records
-                .into_iter()
-                .map(|r| pb::Record {
-                    sequence_number: r.sequence_number.to_string(),
-                    approximate_arrival_timestamp: r.arrival_ms,
-                    data: r.data,
-                    partition_key: r.partition_key,
-                    encryption_type: encryption_type(r.encrypted).into(),
-                })
-                .collect(),
+            records: records_to_pb(out.records),
             next_shard_iterator: out.next_shard_iterator,
             millis_behind_latest: out.millis_behind_latest,
-            child_shards: out
-                .child_shards
-                .into_iter()
-                .map(|c| pb::ChildShard {
-                    shard_id: c.shard_id.to_string(),
-                    parent_shards: c.parent_shards.iter().map(|p| p.to_string()).collect(),
-                    hash_key_range: range_to_pb(c.hash_key_range),
-                })
-                .collect(),
+            child_shards: children_to_pb(out.child_shards),
         }))
     }
 

@@ -13,6 +13,7 @@ use runnel_node::crypto::RecordKey;
 use runnel_node::failstop::FailStop;
 use runnel_node::limits::{
     ON_DEMAND_WINDOW_MS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT,
+    SUBSCRIPTION_MS_DEFAULT,
 };
 use runnel_node::storage::rocks::RocksEngine;
 use runnel_node::storage::AckPolicy;
@@ -100,6 +101,9 @@ struct RunArgs {
     /// StartStreamEncryption is refused. Give every node the same key.
     #[arg(long, env = "RUNNEL_ENCRYPTION_KEY_FILE")]
     encryption_key_file: Option<PathBuf>,
+    /// For tests: how long a SubscribeToShard lasts, in ms (default 300000, as Kinesis).
+    #[arg(long, env = "RUNNEL_SUBSCRIPTION_MS", hide = true)]
+    subscription_ms: Option<u64>,
 }
 
 #[derive(Parser)]
@@ -177,6 +181,7 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
             .or(file.on_demand_window_ms)
             .unwrap_or(ON_DEMAND_WINDOW_MS_DEFAULT),
         encryption_key,
+        subscription_ms: args.subscription_ms.or(file.subscription_ms).unwrap_or(SUBSCRIPTION_MS_DEFAULT),
     };
     Ok(config.validate()?)
 }
@@ -352,6 +357,7 @@ async fn main() -> anyhow::Result<()> {
                     kinesis_limits: args.kinesis_limits,
                     on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
                     encryption_key: Some(encryption_key.clone()),
+                    subscription_ms: SUBSCRIPTION_MS_DEFAULT,
                 };
                 handles.push(start_node(config.validate()?, stop.clone(), drained_tx.clone()).await?);
             }

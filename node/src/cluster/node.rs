@@ -370,6 +370,7 @@ mod tests {
     use crate::domain::ShardId;
     use crate::limits::{
         ON_DEMAND_WINDOW_MS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT, SHARD_LIMIT_DEFAULT,
+        SUBSCRIPTION_MS_DEFAULT,
     };
     use crate::storage::memory::MemoryEngine;
     use crate::transport::TcpConnector;
@@ -394,6 +395,7 @@ mod tests {
             kinesis_limits: false,
             on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
             encryption_key: None,
+            subscription_ms: SUBSCRIPTION_MS_DEFAULT,
         };
         let deps = NodeDeps {
             engine,

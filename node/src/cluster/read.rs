@@ -98,6 +98,15 @@ async fn read_applied(node: &Node, req: &ShardRead) -> Result<ShardReadReply, Re
     result.map_err(|e| ReadError::Storage(e.to_string()))
 }
 
+/// Reads this node's replica of a shard as far as it has applied, whoever leads: every
+/// record it returns is committed, but the replica may lag the leader. For readers that
+/// follow a shard and wait for more (SubscribeToShard), never for a read that must see
+/// every acknowledged write. `None` when this node holds no replica of the group.
+pub async fn read_replica(node: &Node, req: &ShardRead) -> Option<Result<ShardReadReply, ReadError>> {
+    node.group(req.group)?;
+    Some(read_applied(node, req).await)
+}
+
 /// Reads between the trim horizon `first_counter` and `last_counter`: a position that
 /// retention expired reads on from the oldest record kept. Encrypted records are opened
 /// with `key`, the node's; one it cannot open fails the read.

@@ -10,6 +10,7 @@
 //! - `resharding`: SplitShard, MergeShards, UpdateShardCount.
 //! - `retention`: IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod.
 //! - `capacity`: UpdateStreamMode, UpdateMaxRecordSize, UpdateStreamWarmThroughput.
+//! - `subscribe`: SubscribeToShard (enhanced fan-out push streams).
 //! - `tags`: AddTagsToStream, RemoveTagsFromStream, ListTagsForStream, TagResource,
 //!   UntagResource, ListTagsForResource.
 //! - `policies`: PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy.
@@ -37,12 +38,14 @@ mod resharding;
 mod retention;
 mod shards;
 mod streams;
+mod subscribe;
 mod tags;
 pub mod tokens;
 pub mod types;
 pub mod validate;
 
 pub use error::KinesisError;
+pub use subscribe::SubscriptionEvents;
 
 use crate::cluster::propose::{propose, ProposeError};
 use crate::cluster::Node;
@@ -72,6 +75,7 @@ const RESHARD_HOPS_MAX: usize = 8;
 pub struct KinesisService {
     node: Arc<Node>,
     admission: Admission,
+    subscriptions: subscribe::Subscriptions,
 }
 
 fn describe_shard(shard: &ShardMeta) -> ShardDescription {
@@ -104,7 +108,7 @@ impl From<KinesisError> for AppendFailure {
 impl KinesisService {
     pub fn new(node: Arc<Node>) -> KinesisService {
         let admission = Admission::new(node.config.limits);
-        KinesisService { node, admission }
+        KinesisService { node, admission, subscriptions: Default::default() }
     }
 
     pub fn node(&self) -> &Arc<Node> {

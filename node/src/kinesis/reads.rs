@@ -4,7 +4,8 @@ use super::tokens::{age_ms, ShardIterator};
 use super::types::*;
 use super::{validate, KinesisError, KinesisService};
 use crate::cluster::read::{read, ReadError, ReadFrom, ShardRead};
-use crate::domain::ShardId;
+use crate::control::ShardMeta;
+use crate::domain::{ShardId, StreamName};
 use crate::limits::*;
 
 impl KinesisService {
@@ -29,8 +30,38 @@ impl KinesisService {
         self.stream(&name).map_err(|_| shard_missing())?;
         let stream = self.live_stream(&name)?;
         let shard = stream.shard(shard_id).ok_or_else(shard_missing)?;
-        let kind = req.shard_iterator_type.as_str();
-        let starting = req.starting_sequence_number.as_deref();
+        let next_counter = self
+            .start_position(
+                &name,
+                shard,
+                req.shard_iterator_type.as_str(),
+                req.starting_sequence_number.as_deref(),
+                req.timestamp_ms,
+            )
+            .await?;
+        let iterator = ShardIterator {
+            stream: name,
+            incarnation: stream.incarnation,
+            shard: shard.id,
+            group: shard.group,
+            next_counter,
+            issued_ms: self.now_ms(),
+        };
+        self.seal(&iterator)
+    }
+
+    /// Where a reader of `shard` starts (GetShardIterator, SubscribeToShard): a counter from
+    /// the position type and its sequence number or time.
+    pub(super) async fn start_position(
+        &self,
+        name: &StreamName,
+        shard: &ShardMeta,
+        kind: &str,
+        starting: Option<&str>,
+        timestamp_ms: Option<i64>,
+    ) -> Result<u64, KinesisError> {
+        let account = self.account().id;
+        let shard_id = shard.id;
         let mixed_up = |what: &str| {
             KinesisError::InvalidArgument(format!(
                 "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified {kind} and {what} StartingSequenceNumber."
@@ -58,7 +89,7 @@ impl KinesisService {
             "AT_SEQUENCE_NUMBER" => Some(at_sequence()?),
             "AFTER_SEQUENCE_NUMBER" => Some(at_sequence()?.saturating_add(1)),
             "AT_TIMESTAMP" => {
-                let at = req.timestamp_ms.ok_or_else(|| {
+                let at = timestamp_ms.ok_or_else(|| {
                     KinesisError::InvalidArgument(
                         "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.".into(),
                     )
@@ -77,7 +108,7 @@ impl KinesisService {
         let next_counter = match from {
             Some(counter) => counter,
             None => {
-                let timestamp = if kind == "AT_TIMESTAMP" { req.timestamp_ms } else { None };
+                let timestamp = if kind == "AT_TIMESTAMP" { timestamp_ms } else { None };
                 let probe = ShardRead {
                     group: shard.group,
                     shard: shard.id,
@@ -93,15 +124,7 @@ impl KinesisService {
                 }
             }
         };
-        let iterator = ShardIterator {
-            stream: name,
-            incarnation: stream.incarnation,
-            shard: shard.id,
-            group: shard.group,
-            next_counter,
-            issued_ms: self.now_ms(),
-        };
-        self.seal(&iterator)
+        Ok(next_counter)
     }
 
     pub async fn get_records(&self, req: GetRecordsInput) -> Result<GetRecordsOutput, KinesisError> {

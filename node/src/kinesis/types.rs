@@ -378,3 +378,28 @@ pub struct EnhancedMonitoringOutput {
     pub current_shard_level_metrics: Vec<ShardMetric>,
     pub desired_shard_level_metrics: Vec<ShardMetric>,
 }
+
+/// Where a subscription starts: a ShardIteratorType and its sequence number or time.
+#[derive(Debug, Clone, Default)]
+pub struct StartingPositionInput {
+    pub kind: String,
+    pub sequence_number: Option<String>,
+    pub timestamp_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SubscribeToShardInput {
+    pub consumer_arn: String,
+    pub shard_id: String,
+    pub starting_position: Option<StartingPositionInput>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SubscribeToShardEvent {
+    pub records: Vec<Record>,
+    /// Resuming AFTER_SEQUENCE_NUMBER of it continues just after this event.
+    pub continuation_sequence_number: SequenceNumber,
+    pub millis_behind_latest: i64,
+    /// Set on the last event of a closed shard.
+    pub child_shards: Vec<ChildShard>,
+}

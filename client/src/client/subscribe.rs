@@ -1,0 +1,240 @@
+//! Enhanced fan-out: one SubscribeToShard call, and `subscribe`, which follows every shard
+//! of a stream for a registered consumer.
+//!
+//! `subscribe` takes shards up in lineage order (every parent to its end before its
+//! children), renews each shard's subscription when it ends (every 5 minutes), and after
+//! a failure (the serving node died, another subscription held the lease for a moment)
+//! subscribes again, on any node, AFTER the continuation number of the last event it
+//! delivered: nothing is lost or delivered twice per shard.
+
+use runnel_proto::v1::{ChildShard, Record, StartingPosition, SubscribeToShardEvent, SubscribeToShardRequest};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tonic::Streaming;
+
+use super::call::Route;
+use super::{kinesis_stub, Client};
+use crate::error::{disposition, ClientError, Disposition, ErrorCode};
+use crate::lineage::{Lineage, LineageStart};
+use crate::model::ShardIteratorType;
+
+/// Deliveries waiting for the caller; shard followers wait when it is slower.
+const DELIVERY_QUEUE: usize = 64;
+
+/// What `subscribe` hands over, per shard in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// Records of one shard, in sequence order, none of them delivered before.
+    Records { shard_id: String, records: Vec<Record>, millis_behind_latest: i64 },
+    /// The shard was delivered to its end; its children are followed next.
+    Ended { shard_id: String, children: Vec<ChildShard> },
+}
+
+impl Client {
+    /// One SubscribeToShard call (retried like any call until it is accepted); its events
+    /// until the subscription ends.
+    pub async fn subscribe_to_shard(
+        &self,
+        request: SubscribeToShardRequest,
+    ) -> Result<Streaming<SubscribeToShardEvent>, ClientError> {
+        self.call(Route::Any, |channel| {
+            let request = request.clone();
+            async move { kinesis_stub(channel).subscribe_to_shard(request).await }
+        })
+        .await
+    }
+
+    /// Follows every shard of `stream` as the consumer `consumer_arn`, from the open shards'
+    /// newest records (`LineageStart::Open`) or from the oldest kept (`Oldest`); children
+    /// found at a shard's end start at their beginning. Deliveries come on the returned
+    /// channel until an error the cluster will not get over (the consumer deregistered,
+    /// the stream deleted), which is the last thing sent; dropping the receiver stops it.
+    pub async fn subscribe(
+        &self,
+        stream: &str,
+        consumer_arn: &str,
+        start: LineageStart,
+    ) -> Result<mpsc::Receiver<Result<Delivery, ClientError>>, ClientError> {
+        let listing = self.list_shards(stream).await?;
+        let lineage = Lineage::new(&listing, start).map_err(|e| ClientError::MalformedResponse(e.to_string()))?;
+        let listed_start = match start {
+            LineageStart::Open => ShardIteratorType::Latest,
+            LineageStart::Oldest => ShardIteratorType::TrimHorizon,
+        };
+        let (tx, rx) = mpsc::channel(DELIVERY_QUEUE);
+        let driver = Driver { client: self.clone(), consumer_arn: consumer_arn.to_string(), listed_start, tx };
+        tokio::spawn(driver.run(lineage));
+        Ok(rx)
+    }
+}
+
+/// Takes shards up in lineage order and forwards their deliveries.
+struct Driver {
+    client: Client,
+    consumer_arn: String,
+    listed_start: ShardIteratorType,
+    tx: mpsc::Sender<Result<Delivery, ClientError>>,
+}
+
+impl Driver {
+    async fn run(self, mut lineage: Lineage) {
+        let (inner_tx, mut inner_rx) = mpsc::channel::<Delivery>(DELIVERY_QUEUE);
+        // Its size is bounded by the lineage's.
+        let mut followers = JoinSet::new();
+        self.start_ready(&mut lineage, &mut followers, &inner_tx);
+        loop {
+            if followers.is_empty() && inner_rx.is_empty() {
+                return;
+            }
+            tokio::select! {
+                Some(delivery) = inner_rx.recv() => {
+                    if let Delivery::Ended { shard_id, children } = &delivery {
+                        if let Err(e) = lineage.finished(shard_id, children) {
+                            let _ = self.tx.send(Err(ClientError::MalformedResponse(e.to_string()))).await;
+                            return;
+                        }
+                    }
+                    if self.tx.send(Ok(delivery)).await.is_err() {
+                        return;
+                    }
+                    self.start_ready(&mut lineage, &mut followers, &inner_tx);
+                }
+                Some(joined) = followers.join_next(), if !followers.is_empty() => {
+                    let failed = match joined {
+                        Ok(Ok(())) => None,
+                        Ok(Err(e)) => Some(e),
+                        Err(e) => Some(ClientError::MalformedResponse(format!("a shard follower stopped: {e}"))),
+                    };
+                    if let Some(e) = failed {
+                        let _ = self.tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+                _ = self.tx.closed() => return,
+            }
+        }
+    }
+
+    fn start_ready(
+        &self,
+        lineage: &mut Lineage,
+        followers: &mut JoinSet<Result<(), ClientError>>,
+        tx: &mpsc::Sender<Delivery>,
+    ) {
+        while let Some(ready) = lineage.next_ready() {
+            let start = if ready.listed { self.listed_start } else { ShardIteratorType::TrimHorizon };
+            let follower = Follower {
+                client: self.client.clone(),
+                consumer_arn: self.consumer_arn.clone(),
+                shard_id: ready.shard_id,
+                position: StartingPosition { r#type: start.as_str().to_string(), ..Default::default() },
+                tx: tx.clone(),
+            };
+            followers.spawn(follower.follow());
+        }
+    }
+}
+
+/// Follows one shard through its subscriptions.
+struct Follower {
+    client: Client,
+    consumer_arn: String,
+    shard_id: String,
+    /// Where the next subscription starts: the requested position, then AFTER the last
+    /// continuation number delivered.
+    position: StartingPosition,
+    tx: mpsc::Sender<Delivery>,
+}
+
+impl Follower {
+    async fn follow(mut self) -> Result<(), ClientError> {
+        let policy = self.client.config().retry;
+        let mut attempt = 0u32;
+        let mut failing_since: Option<Instant> = None;
+        loop {
+            let request = SubscribeToShardRequest {
+                consumer_arn: self.consumer_arn.clone(),
+                shard_id: self.shard_id.clone(),
+                starting_position: Some(self.position.clone()),
+            };
+            let failure = match self.client.subscribe_to_shard(request).await {
+                Ok(events) => match self.deliver(events).await {
+                    Delivered::Renew => {
+                        attempt = 0;
+                        failing_since = None;
+                        continue;
+                    }
+                    Delivered::Done => return Ok(()),
+                    Delivered::Failed(e) => e,
+                },
+                Err(e) => e,
+            };
+            if !retryable(&failure) {
+                return Err(failure);
+            }
+            let since = *failing_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= policy.max_elapsed {
+                return Err(failure);
+            }
+            tracing::debug!(shard = %self.shard_id, "subscription failed, resubscribing: {failure}");
+            attempt += 1;
+            tokio::time::sleep(policy.delay(attempt)).await;
+        }
+    }
+
+    /// Delivers a subscription's events until it ends.
+    async fn deliver(&mut self, mut events: Streaming<SubscribeToShardEvent>) -> Delivered {
+        loop {
+            let event = match events.message().await {
+                Ok(Some(event)) => event,
+                // The subscription's time is up: renew it from where it got to.
+                Ok(None) => return Delivered::Renew,
+                Err(status) => return Delivered::Failed(ClientError::from_status(&status)),
+            };
+            if !event.records.is_empty() {
+                let delivery = Delivery::Records {
+                    shard_id: self.shard_id.clone(),
+                    records: event.records,
+                    millis_behind_latest: event.millis_behind_latest,
+                };
+                if self.tx.send(delivery).await.is_err() {
+                    return Delivered::Done;
+                }
+            }
+            self.position = StartingPosition {
+                r#type: ShardIteratorType::AfterSequenceNumber.as_str().to_string(),
+                sequence_number: Some(event.continuation_sequence_number),
+                timestamp: None,
+            };
+            if !event.child_shards.is_empty() {
+                let ended = Delivery::Ended { shard_id: self.shard_id.clone(), children: event.child_shards };
+                let _ = self.tx.send(ended).await;
+                return Delivered::Done;
+            }
+        }
+    }
+}
+
+enum Delivered {
+    /// The subscription ended on time.
+    Renew,
+    /// The shard ended, or the caller went away.
+    Done,
+    Failed(ClientError),
+}
+
+/// Failures a new subscription gets over: those any call retries, and another
+/// subscription holding the shard's lease (one that died with its node, until the 5 s
+/// takeover grace has passed).
+fn retryable(e: &ClientError) -> bool {
+    match e {
+        ClientError::Kinesis { code: ErrorCode::ResourceInUseException, .. } => true,
+        ClientError::Kinesis { code: ErrorCode::ServiceUnavailable | ErrorCode::InternalFailure, .. } => true,
+        ClientError::Unavailable { .. } => true,
+        ClientError::Status { code, message } => {
+            disposition(&tonic::Status::new(*code, message.clone())) != Disposition::Fatal
+        }
+        _ => false,
+    }
+}
