@@ -4,6 +4,7 @@
 mod attributes;
 mod call;
 mod cluster;
+mod consumers;
 mod records;
 mod reshard;
 mod streams;
@@ -21,6 +22,7 @@ use crate::error::ClientError;
 use crate::nodes::{tcp_connector, Connector, NodePool};
 use crate::routing::{NodeAddress, RoutingTable};
 
+pub use consumers::ConsumerKey;
 pub use reshard::split_midpoint;
 
 /// Room for a full GetRecords page (10 MiB) or PutRecords batch (5 MiB) plus framing;

@@ -15,7 +15,9 @@
 //! - `policies`: PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy.
 //! - `monitoring`: EnableEnhancedMonitoring, DisableEnhancedMonitoring.
 //! - `account`: DescribeLimits, DescribeAccountSettings, UpdateAccountSettings.
-//! - `arn`: stream ARNs with the node's region and account.
+//! - `consumers`: RegisterStreamConsumer, DeregisterStreamConsumer, DescribeStreamConsumer,
+//!   ListStreamConsumers (enhanced fan-out consumers).
+//! - `arn`: stream and consumer ARNs with the node's region and account.
 //! - `tokens`: authenticated shard iterators and NextTokens.
 //! - `validate`: member checks shared by the actions.
 //! - `admission`: bounded work per node.
@@ -25,6 +27,7 @@ mod account;
 pub mod admission;
 pub mod arn;
 mod capacity;
+mod consumers;
 pub mod error;
 mod monitoring;
 mod policies;
@@ -146,10 +149,11 @@ impl KinesisService {
         }
     }
 
-    /// The stream and consumer a ConsumerARN names (its name and creation second must
+    /// The stream and consumer a consumer ARN names (its name and creation second must
     /// match: an ARN of a deregistered consumer names no consumer registered again since).
-    fn consumer(&self, arn: &str) -> Result<(StreamMeta, ConsumerMeta), KinesisError> {
-        let (name, consumer, epoch_s) = self.account().consumer_of(arn, "consumerARN")?;
+    /// `member` is the model's name for it (`consumerARN`, `resourceARN`), used in messages.
+    fn consumer(&self, arn: &str, member: &str) -> Result<(StreamMeta, ConsumerMeta), KinesisError> {
+        let (name, consumer, epoch_s) = self.account().consumer_of(arn, member)?;
         let stream = self.stream(&name)?;
         let found = stream.consumer(&consumer).filter(|c| c.created_epoch_s() == epoch_s).cloned();
         match found {
