@@ -117,6 +117,7 @@ async fn consumers_register_page_deregister_and_outlive_a_metadata_leader() {
     wait_status(&k, &first_arn, "ACTIVE").await;
 
     // Described by ARN, by StreamARN and name, and by all three, from any node.
+    wait_status(&at_leader, &first_arn, "ACTIVE").await;
     let d = describe(&mut at_leader, by_name("s", "c00")).await;
     assert_eq!(
         (d.consumer_arn.as_str(), d.consumer_status.as_str(), d.stream_arn.as_str()),
@@ -152,7 +153,7 @@ async fn consumers_register_page_deregister_and_outlive_a_metadata_leader() {
     for name in ["p4", "p1", "p3", "p2"] {
         k.register_stream_consumer(register("p", name)).await.expect("register");
     }
-    let (pages_of_two, pages) = list_all(&mut at_leader, "p", Some(2)).await;
+    let (pages_of_two, pages) = list_all(&mut k, "p", Some(2)).await;
     let names: Vec<&str> = pages_of_two.iter().map(|c| c.consumer_name.as_str()).collect();
     assert_eq!((names, pages), (vec!["c00", "p1", "p2", "p3", "p4"], 3));
     let (whole, pages) = list_all(&mut k, "p", None).await;
@@ -175,7 +176,7 @@ async fn consumers_register_page_deregister_and_outlive_a_metadata_leader() {
     assert_eq!(summary(&mut k, "s").await.consumer_count, 19);
     expect_err!(k.register_stream_consumer(register("s", "c00")), "ResourceInUseException");
     at_leader.deregister_stream_consumer(deregister(by_name("s", "c01"))).await.expect("deregister by name");
-    assert_eq!(describe(&mut k, by_name("s", "c01")).await.consumer_status, "DELETING");
+    assert_eq!(describe(&mut at_leader, by_name("s", "c01")).await.consumer_status, "DELETING");
 
     // The metadata leader dies while they are DELETING; its successor forgets them.
     cluster.kill(leader);
@@ -201,15 +202,22 @@ async fn consumers_register_page_deregister_and_outlive_a_metadata_leader() {
     wait_status(&k, &again_arn, "ACTIVE").await;
     expect_err!(k.describe_stream_consumer(by_arn(&first_arn)), "ResourceNotFoundException");
 
-    // Every surviving node tells the same story.
+    // Every surviving node tells the same story (once it has applied the last writes).
     let expected: BTreeSet<String> =
         std::iter::once("c00".to_string()).chain((2..20).map(|i| format!("c{i:02}"))).collect();
     for i in (0..3).filter(|&i| i != leader) {
-        let mut k = cluster.kinesis(i).await;
-        let (consumers, _) = list_all(&mut k, "s", None).await;
-        let names: BTreeSet<String> = consumers.iter().map(|c| c.consumer_name.clone()).collect();
-        assert_eq!(names, expected, "node {}", i + 1);
-        assert!(consumers.iter().all(|c| c.consumer_status == "ACTIVE"), "node {}: {consumers:?}", i + 1);
+        let k = cluster.kinesis(i).await;
+        let what = format!("node {} lists the same consumers", i + 1);
+        common::eventually(&what, Duration::from_secs(10), Duration::from_millis(100), || {
+            let (mut k, expected) = (k.clone(), expected.clone());
+            async move {
+                let (consumers, _) = list_all(&mut k, "s", None).await;
+                let names: BTreeSet<String> = consumers.iter().map(|c| c.consumer_name.clone()).collect();
+                (names == expected && consumers.iter().all(|c| c.consumer_status == "ACTIVE")).then_some(())
+            }
+        })
+        .await;
+        let mut k = k;
         assert_eq!(summary(&mut k, "s").await.consumer_count, 19, "node {}", i + 1);
         assert_eq!(list_all(&mut k, "p", None).await.0.len(), 5, "node {}", i + 1);
     }
