@@ -27,9 +27,10 @@
 //! # Layout
 //! - `client/`: the `Client` handle and `ClientConfig`. `mod.rs` builds it and hands out
 //!   raw stubs; `call.rs` is the retry loop and routing-cache upkeep; `streams.rs`,
-//!   `reshard.rs`, `records.rs` and `cluster.rs` are the actions, grouped by what they
-//!   touch; `subscribe.rs` is SubscribeToShard and `subscribe`, which follows a whole
-//!   stream for a fan-out consumer.
+//!   `reshard.rs`, `records.rs`, `attributes.rs`, `consumers.rs` (enhanced fan-out
+//!   consumers) and `cluster.rs` are the actions, grouped by what they touch;
+//!   `subscribe.rs` is SubscribeToShard and `subscribe`, which follows a whole stream for a
+//!   fan-out consumer.
 //! - `error`: `ClientError` and `ErrorCode`, decoded from gRPC statuses, and which
 //!   failures are worth retrying.
 //! - `backoff`: `RetryPolicy`, the exponential backoff and time budget of every retry
@@ -51,7 +52,7 @@ mod nodes;
 mod routing;
 
 pub use backoff::RetryPolicy;
-pub use client::{split_midpoint, Client, ClientConfig, Delivery};
+pub use client::{split_midpoint, Client, ClientConfig, ConsumerKey, Delivery};
 pub use error::{ClientError, ErrorCode};
 pub use lineage::{expired_parent, Lineage, LineageError, LineageStart, ReadyShard, MAX_TRACKED_SHARDS};
 pub use model::{ParseShardIteratorTypeError, ShardIteratorType, StreamStatus};

@@ -29,6 +29,7 @@ use tonic::transport::Endpoint;
 use tonic::{Code, Request, Response, Status};
 
 const STREAM: &str = "s";
+const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:000000000000:stream/s";
 
 /// What every mock node shares: the cluster's shape and a log of who served what.
 #[derive(Default)]
@@ -51,6 +52,8 @@ struct World {
     listings: Mutex<u32>,
     /// (node id, action, virtual time) per request served.
     log: Mutex<Vec<(u64, &'static str, Instant)>>,
+    /// Registered consumers of `s`, listed one per page.
+    consumers: Mutex<Vec<Consumer>>,
 }
 
 /// Records per GetRecords page: small, so reads take several pages.
@@ -112,6 +115,16 @@ impl World {
             ..open_shard(&id, union)
         });
         Ok(())
+    }
+
+    /// The consumer a Describe/DeregisterStreamConsumer names: by ARN, or by stream ARN and name.
+    fn consumer(&self, key: &DeregisterStreamConsumerRequest) -> Result<Consumer, Status> {
+        let consumers = self.consumers.lock().expect("consumers lock");
+        let found = consumers.iter().find(|c| {
+            c.consumer_arn == key.consumer_arn
+                || (key.consumer_arn.is_empty() && key.stream_arn == STREAM_ARN && c.consumer_name == key.consumer_name)
+        });
+        found.cloned().ok_or_else(|| kinesis_error(Code::NotFound, "ResourceNotFoundException"))
     }
 
     /// Whether this reshard's answer is to be lost (it took effect all the same).
@@ -194,6 +207,15 @@ fn kinesis_error(code: Code, name: &'static str) -> Status {
     status
 }
 
+/// The mock's one stream, by ARN; any other is not found.
+fn the_stream(stream_arn: &str) -> Result<(), Status> {
+    if stream_arn == STREAM_ARN {
+        Ok(())
+    } else {
+        Err(kinesis_error(Code::NotFound, "ResourceNotFoundException"))
+    }
+}
+
 fn service_unavailable() -> Status {
     kinesis_error(Code::Unavailable, "ServiceUnavailable")
 }
@@ -264,6 +286,7 @@ impl Kinesis for MockNode {
         Ok(Response::new(DescribeStreamSummaryResponse {
             stream_description_summary: Some(StreamDescriptionSummary {
                 stream_name: STREAM.into(),
+                stream_arn: STREAM_ARN.into(),
                 stream_status: "ACTIVE".into(),
                 ..Default::default()
             }),
@@ -542,6 +565,77 @@ impl Kinesis for MockNode {
         _: Request<StopStreamEncryptionRequest>,
     ) -> Result<Response<StopStreamEncryptionResponse>, Status> {
         Err(Status::unimplemented("mock"))
+    }
+    async fn register_stream_consumer(
+        &self,
+        request: Request<RegisterStreamConsumerRequest>,
+    ) -> Result<Response<RegisterStreamConsumerResponse>, Status> {
+        self.served("RegisterStreamConsumer");
+        let request = request.into_inner();
+        the_stream(&request.stream_arn)?;
+        let mut consumers = self.world.consumers.lock().expect("consumers lock");
+        if consumers.iter().any(|c| c.consumer_name == request.consumer_name) {
+            return Err(kinesis_error(Code::AlreadyExists, "ResourceInUseException"));
+        }
+        let consumer = Consumer {
+            consumer_arn: format!("{STREAM_ARN}/consumer/{}:1700000000", request.consumer_name),
+            consumer_name: request.consumer_name,
+            consumer_status: "CREATING".into(),
+            consumer_creation_timestamp: 1_700_000_000_000,
+        };
+        consumers.push(Consumer { consumer_status: "ACTIVE".into(), ..consumer.clone() });
+        consumers.sort_by(|a, b| a.consumer_name.cmp(&b.consumer_name));
+        Ok(Response::new(RegisterStreamConsumerResponse { consumer: Some(consumer) }))
+    }
+    async fn deregister_stream_consumer(
+        &self,
+        request: Request<DeregisterStreamConsumerRequest>,
+    ) -> Result<Response<DeregisterStreamConsumerResponse>, Status> {
+        self.served("DeregisterStreamConsumer");
+        let found = self.world.consumer(request.get_ref())?;
+        self.world.consumers.lock().expect("consumers lock").retain(|c| c.consumer_arn != found.consumer_arn);
+        Ok(Response::new(DeregisterStreamConsumerResponse {}))
+    }
+    async fn describe_stream_consumer(
+        &self,
+        request: Request<DescribeStreamConsumerRequest>,
+    ) -> Result<Response<DescribeStreamConsumerResponse>, Status> {
+        self.served("DescribeStreamConsumer");
+        let r = request.into_inner();
+        let key = DeregisterStreamConsumerRequest {
+            stream_arn: r.stream_arn,
+            consumer_name: r.consumer_name,
+            consumer_arn: r.consumer_arn,
+        };
+        let c = self.world.consumer(&key)?;
+        Ok(Response::new(DescribeStreamConsumerResponse {
+            consumer_description: Some(ConsumerDescription {
+                consumer_name: c.consumer_name,
+                consumer_arn: c.consumer_arn,
+                consumer_status: c.consumer_status,
+                consumer_creation_timestamp: c.consumer_creation_timestamp,
+                stream_arn: STREAM_ARN.into(),
+            }),
+        }))
+    }
+    async fn list_stream_consumers(
+        &self,
+        request: Request<ListStreamConsumersRequest>,
+    ) -> Result<Response<ListStreamConsumersResponse>, Status> {
+        self.served("ListStreamConsumers");
+        let request = request.get_ref();
+        the_stream(&request.stream_arn)?;
+        // One consumer per page; the token is the index of the next one.
+        let consumers = self.world.consumers.lock().expect("consumers lock");
+        let index: usize = if request.next_token.is_empty() {
+            0
+        } else {
+            request.next_token.parse().map_err(|_| kinesis_error(Code::InvalidArgument, "InvalidArgumentException"))?
+        };
+        Ok(Response::new(ListStreamConsumersResponse {
+            consumers: consumers.get(index).cloned().into_iter().collect(),
+            next_token: (index + 1 < consumers.len()).then(|| (index + 1).to_string()),
+        }))
     }
 }
 
@@ -1267,4 +1361,44 @@ async fn the_cli_splits_at_the_midpoint_merges_scales_and_describes_the_lineage(
     let run = runnel(&endpoint, &["stream", "split", STREAM, "shardId-000000000000"], None).await;
     assert!(!run.success);
     assert!(run.stderr.contains("closed"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn the_cli_registers_lists_describes_and_deregisters_consumers_by_stream_name() {
+    let (world, endpoint) = one_node(PutScript::accept()).await;
+    for name in ["b-app", "a-app"] {
+        let run = runnel(&endpoint, &["consumer", "register", STREAM, name], None).await;
+        assert!(run.success, "{}", run.stderr);
+        assert!(run.stdout.join("\n").contains(&format!("consumer {name} of stream s is ACTIVE")), "{:?}", run.stdout);
+    }
+    let run = runnel(&endpoint, &["consumer", "register", STREAM, "a-app", "--no-wait"], None).await;
+    assert!(!run.success);
+    assert!(run.stderr.contains("ResourceInUseException"), "{}", run.stderr);
+
+    // Two pages of one consumer each, merged.
+    let run = runnel(&endpoint, &["--json", "consumer", "list", STREAM], None).await;
+    assert!(run.success, "{}", run.stderr);
+    let listing: serde_json::Value = serde_json::from_str(&run.stdout.join("\n")).expect("one JSON document");
+    let names: Vec<&str> = listing["consumers"]
+        .as_array()
+        .expect("consumers")
+        .iter()
+        .filter_map(|c| c["consumer_name"].as_str())
+        .collect();
+    assert_eq!(names, ["a-app", "b-app"]);
+    assert_eq!(served(&world, "ListStreamConsumers").len(), 2);
+
+    let run = runnel(&endpoint, &["consumer", "describe", STREAM, "a-app"], None).await;
+    assert!(run.success, "{}", run.stderr);
+    let text = run.stdout.join("\n");
+    assert!(text.contains(&format!("ARN:         {STREAM_ARN}/consumer/a-app:1700000000")), "{text}");
+    assert!(text.contains("Status:      ACTIVE"), "{text}");
+
+    let run = runnel(&endpoint, &["consumer", "deregister", STREAM, "a-app"], None).await;
+    assert!(run.success, "{}", run.stderr);
+    let run = runnel(&endpoint, &["consumer", "describe", STREAM, "a-app"], None).await;
+    assert!(!run.success);
+    assert!(run.stderr.contains("ResourceNotFoundException"), "{}", run.stderr);
+    let run = runnel(&endpoint, &["consumer", "list", STREAM], None).await;
+    assert_eq!(run.stdout, [format!("b-app\tACTIVE\t{STREAM_ARN}/consumer/b-app:1700000000")], "{}", run.stderr);
 }

@@ -1,6 +1,7 @@
 //! The `runnel` command line: argument definitions and dispatch to one module per command.
 
 mod cluster;
+mod consumer;
 mod get;
 mod output;
 mod put;
@@ -42,6 +43,9 @@ pub enum Command {
     /// Create, list, describe, delete, split, merge or scale streams.
     #[command(subcommand)]
     Stream(StreamCommand),
+    /// Register, list, describe or deregister a stream's enhanced fan-out consumers.
+    #[command(subcommand)]
+    Consumer(ConsumerCommand),
     /// Put one record (--data) or one record per line of a file (--file).
     Put(PutArgs),
     /// Read a stream (or one shard) from an iterator position until caught up; parents before children.
@@ -72,7 +76,12 @@ pub enum StreamCommand {
     /// Show a stream and all of its shards.
     Describe { name: String },
     /// Delete a stream.
-    Delete { name: String },
+    Delete {
+        name: String,
+        /// Deregister the stream's consumers too (else a stream with consumers is refused).
+        #[arg(long)]
+        enforce_consumer_deletion: bool,
+    },
     /// Split a shard in two and wait until the stream is ACTIVE again.
     Split {
         name: String,
@@ -112,6 +121,27 @@ pub enum StreamCommand {
         #[arg(long, default_value_t = 300)]
         wait_timeout: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsumerCommand {
+    /// Register a consumer with a stream and wait until it is ACTIVE.
+    Register {
+        stream: String,
+        name: String,
+        /// Return as soon as the consumer is CREATING.
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for ACTIVE.
+        #[arg(long, default_value_t = 60)]
+        wait_timeout: u64,
+    },
+    /// List a stream's consumers.
+    List { stream: String },
+    /// Show one consumer: its ARN, status and creation time.
+    Describe { stream: String, name: String },
+    /// Deregister a consumer (DELETING, then gone).
+    Deregister { stream: String, name: String },
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +215,7 @@ pub async fn run(cli: Cli, out: &mut Output) -> anyhow::Result<()> {
     let client = Client::connect(cli.endpoints).await?;
     match cli.command {
         Command::Stream(command) => stream::run(&client, command, out).await,
+        Command::Consumer(command) => consumer::run(&client, command, out).await,
         Command::Put(args) => put::run(&client, args, out).await,
         Command::Get(args) => get::run(&client, args, out).await,
         Command::Tail(args) => tail::run(&client, args, out).await,
@@ -254,6 +285,39 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(Cli::try_parse_from(["runnel", "stream", "scale", "s", "-1"]).is_err());
+    }
+
+    #[test]
+    fn consumer_commands_take_a_stream_and_a_name() {
+        let cli = Cli::try_parse_from(["runnel", "consumer", "register", "s", "app"]).expect("parses");
+        match cli.command {
+            Command::Consumer(ConsumerCommand::Register { stream, name, no_wait, wait_timeout }) => {
+                assert_eq!((stream.as_str(), name.as_str(), no_wait, wait_timeout), ("s", "app", false, 60));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["runnel", "consumer", "register", "s", "app", "--no-wait"]).expect("parses");
+        assert!(matches!(cli.command, Command::Consumer(ConsumerCommand::Register { no_wait: true, .. })));
+        let cli = Cli::try_parse_from(["runnel", "consumer", "list", "s"]).expect("parses");
+        assert!(matches!(cli.command, Command::Consumer(ConsumerCommand::List { ref stream }) if stream == "s"));
+        for action in ["describe", "deregister"] {
+            let cli = Cli::try_parse_from(["runnel", "consumer", action, "s", "app"]).expect("parses");
+            match cli.command {
+                Command::Consumer(ConsumerCommand::Describe { stream, name })
+                | Command::Consumer(ConsumerCommand::Deregister { stream, name }) => {
+                    assert_eq!((stream.as_str(), name.as_str()), ("s", "app"))
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            assert!(Cli::try_parse_from(["runnel", "consumer", action, "s"]).is_err(), "{action} needs a name");
+        }
+        assert!(Cli::try_parse_from(["runnel", "consumer", "list"]).is_err(), "list needs a stream");
+        let cli =
+            Cli::try_parse_from(["runnel", "stream", "delete", "s", "--enforce-consumer-deletion"]).expect("parses");
+        assert!(matches!(cli.command, Command::Stream(StreamCommand::Delete { enforce_consumer_deletion: true, .. })));
+        let cli = Cli::try_parse_from(["runnel", "stream", "delete", "s"]).expect("parses");
+        assert!(matches!(cli.command, Command::Stream(StreamCommand::Delete { enforce_consumer_deletion: false, .. })));
+        assert!(Cli::try_parse_from(["runnel", "consumer", "register", "s"]).is_err(), "register needs a name");
     }
 
     #[test]

@@ -27,8 +27,13 @@ pub async fn run(client: &Client, command: StreamCommand, out: &mut Output) -> a
         StreamCommand::Scale { name, target_count, no_wait, wait_timeout } => {
             scale(client, &name, target_count, wait(no_wait, wait_timeout), out).await
         }
-        StreamCommand::Delete { name } => {
-            client.delete_stream(&name).await.with_context(|| format!("deleting stream {name}"))?;
+        StreamCommand::Delete { name, enforce_consumer_deletion } => {
+            let deleted = if enforce_consumer_deletion {
+                client.delete_stream_with_consumers(&name).await
+            } else {
+                client.delete_stream(&name).await
+            };
+            deleted.with_context(|| format!("deleting stream {name}"))?;
             if out.json() {
                 out.value(&json!({ "stream_name": name, "deleted": true }))?;
             } else {

@@ -4,6 +4,7 @@
 mod attributes;
 mod call;
 mod cluster;
+mod consumers;
 mod records;
 mod reshard;
 mod streams;
@@ -22,6 +23,7 @@ use crate::error::ClientError;
 use crate::nodes::{tcp_connector, Connector, NodePool};
 use crate::routing::{NodeAddress, RoutingTable};
 
+pub use consumers::ConsumerKey;
 pub use reshard::split_midpoint;
 pub use subscribe::Delivery;
 

@@ -1,6 +1,7 @@
 //! Stream lifecycle and listing: CreateStream, DeleteStream, DescribeStream(Summary),
 //! ListStreams, ListShards, and waiting for a stream to settle.
 
+use std::future::Future;
 use std::time::Duration;
 
 use runnel_proto::v1::{
@@ -43,9 +44,21 @@ impl Client {
         Ok(())
     }
 
-    /// DeleteStream. The stream goes DELETING, then disappears; see `wait_for_deleted`.
+    /// DeleteStream. The stream goes DELETING, then disappears; see `wait_for_deleted`. A
+    /// stream with registered consumers is refused (ResourceInUseException); see
+    /// `delete_stream_with_consumers`.
     pub async fn delete_stream(&self, name: &str) -> Result<(), ClientError> {
-        let request = DeleteStreamRequest { stream_name: name.to_string(), ..Default::default() };
+        self.delete_stream_enforcing(name, false).await
+    }
+
+    /// DeleteStream with EnforceConsumerDeletion: the stream's consumers go with it.
+    pub async fn delete_stream_with_consumers(&self, name: &str) -> Result<(), ClientError> {
+        self.delete_stream_enforcing(name, true).await
+    }
+
+    async fn delete_stream_enforcing(&self, name: &str, enforce_consumer_deletion: bool) -> Result<(), ClientError> {
+        let request =
+            DeleteStreamRequest { stream_name: name.to_string(), enforce_consumer_deletion, ..Default::default() };
         let result = self
             .call(Route::Any, |channel| {
                 let request = request.clone();
@@ -150,48 +163,58 @@ impl Client {
         name: &str,
         timeout: Duration,
     ) -> Result<StreamDescriptionSummary, ClientError> {
-        let deadline = Instant::now() + timeout;
-        let mut last_seen = String::from("no answer");
-        loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(remaining, self.describe_stream_summary(name)).await {
-                Ok(Ok(summary)) if StreamStatus::from_name(&summary.stream_status) == StreamStatus::Active => {
-                    return Ok(summary);
+        poll_until(format!("stream {name} to become ACTIVE"), timeout, || async {
+            match self.describe_stream_summary(name).await {
+                Ok(summary) if StreamStatus::from_name(&summary.stream_status) == StreamStatus::Active => {
+                    Ok(Poll::Done(summary))
                 }
-                Ok(Ok(summary)) => last_seen = format!("status {}", summary.stream_status),
-                Ok(Err(e)) if e.code() == Some(&ErrorCode::ResourceNotFoundException) => last_seen = e.to_string(),
-                Ok(Err(e)) => return Err(e),
-                Err(_) => {}
+                Ok(summary) => Ok(Poll::Seen(format!("status {}", summary.stream_status))),
+                Err(e) if e.code() == Some(&ErrorCode::ResourceNotFoundException) => Ok(Poll::Seen(e.to_string())),
+                Err(e) => Err(e),
             }
-            if Instant::now() + POLL_INTERVAL >= deadline {
-                return Err(ClientError::Timeout {
-                    what: format!("stream {name} to become ACTIVE (last: {last_seen})"),
-                    waited: timeout,
-                });
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
+        })
+        .await
     }
 
     /// Polls DescribeStreamSummary until the stream is gone, for at most `timeout`.
     pub async fn wait_for_deleted(&self, name: &str, timeout: Duration) -> Result<(), ClientError> {
-        let deadline = Instant::now() + timeout;
-        let mut last_seen = String::from("no answer");
-        loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(remaining, self.describe_stream_summary(name)).await {
-                Ok(Err(e)) if e.code() == Some(&ErrorCode::ResourceNotFoundException) => return Ok(()),
-                Ok(Err(e)) => return Err(e),
-                Ok(Ok(summary)) => last_seen = format!("status {}", summary.stream_status),
-                Err(_) => {}
+        poll_until(format!("stream {name} to be deleted"), timeout, || async {
+            match self.describe_stream_summary(name).await {
+                Err(e) if e.code() == Some(&ErrorCode::ResourceNotFoundException) => Ok(Poll::Done(())),
+                Err(e) => Err(e),
+                Ok(summary) => Ok(Poll::Seen(format!("status {}", summary.stream_status))),
             }
-            if Instant::now() + POLL_INTERVAL >= deadline {
-                return Err(ClientError::Timeout {
-                    what: format!("stream {name} to be deleted (last: {last_seen})"),
-                    waited: timeout,
-                });
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
+        })
+        .await
+    }
+}
+
+/// One look of a wait: done, or what was seen instead.
+pub(crate) enum Poll<T> {
+    Done(T),
+    Seen(String),
+}
+
+/// Calls `check` every `POLL_INTERVAL` until it is done, fails, or `timeout` has passed
+/// (then a `Timeout` saying what was `awaited` and what was last seen).
+pub(crate) async fn poll_until<T, F, Fut>(awaited: String, timeout: Duration, mut check: F) -> Result<T, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, ClientError>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut last_seen = String::from("no answer");
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, check()).await {
+            Ok(Ok(Poll::Done(value))) => return Ok(value),
+            Ok(Ok(Poll::Seen(seen))) => last_seen = seen,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {}
         }
+        if Instant::now() + POLL_INTERVAL >= deadline {
+            return Err(ClientError::Timeout { what: format!("{awaited} (last: {last_seen})"), waited: timeout });
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
     }
 }

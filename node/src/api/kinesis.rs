@@ -132,6 +132,22 @@ fn monitoring_to_pb(out: EnhancedMonitoringOutput) -> pb::EnhancedMonitoringOutp
 }
 
 type EventStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::SubscribeToShardEvent, Status>> + Send>>;
+fn consumer_to_pb(c: ConsumerDescription) -> pb::Consumer {
+    pb::Consumer {
+        consumer_name: c.consumer_name,
+        consumer_arn: c.consumer_arn,
+        consumer_status: c.status.as_kinesis().to_string(),
+        consumer_creation_timestamp: c.created_ms,
+    }
+}
+
+fn stream_consumer(stream_arn: String, consumer_name: String, consumer_arn: String) -> StreamConsumerInput {
+    StreamConsumerInput {
+        stream_arn: some(stream_arn),
+        consumer_name: some(consumer_name),
+        consumer_arn: some(consumer_arn),
+    }
+}
 
 #[tonic::async_trait]
 impl Kinesis for KinesisGrpc {
@@ -642,5 +658,65 @@ impl Kinesis for KinesisGrpc {
         let input = encryption_input(req.stream_name, req.stream_arn, req.encryption_type, req.key_id);
         self.service.stop_stream_encryption(input).await.map_err(to_status)?;
         Ok(Response::new(pb::StopStreamEncryptionResponse {}))
+    }
+
+    async fn register_stream_consumer(
+        &self,
+        req: Request<pb::RegisterStreamConsumerRequest>,
+    ) -> Reply<pb::RegisterStreamConsumerResponse> {
+        let req = req.into_inner();
+        let input = RegisterStreamConsumerInput {
+            stream_arn: some(req.stream_arn),
+            consumer_name: some(req.consumer_name),
+            tags: req.tags.into_iter().collect(),
+        };
+        let out = self.service.register_stream_consumer(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::RegisterStreamConsumerResponse { consumer: Some(consumer_to_pb(out)) }))
+    }
+
+    async fn deregister_stream_consumer(
+        &self,
+        req: Request<pb::DeregisterStreamConsumerRequest>,
+    ) -> Reply<pb::DeregisterStreamConsumerResponse> {
+        let req = req.into_inner();
+        let input = stream_consumer(req.stream_arn, req.consumer_name, req.consumer_arn);
+        self.service.deregister_stream_consumer(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::DeregisterStreamConsumerResponse {}))
+    }
+
+    async fn describe_stream_consumer(
+        &self,
+        req: Request<pb::DescribeStreamConsumerRequest>,
+    ) -> Reply<pb::DescribeStreamConsumerResponse> {
+        let req = req.into_inner();
+        let input = stream_consumer(req.stream_arn, req.consumer_name, req.consumer_arn);
+        let c = self.service.describe_stream_consumer(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::DescribeStreamConsumerResponse {
+            consumer_description: Some(pb::ConsumerDescription {
+                consumer_name: c.consumer_name,
+                consumer_arn: c.consumer_arn,
+                consumer_status: c.status.as_kinesis().to_string(),
+                consumer_creation_timestamp: c.created_ms,
+                stream_arn: c.stream_arn,
+            }),
+        }))
+    }
+
+    async fn list_stream_consumers(
+        &self,
+        req: Request<pb::ListStreamConsumersRequest>,
+    ) -> Reply<pb::ListStreamConsumersResponse> {
+        let req = req.into_inner();
+        let input = ListStreamConsumersInput {
+            stream_arn: some(req.stream_arn),
+            next_token: some(req.next_token),
+            max_results: req.max_results,
+            stream_creation_timestamp_ms: req.stream_creation_timestamp,
+        };
+        let out = self.service.list_stream_consumers(input).await.map_err(to_status)?;
+        Ok(Response::new(pb::ListStreamConsumersResponse {
+            consumers: out.consumers.into_iter().map(consumer_to_pb).collect(),
+            next_token: out.next_token,
+        }))
     }
 }

@@ -330,7 +330,7 @@ impl MetaState {
 }
 
 /// Adding `new` to `existing` keeps every tag well formed and at most `STREAM_TAGS_MAX`.
-fn check_new_tags(existing: &Tags, new: &Tags) -> Result<(), MetaResult> {
+pub(super) fn check_new_tags(existing: &Tags, new: &Tags) -> Result<(), MetaResult> {
     for (key, value) in new {
         check_tag(key, value).map_err(|e| MetaResult::Refused(e.to_string()))?;
     }

@@ -142,11 +142,12 @@ pub enum MetaCommand {
         mibps: u32,
         now_ms: i64,
     },
-    /// RegisterStreamConsumer.
+    /// RegisterStreamConsumer, with the consumer's tags.
     RegisterConsumer {
         stream: StreamName,
         name: String,
         now_ms: i64,
+        tags: Tags,
     },
     /// A registered consumer becomes ACTIVE (the metadata leader's reconcile pass).
     ActivateConsumer {
@@ -178,6 +179,11 @@ pub enum MetaCommand {
     SetEncryption {
         name: StreamName,
         key_id: Option<String>,
+    },
+    /// DeleteStream without EnforceConsumerDeletion: refused while the stream has
+    /// registered consumers.
+    DeleteStreamWithoutConsumers {
+        name: StreamName,
     },
 }
 
@@ -433,12 +439,15 @@ impl MetaState {
             }
             MetaCommand::SetMaxRecordSize { name, kib } => self.set_max_record_size(name, *kib),
             MetaCommand::SetWarmThroughput { name, mibps, now_ms } => self.set_warm_throughput(name, *mibps, *now_ms),
-            MetaCommand::RegisterConsumer { stream, name, now_ms } => self.register_consumer(stream, name, *now_ms),
+            MetaCommand::RegisterConsumer { stream, name, now_ms, tags } => {
+                self.register_consumer(stream, name, *now_ms, tags)
+            }
             MetaCommand::ActivateConsumer { consumer } => self.activate_consumer(consumer),
             MetaCommand::DeregisterConsumer { consumer, now_ms } => self.deregister_consumer(consumer, *now_ms),
             MetaCommand::ForgetConsumer { consumer } => self.forget_consumer(consumer),
             MetaCommand::TakeLease { consumer, shard, lease } => self.take_lease(consumer, *shard, *lease),
             MetaCommand::ReleaseLease { consumer, shard, lease_id } => self.release_lease(consumer, *shard, *lease_id),
+            MetaCommand::DeleteStreamWithoutConsumers { name } => self.delete_stream_without_consumers(name),
         }
     }
 }

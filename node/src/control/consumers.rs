@@ -10,8 +10,12 @@
 //! (ResourceInUseException, Kinesis's rule); later it takes the lease over, and the node
 //! serving the old one ends it when it sees its lease gone. A subscription that ends
 //! releases its lease, so a renewal is never refused.
+//!
+//! A stream with registered consumers (CREATING or ACTIVE) is deleted only when the
+//! DeleteStream says EnforceConsumerDeletion; its consumers go with it.
 
-use super::command::MetaResult;
+use super::attributes::{check_new_tags, Tags};
+use super::command::{MetaCommand, MetaResult};
 use super::state::{MetaState, StreamMeta, StreamStatus};
 use crate::domain::{NodeId, ShardId, StreamName};
 use crate::limits::{CONSUMERS_PER_STREAM_MAX, SUBSCRIPTION_TAKEOVER_MS};
@@ -46,6 +50,8 @@ pub struct ConsumerMeta {
     pub deleting_since_ms: Option<i64>,
     /// The live subscription of each shard.
     pub leases: BTreeMap<ShardId, Lease>,
+    /// Given to RegisterStreamConsumer.
+    pub tags: Tags,
 }
 
 impl ConsumerMeta {
@@ -77,6 +83,16 @@ impl StreamMeta {
         self.consumers.iter().find(|c| c.name == name)
     }
 
+    /// The consumers registered and not deregistered (CREATING or ACTIVE): DescribeStreamSummary's
+    /// ConsumerCount, and what keeps a DeleteStream without EnforceConsumerDeletion from
+    /// going through. None once the stream is DELETING.
+    pub fn registered_consumers(&self) -> usize {
+        if self.status == StreamStatus::Deleting {
+            return 0;
+        }
+        self.consumers.iter().filter(|c| c.status != ConsumerStatus::Deleting).count()
+    }
+
     fn consumer_mut(&mut self, consumer: &ConsumerRef) -> Option<&mut ConsumerMeta> {
         self.consumers.iter_mut().find(|c| c.name == consumer.name && c.created_ms == consumer.created_ms)
     }
@@ -102,7 +118,16 @@ impl MetaState {
 
     /// RegisterStreamConsumer: a new CREATING consumer, at most
     /// `CONSUMERS_PER_STREAM_MAX` per stream (DELETING ones count until forgotten).
-    pub(super) fn register_consumer(&mut self, stream: &StreamName, name: &str, now_ms: i64) -> MetaResult {
+    pub(super) fn register_consumer(
+        &mut self,
+        stream: &StreamName,
+        name: &str,
+        now_ms: i64,
+        tags: &Tags,
+    ) -> MetaResult {
+        if let Err(refused) = check_new_tags(&Tags::new(), tags) {
+            return refused;
+        }
         let result = self.consumer_stream(stream).and_then(|s| {
             if s.status == StreamStatus::Creating {
                 return Err(ConsumerRefused::InUse(format!("Stream {stream} is CREATING, not ACTIVE.")));
@@ -121,10 +146,22 @@ impl MetaState {
                 status: ConsumerStatus::Creating,
                 deleting_since_ms: None,
                 leases: BTreeMap::new(),
+                tags: tags.clone(),
             });
             Ok(())
         });
         consumer_result(result)
+    }
+
+    /// DeleteStream without EnforceConsumerDeletion: refused while consumers are registered.
+    pub(super) fn delete_stream_without_consumers(&mut self, name: &StreamName) -> MetaResult {
+        let registered = self.streams.get(name).map_or(0, StreamMeta::registered_consumers);
+        if registered > 0 {
+            return MetaResult::Consumer(ConsumerRefused::InUse(format!(
+                "Stream {name} has {registered} registered consumer(s)."
+            )));
+        }
+        self.apply(&MetaCommand::DeleteStream { name: name.clone() })
     }
 
     /// A CREATING consumer becomes ACTIVE.
@@ -243,7 +280,7 @@ mod tests {
     }
 
     fn active(state: &mut MetaState, stream: &StreamName, name: &str, now_ms: i64) -> ConsumerRef {
-        assert_eq!(state.register_consumer(stream, name, now_ms), MetaResult::Ok);
+        assert_eq!(state.register_consumer(stream, name, now_ms, &Tags::new()), MetaResult::Ok);
         let consumer = ConsumerRef { stream: stream.clone(), name: name.into(), created_ms: now_ms };
         assert_eq!(state.activate_consumer(&consumer), MetaResult::Ok);
         consumer
@@ -253,12 +290,17 @@ mod tests {
     fn consumers_register_once_each_up_to_the_limit() {
         let (mut state, s) = stream();
         for i in 0..CONSUMERS_PER_STREAM_MAX {
-            assert_eq!(state.register_consumer(&s, &format!("c{i}"), 1), MetaResult::Ok);
+            assert_eq!(state.register_consumer(&s, &format!("c{i}"), 1, &Tags::new()), MetaResult::Ok);
         }
-        assert!(matches!(state.register_consumer(&s, "c0", 2), MetaResult::Consumer(ConsumerRefused::InUse(_))));
-        assert!(matches!(state.register_consumer(&s, "one-more", 2), MetaResult::Consumer(ConsumerRefused::Limit(_))));
+        let none = Tags::new();
+        assert!(matches!(state.register_consumer(&s, "c0", 2, &none), MetaResult::Consumer(ConsumerRefused::InUse(_))));
+        let refused = state.register_consumer(&s, "one-more", 2, &none);
+        assert!(matches!(refused, MetaResult::Consumer(ConsumerRefused::Limit(_))));
         let nope = StreamName::parse("nope").unwrap();
-        assert_eq!(state.register_consumer(&nope, "c", 2), MetaResult::Consumer(ConsumerRefused::StreamNotFound));
+        assert_eq!(
+            state.register_consumer(&nope, "c", 2, &none),
+            MetaResult::Consumer(ConsumerRefused::StreamNotFound)
+        );
         assert_eq!(state.streams[&s].consumer("c3").unwrap().status, ConsumerStatus::Creating);
     }
 
@@ -296,5 +338,41 @@ mod tests {
         // Registered again: another creation time, so the first ARN names nothing.
         active(&mut state, &s, "c", 5_000);
         assert_eq!(state.deregister_consumer(&c, 6_000), MetaResult::Consumer(ConsumerRefused::ConsumerNotFound));
+    }
+
+    #[test]
+    fn a_stream_with_registered_consumers_is_deleted_only_when_enforced() {
+        let (mut state, s) = stream();
+        let c = active(&mut state, &s, "c", 1_000);
+        let tags: Tags = [("team".to_string(), "a".to_string())].into();
+        assert_eq!(state.register_consumer(&s, "d", 1_000, &tags), MetaResult::Ok);
+        assert_eq!(state.streams[&s].consumer("d").unwrap().tags, tags);
+        assert_eq!(state.streams[&s].registered_consumers(), 2);
+        let too_many: Tags = (0..51).map(|i| (format!("k{i}"), String::new())).collect();
+        assert!(matches!(state.register_consumer(&s, "e", 1_000, &too_many), MetaResult::LimitExceeded(_)));
+        assert!(state.streams[&s].consumer("e").is_none());
+
+        let keep = MetaCommand::DeleteStreamWithoutConsumers { name: s.clone() };
+        assert!(matches!(state.apply(&keep), MetaResult::Consumer(ConsumerRefused::InUse(_))));
+        assert_eq!(state.streams[&s].status, StreamStatus::Active);
+        // DELETING consumers do not hold the stream back.
+        assert_eq!(state.deregister_consumer(&c, 2_000), MetaResult::Ok);
+        let d = ConsumerRef { stream: s.clone(), name: "d".into(), created_ms: 1_000 };
+        assert_eq!(state.deregister_consumer(&d, 2_000), MetaResult::Ok);
+        assert_eq!(state.streams[&s].registered_consumers(), 0);
+        assert_eq!(state.apply(&keep), MetaResult::Ok);
+        assert_eq!(state.streams[&s].status, StreamStatus::Deleting);
+        let nope = MetaCommand::DeleteStreamWithoutConsumers { name: StreamName::parse("nope").unwrap() };
+        assert!(matches!(state.apply(&nope), MetaResult::StreamNotFound(_)));
+    }
+
+    #[test]
+    fn enforced_deletion_takes_the_consumers_along() {
+        let (mut state, s) = stream();
+        active(&mut state, &s, "c", 1_000);
+        assert_eq!(state.apply(&MetaCommand::DeleteStream { name: s.clone() }), MetaResult::Ok);
+        assert_eq!(state.streams[&s].registered_consumers(), 0);
+        let refused = state.register_consumer(&s, "late", 3_000, &Tags::new());
+        assert_eq!(refused, MetaResult::Consumer(ConsumerRefused::StreamNotFound));
     }
 }

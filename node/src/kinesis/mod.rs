@@ -18,7 +18,9 @@
 //! - `encryption`: StartStreamEncryption, StopStreamEncryption, and the key records of an
 //!   encrypted stream are sealed with before they are proposed.
 //! - `account`: DescribeLimits, DescribeAccountSettings, UpdateAccountSettings.
-//! - `arn`: stream ARNs with the node's region and account.
+//! - `consumers`: RegisterStreamConsumer, DeregisterStreamConsumer, DescribeStreamConsumer,
+//!   ListStreamConsumers (enhanced fan-out consumers).
+//! - `arn`: stream and consumer ARNs with the node's region and account.
 //! - `tokens`: authenticated shard iterators and NextTokens.
 //! - `validate`: member checks shared by the actions.
 //! - `admission`: bounded work per node.
@@ -29,6 +31,7 @@ pub mod admission;
 pub mod arn;
 mod capacity;
 mod encryption;
+mod consumers;
 pub mod error;
 mod monitoring;
 mod policies;
@@ -154,10 +157,11 @@ impl KinesisService {
         }
     }
 
-    /// The stream and consumer a ConsumerARN names (its name and creation second must
+    /// The stream and consumer a consumer ARN names (its name and creation second must
     /// match: an ARN of a deregistered consumer names no consumer registered again since).
-    fn consumer(&self, arn: &str) -> Result<(StreamMeta, ConsumerMeta), KinesisError> {
-        let (name, consumer, epoch_s) = self.account().consumer_of(arn, "consumerARN")?;
+    /// `member` is the model's name for it (`consumerARN`, `resourceARN`), used in messages.
+    fn consumer(&self, arn: &str, member: &str) -> Result<(StreamMeta, ConsumerMeta), KinesisError> {
+        let (name, consumer, epoch_s) = self.account().consumer_of(arn, member)?;
         let stream = self.stream(&name)?;
         let found = stream.consumer(&consumer).filter(|c| c.created_epoch_s() == epoch_s).cloned();
         match found {

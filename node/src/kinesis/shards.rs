@@ -29,7 +29,7 @@ impl KinesisService {
                     "NextToken and StreamCreationTimestamp cannot be provided together.".into(),
                 ));
             }
-            let token = self.check_next_token(token)?;
+            let token: NextToken = self.check_next_token(token)?;
             let name = token
                 .stream
                 .ok_or_else(|| KinesisError::InvalidArgument("NextToken is not a ListShards token".into()))?;

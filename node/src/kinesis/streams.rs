@@ -1,11 +1,12 @@
 //! CreateStream, DeleteStream, DescribeStream, DescribeStreamSummary, ListStreams.
 
-use super::tokens::{age_ms, NextToken};
+use super::tokens::{age_ms, Issued, NextToken, TokenKind};
 use super::types::*;
 use super::{describe_shard, validate, KinesisError, KinesisService};
-use crate::control::{MetaCommand, MetaResult, StreamMeta, StreamMode};
+use crate::control::{ConsumerRefused, MetaCommand, MetaResult, StreamMeta, StreamMode};
 use crate::domain::{ShardId, StreamName};
 use crate::limits::*;
+use serde::de::DeserializeOwned;
 
 impl KinesisService {
     pub async fn create_stream(&self, req: CreateStreamInput) -> Result<(), KinesisError> {
@@ -64,9 +65,19 @@ impl KinesisService {
         let _admitted = self.admission.admit(0)?;
         validate::stream_only(&req.stream)?;
         let name = self.stream_name(&req.stream)?;
-        match self.meta_write(MetaCommand::DeleteStream { name: name.clone() }).await? {
+        // Without EnforceConsumerDeletion, registered consumers keep the stream (checked
+        // again when the metadata applies it, so a racing registration cannot slip by).
+        let command = if req.enforce_consumer_deletion {
+            MetaCommand::DeleteStream { name: name.clone() }
+        } else {
+            MetaCommand::DeleteStreamWithoutConsumers { name: name.clone() }
+        };
+        match self.meta_write(command).await? {
             MetaResult::Ok => Ok(()),
             MetaResult::StreamNotFound(_) => Err(self.not_found(&name)),
+            MetaResult::Consumer(ConsumerRefused::InUse(why)) => Err(KinesisError::ResourceInUse(format!(
+                "{why} Deregister them, or delete the stream with EnforceConsumerDeletion set to true."
+            ))),
             other => Err(KinesisError::InternalFailure(format!("unexpected reply {other:?}"))),
         }
     }
@@ -110,7 +121,7 @@ impl KinesisService {
                 (req.exclusive_start_stream_name, limit)
             }
             Some(token) => {
-                let token = self.check_next_token(token)?;
+                let token: NextToken = self.check_next_token(token)?;
                 if token.stream.is_some() {
                     return Err(KinesisError::InvalidArgument("NextToken is not a ListStreams token".into()));
                 }
@@ -157,10 +168,13 @@ impl KinesisService {
         })
     }
 
-    pub(super) fn check_next_token(&self, token: &str) -> Result<NextToken, KinesisError> {
-        let parsed: NextToken =
+    pub(super) fn check_next_token<T: DeserializeOwned + TokenKind + Issued>(
+        &self,
+        token: &str,
+    ) -> Result<T, KinesisError> {
+        let parsed: T =
             self.open(token).ok_or_else(|| KinesisError::InvalidArgument("NextToken is not valid".into()))?;
-        if age_ms(self.now_ms(), parsed.issued_ms) > NEXT_TOKEN_TTL_MS {
+        if age_ms(self.now_ms(), parsed.issued_ms()) > NEXT_TOKEN_TTL_MS {
             return Err(KinesisError::ExpiredNextToken(format!("NextToken expired after {NEXT_TOKEN_TTL_MS} ms")));
         }
         Ok(parsed)
@@ -175,7 +189,7 @@ impl KinesisService {
             retention_period_hours: stream.retention_hours,
             created_ms: stream.created_ms,
             open_shard_count: stream.open_shards().count() as u32,
-            consumer_count: 0,
+            consumer_count: stream.registered_consumers() as u32,
             shard_level_metrics: stream.shard_level_metrics.iter().copied().collect(),
             max_record_size_kib: stream.max_record_size_kib,
             warm_throughput: stream

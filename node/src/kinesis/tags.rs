@@ -1,5 +1,6 @@
 //! AddTagsToStream, RemoveTagsFromStream, ListTagsForStream (by StreamName or StreamARN), and
-//! TagResource, UntagResource, ListTagsForResource (by ResourceARN).
+//! TagResource, UntagResource, ListTagsForResource (by ResourceARN; ListTagsForResource also
+//! reads the tags a consumer was registered with).
 //!
 //! Lengths and counts the API model bounds are ValidationException; a key or value with
 //! characters Kinesis does not take, a reserved `aws:` key or more than 10 tags in one
@@ -160,10 +161,15 @@ impl KinesisService {
         self.untag_stream(&name, keys).await
     }
 
+    /// The tags of a stream, or of a consumer (given to RegisterStreamConsumer).
     pub async fn list_tags_for_resource(&self, resource_arn: &str) -> Result<Vec<Tag>, KinesisError> {
         let _admitted = self.admission.admit(0)?;
-        let name = self.account().stream_of(resource_arn, "resourceARN")?;
-        let stream = self.stream(&name)?;
-        Ok(stream.tags.into_iter().map(|(key, value)| Tag { key, value }).collect())
+        let tags = if resource_arn.contains("/consumer/") {
+            self.consumer(resource_arn, "resourceARN")?.1.tags
+        } else {
+            let name = self.account().stream_of(resource_arn, "resourceARN")?;
+            self.stream(&name)?.tags
+        };
+        Ok(tags.into_iter().map(|(key, value)| Tag { key, value }).collect())
     }
 }

@@ -46,6 +46,27 @@ impl TokenKind for NextToken {
     const KIND: u8 = 2;
 }
 
+impl TokenKind for ConsumersToken {
+    const KIND: u8 = 3;
+}
+
+/// When a token was issued, for its expiry.
+pub trait Issued {
+    fn issued_ms(&self) -> i64;
+}
+
+impl Issued for NextToken {
+    fn issued_ms(&self) -> i64 {
+        self.issued_ms
+    }
+}
+
+impl Issued for ConsumersToken {
+    fn issued_ms(&self) -> i64 {
+        self.issued_ms
+    }
+}
+
 fn mac(key: &TokenKey, kind: u8, signed: &[u8]) -> Hmac<Sha256> {
     // HMAC takes keys of any length: this cannot fail.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.secret).unwrap_or_else(|_| unreachable!());
@@ -110,6 +131,18 @@ pub struct NextToken {
     pub issued_ms: i64,
     /// ListShards: which shards the listing holds (its ShardFilter).
     pub shards: ShardSelection,
+}
+
+/// A ListStreamConsumers continuation: its own kind, so that no ListShards token (whose
+/// `after` is a shard number) passes for one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumersToken {
+    pub stream: StreamName,
+    pub incarnation: u64,
+    /// The name of the last consumer of the previous page (pages go in name order).
+    pub after: String,
+    pub page_size: u32,
+    pub issued_ms: i64,
 }
 
 /// The shards a ListShards call lists (its ShardFilter, AFTER_SHARD_ID aside).
@@ -202,6 +235,18 @@ mod tests {
         assert_eq!(open::<ShardIterator>(&keys, &token), Err(TokenError::Invalid));
         let it = seal(&keys, &iterator(3)).unwrap();
         assert_eq!(open::<NextToken>(&keys, &it), Err(TokenError::Invalid));
+        // A ListShards token names a shard after which to go on, no consumer.
+        let consumers = ConsumersToken {
+            stream: StreamName::parse("s").unwrap(),
+            incarnation: 1,
+            after: "app".into(),
+            page_size: 2,
+            issued_ms: 1_700_000_000_000,
+        };
+        let sealed = seal(&keys, &consumers).unwrap();
+        assert_eq!(open::<ConsumersToken>(&keys, &sealed), Ok(consumers));
+        assert_eq!(open::<NextToken>(&keys, &sealed), Err(TokenError::Invalid));
+        assert_eq!(open::<ConsumersToken>(&keys, &token), Err(TokenError::Invalid));
     }
 
     #[test]

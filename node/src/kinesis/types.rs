@@ -3,7 +3,7 @@
 //! Members arrive as the client sent them (strings unparsed, absent as `None`); the
 //! service validates them, so every wire gets the same errors.
 
-use crate::control::{ShardMetric, StreamMode, StreamStatus};
+use crate::control::{ConsumerStatus, ShardMetric, StreamMode, StreamStatus};
 use crate::domain::{HashKeyRange, SequenceNumber, ShardId, StreamName};
 
 /// A stream named by StreamName or StreamARN (Kinesis accepts either).
@@ -402,4 +402,47 @@ pub struct SubscribeToShardEvent {
     pub millis_behind_latest: i64,
     /// Set on the last event of a closed shard.
     pub child_shards: Vec<ChildShard>,
+}
+
+/// RegisterStreamConsumer names its stream by StreamARN only.
+#[derive(Debug, Clone, Default)]
+pub struct RegisterStreamConsumerInput {
+    pub stream_arn: Option<String>,
+    pub consumer_name: Option<String>,
+    /// Key and value as sent; checked like CreateStream's.
+    pub tags: Vec<(String, String)>,
+}
+
+/// DescribeStreamConsumer and DeregisterStreamConsumer: a consumer named by its ARN, or by
+/// its stream's ARN and its name, or by all three (which must agree).
+#[derive(Debug, Clone, Default)]
+pub struct StreamConsumerInput {
+    pub stream_arn: Option<String>,
+    pub consumer_name: Option<String>,
+    pub consumer_arn: Option<String>,
+}
+
+/// A consumer as Kinesis describes it (its `Consumer` shape leaves out the stream ARN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerDescription {
+    pub consumer_name: String,
+    pub consumer_arn: String,
+    pub status: ConsumerStatus,
+    pub created_ms: i64,
+    pub stream_arn: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListStreamConsumersInput {
+    pub stream_arn: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i32>,
+    pub stream_creation_timestamp_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListStreamConsumersOutput {
+    /// In name order.
+    pub consumers: Vec<ConsumerDescription>,
+    pub next_token: Option<String>,
 }

@@ -75,6 +75,31 @@ fn stream_arn_form(s: &str) -> bool {
     })
 }
 
+/// `^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`,
+/// matched as a whole.
+fn consumer_arn_form(s: &str) -> bool {
+    // The tail is fixed from the end: names hold neither `/` nor `:`.
+    let Some((head, epoch)) = s.rsplit_once(':') else { return false };
+    let Some((head, consumer)) = head.rsplit_once("/consumer/") else { return false };
+    let Some((prefix, stream)) = head.rsplit_once("stream/") else { return false };
+    if epoch.is_empty() || !epoch.bytes().all(|b| b.is_ascii_digit()) || !names_chars(consumer) || !names_chars(stream)
+    {
+        return false;
+    }
+    // `arn:aws.*:kinesis:.*:\d{12}:.*` before `stream/`; the earliest `:kinesis:` leaves the
+    // most room for the account after it.
+    const KINESIS: &str = ":kinesis:";
+    if !prefix.starts_with("arn:aws") {
+        return false;
+    }
+    let Some(kinesis_end) = prefix["arn:aws".len()..].find(KINESIS).map(|i| "arn:aws".len() + i + KINESIS.len()) else {
+        return false;
+    };
+    let bytes = prefix.as_bytes();
+    (kinesis_end..prefix.len().saturating_sub(13))
+        .any(|at| bytes[at] == b':' && bytes[at + 13] == b':' && bytes[at + 1..at + 13].iter().all(u8::is_ascii_digit))
+}
+
 pub const STREAM_NAME: Text = Text {
     pattern: Some(Pattern { regex: "[a-zA-Z0-9_.-]+", matches: names_chars }),
     chars_min: STREAM_NAME_CHARS_MIN,
@@ -84,6 +109,19 @@ pub const STREAM_ARN: Text = Text {
     pattern: Some(Pattern { regex: "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+", matches: stream_arn_form }),
     chars_min: STREAM_ARN_CHARS_MIN,
     chars_max: STREAM_ARN_CHARS_MAX,
+};
+pub const CONSUMER_NAME: Text = Text {
+    pattern: Some(Pattern { regex: "[a-zA-Z0-9_.-]+", matches: names_chars }),
+    chars_min: CONSUMER_NAME_CHARS_MIN,
+    chars_max: CONSUMER_NAME_CHARS_MAX,
+};
+pub const CONSUMER_ARN: Text = Text {
+    pattern: Some(Pattern {
+        regex: "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+",
+        matches: consumer_arn_form,
+    }),
+    chars_min: CONSUMER_ARN_CHARS_MIN,
+    chars_max: CONSUMER_ARN_CHARS_MAX,
 };
 pub const SHARD_ID: Text = Text {
     pattern: Some(Pattern { regex: "[a-zA-Z0-9_.-]+", matches: names_chars }),
@@ -459,6 +497,32 @@ pub fn stream_encryption(req: &StreamEncryptionInput) -> Result<(), KinesisError
     m.finish()
 }
 
+pub fn register_stream_consumer(req: &RegisterStreamConsumerInput) -> Result<(), KinesisError> {
+    let mut m = Members::new();
+    m.required_text("consumerName", req.consumer_name.as_deref(), CONSUMER_NAME);
+    m.required_text("streamARN", req.stream_arn.as_deref(), STREAM_ARN);
+    m.finish()
+}
+
+/// DescribeStreamConsumer and DeregisterStreamConsumer. Every member is optional in the
+/// model; which ones name the consumer is checked after (InvalidArgumentException).
+pub fn stream_consumer(req: &StreamConsumerInput) -> Result<(), KinesisError> {
+    let mut m = Members::new();
+    m.text("consumerARN", req.consumer_arn.as_deref(), CONSUMER_ARN);
+    m.text("consumerName", req.consumer_name.as_deref(), CONSUMER_NAME);
+    m.text("streamARN", req.stream_arn.as_deref(), STREAM_ARN);
+    m.finish()
+}
+
+pub fn list_stream_consumers(req: &ListStreamConsumersInput) -> Result<(), KinesisError> {
+    let mut m = Members::new();
+    let (min, max) = (LIST_CONSUMERS_RESULTS_MIN, LIST_CONSUMERS_RESULTS_MAX);
+    m.number("maxResults", limit(req.max_results), min.into(), max.into());
+    m.text("nextToken", req.next_token.as_deref(), NEXT_TOKEN);
+    m.required_text("streamARN", req.stream_arn.as_deref(), STREAM_ARN);
+    m.finish()
+}
+
 /// The stream a request names, by StreamName or by StreamARN (`...:stream/NAME`), once its
 /// members passed their constraints.
 pub fn stream_name(stream: &StreamRef) -> Result<StreamName, KinesisError> {
@@ -571,6 +635,82 @@ mod tests {
         ] {
             assert!(!stream_arn_form(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn consumer_arns_follow_the_model_pattern() {
+        for good in [
+            "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c:1",
+            "arn:aws-cn:kinesis:cn-north-1:123456789012:stream/a.b-c_d/consumer/x.y-z_0:1700000000",
+            "arn:aws:kinesis::123456789012:stream/s/consumer/c:0",
+            "arn:aws:kinesis:r:123456789012:extra/stream/s/consumer/c:12",
+        ] {
+            assert!(consumer_arn_form(good), "{good}");
+        }
+        for bad in [
+            "",
+            "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+            "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c",
+            "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c:",
+            "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c:1x",
+            "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c d:1",
+            "arn:aws:kinesis:us-east-1:123456789012:stream//consumer/c:1",
+            "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/:1",
+            "arn:aws:kinesis:us-east-1:12345678901:stream/s/consumer/c:1",
+            "arn:aws:kinesis:123456789012:stream/s/consumer/c:1",
+            "arn:aws:sqs:us-east-1:123456789012:stream/s/consumer/c:1",
+            "xarn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c:1",
+        ] {
+            assert!(!consumer_arn_form(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn consumer_actions_name_their_members() {
+        let m = message(register_stream_consumer(&RegisterStreamConsumerInput::default()));
+        assert_eq!(
+            m,
+            "2 validation errors detected: \
+             Value null at 'consumerName' failed to satisfy constraint: Member must not be null; \
+             Value null at 'streamARN' failed to satisfy constraint: Member must not be null"
+        );
+        let long = RegisterStreamConsumerInput {
+            consumer_name: Some("c".repeat(129)),
+            stream_arn: Some("s".into()),
+            tags: Vec::new(),
+        };
+        let m = message(register_stream_consumer(&long));
+        assert!(m.starts_with("2 validation errors detected: "), "{m}");
+        assert!(
+            m.contains(
+                "at 'consumerName' failed to satisfy constraint: Member must have length less than or equal to 128"
+            ),
+            "{m}"
+        );
+        assert!(m.contains("Value 's' at 'streamARN' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+"), "{m}");
+        let bad = StreamConsumerInput {
+            consumer_arn: Some("arn:aws:kinesis:r:123456789012:stream/s".into()),
+            consumer_name: Some("a b".into()),
+            stream_arn: None,
+        };
+        let m = message(stream_consumer(&bad));
+        assert!(m.contains("Value 'arn:aws:kinesis:r:123456789012:stream/s' at 'consumerARN' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+"), "{m}");
+        assert!(m.contains("Value 'a b' at 'consumerName'"), "{m}");
+        assert!(stream_consumer(&StreamConsumerInput::default()).is_ok(), "which members name it is semantic");
+        let list = ListStreamConsumersInput { max_results: Some(0), ..Default::default() };
+        let m = message(list_stream_consumers(&list));
+        assert_eq!(
+            m,
+            "2 validation errors detected: \
+             Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1; \
+             Value null at 'streamARN' failed to satisfy constraint: Member must not be null"
+        );
+        let list = ListStreamConsumersInput {
+            max_results: Some(10_001),
+            stream_arn: Some("arn:aws:kinesis:r:123456789012:stream/s".into()),
+            ..Default::default()
+        };
+        assert!(message(list_stream_consumers(&list)).ends_with("Member must have value less than or equal to 10000"));
     }
 
     #[test]
