@@ -9,15 +9,17 @@
 //! with random partition keys until the record budget is spent, recording the latency of
 //! every call in an HDR histogram.
 
+mod stream;
+
 use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng};
 use runnel_client::proto::{PutRecordRequest, PutRecordsRequest, PutRecordsRequestEntry};
-use runnel_client::{Client, ErrorCode};
+use runnel_client::Client;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Mode {
@@ -122,12 +124,7 @@ async fn main() -> anyhow::Result<()> {
         bail!("--batch must be 1 to 500");
     }
     let client = Client::connect(args.endpoints.clone()).await.context("connect")?;
-    match client.create_stream(&args.stream, args.shards).await {
-        Ok(()) => {}
-        Err(e) if e.code() == Some(&ErrorCode::ResourceInUseException) => {}
-        Err(e) => return Err(e).context("create stream"),
-    }
-    client.wait_for_active(&args.stream, Duration::from_secs(60)).await.context("stream never became ACTIVE")?;
+    stream::ready(&client, &args.stream, args.shards).await?;
 
     let totals = Arc::new(Totals {
         records_left: AtomicU64::new(args.records),

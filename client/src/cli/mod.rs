@@ -6,6 +6,7 @@ mod get;
 mod output;
 mod put;
 mod stream;
+mod subscribe;
 mod tail;
 
 use std::path::PathBuf;
@@ -52,6 +53,9 @@ pub enum Command {
     Get(GetArgs),
     /// Follow a stream's shards (and children created meanwhile) and print records as they arrive, until Ctrl-C.
     Tail(TailArgs),
+    /// Follow a stream as a registered consumer: records pushed as they are written
+    /// (SubscribeToShard), parents before children, until Ctrl-C.
+    Subscribe(SubscribeArgs),
     /// Show the cluster's nodes and Raft groups.
     Cluster,
 }
@@ -204,6 +208,18 @@ pub struct TailArgs {
     pub poll_ms: u64,
 }
 
+#[derive(Debug, Args)]
+pub struct SubscribeArgs {
+    /// Stream to follow.
+    pub stream: String,
+    /// The registered consumer to subscribe as (`runnel consumer register STREAM NAME`).
+    #[arg(long)]
+    pub consumer: String,
+    /// Start at the oldest record instead of new ones only.
+    #[arg(long)]
+    pub from_start: bool,
+}
+
 impl TailArgs {
     fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_ms)
@@ -219,6 +235,7 @@ pub async fn run(cli: Cli, out: &mut Output) -> anyhow::Result<()> {
         Command::Put(args) => put::run(&client, args, out).await,
         Command::Get(args) => get::run(&client, args, out).await,
         Command::Tail(args) => tail::run(&client, args, out).await,
+        Command::Subscribe(args) => subscribe::run(&client, args, out).await,
         Command::Cluster => cluster::run(&client, out).await,
     }
 }
@@ -285,6 +302,19 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(Cli::try_parse_from(["runnel", "stream", "scale", "s", "-1"]).is_err());
+    }
+
+    #[test]
+    fn subscribe_takes_a_stream_and_a_consumer() {
+        let cli =
+            Cli::try_parse_from(["runnel", "subscribe", "s", "--consumer", "app", "--from-start"]).expect("parses");
+        match cli.command {
+            Command::Subscribe(SubscribeArgs { stream, consumer, from_start }) => {
+                assert_eq!((stream.as_str(), consumer.as_str(), from_start), ("s", "app", true))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["runnel", "subscribe", "s"]).is_err(), "--consumer is required");
     }
 
     #[test]

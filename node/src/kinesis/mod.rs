@@ -30,8 +30,8 @@ mod account;
 pub mod admission;
 pub mod arn;
 mod capacity;
-mod encryption;
 mod consumers;
+mod encryption;
 pub mod error;
 mod monitoring;
 mod policies;
@@ -71,6 +71,8 @@ const META_VISIBLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a write refused by a sealed parent waits for the metadata to name its
 /// children (the metadata leader completes the reshard right after the seal).
 const RESHARD_WAIT: Duration = Duration::from_secs(10);
+/// How long a read naming a shard this node does not know yet waits for its metadata.
+const META_CATCH_UP: Duration = Duration::from_secs(3);
 /// Generations a write follows before giving up (a reshard of a just-made child...).
 const RESHARD_HOPS_MAX: usize = 8;
 
@@ -154,6 +156,25 @@ impl KinesisService {
                 self.account().id,
                 status.as_kinesis()
             ))),
+        }
+    }
+
+    /// The live stream once this node's metadata knows shard `id`. A shard a reshard just
+    /// made (its id at or above the stream's next one here) may be known to the node that
+    /// named it to the caller (ChildShards) before it is here: wait a little for the
+    /// metadata to catch up rather than deny it exists.
+    async fn stream_with_shard(&self, name: &StreamName, id: ShardId) -> Result<StreamMeta, KinesisError> {
+        let mut meta = self.node.meta.subscribe();
+        let deadline = tokio::time::Instant::now() + META_CATCH_UP;
+        loop {
+            let stream = self.live_stream(name)?;
+            if stream.shard(id).is_some() || id.0 < stream.next_shard {
+                return Ok(stream);
+            }
+            meta.borrow_and_update();
+            if tokio::time::timeout_at(deadline, meta.changed()).await.is_err() {
+                return Ok(stream);
+            }
         }
     }
 

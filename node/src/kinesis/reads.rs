@@ -28,7 +28,7 @@ impl KinesisService {
             ))
         };
         self.stream(&name).map_err(|_| shard_missing())?;
-        let stream = self.live_stream(&name)?;
+        let stream = self.stream_with_shard(&name, shard_id).await?;
         let shard = stream.shard(shard_id).ok_or_else(shard_missing)?;
         let next_counter = self
             .start_position(

@@ -54,7 +54,7 @@ impl KinesisService {
             message: format!("This node serves {SUBSCRIPTIONS_PER_NODE_MAX} subscriptions already."),
             retry_after_ms: 1_000,
         })?;
-        let (stream, consumer) = self.consumer(&req.consumer_arn)?;
+        let (stream, consumer) = self.consumer(&req.consumer_arn, "consumerARN")?;
         if consumer.status != ConsumerStatus::Active {
             return Err(KinesisError::ResourceInUse(format!(
                 "Consumer {} is {}, not ACTIVE.",
@@ -62,7 +62,11 @@ impl KinesisService {
                 consumer.status.as_kinesis()
             )));
         }
-        let stream = self.live_stream(&stream.name)?;
+        let shard_id = ShardId::resolve(&req.shard_id);
+        let stream = match shard_id {
+            Some(id) => self.stream_with_shard(&stream.name, id).await?,
+            None => self.live_stream(&stream.name)?,
+        };
         let shard_missing = || {
             KinesisError::ResourceNotFound(format!(
                 "Shard {} in stream {} under account {} does not exist",
@@ -71,7 +75,7 @@ impl KinesisService {
                 self.account().id
             ))
         };
-        let shard = ShardId::resolve(&req.shard_id).and_then(|id| stream.shard(id)).ok_or_else(shard_missing)?.clone();
+        let shard = shard_id.and_then(|id| stream.shard(id)).ok_or_else(shard_missing)?.clone();
         let position = req.starting_position.unwrap_or_default();
         let next = self
             .start_position(

@@ -312,22 +312,6 @@ pub fn create_stream(req: &CreateStreamInput) -> Result<(), KinesisError> {
     m.finish()
 }
 
-pub const CONSUMER_ARN: Text = Text {
-    pattern: Some(Pattern {
-        regex: "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+",
-        matches: consumer_arn_form,
-    }),
-    chars_min: CONSUMER_ARN_CHARS_MIN,
-    chars_max: CONSUMER_ARN_CHARS_MAX,
-};
-
-/// A consumer ARN's form: a stream ARN, `/consumer/`, a name, `:` and a number.
-fn consumer_arn_form(s: &str) -> bool {
-    let Some((stream, consumer)) = s.rsplit_once("/consumer/") else { return false };
-    let Some((name, epoch)) = consumer.rsplit_once(':') else { return false };
-    stream_arn_form(stream) && names_chars(name) && !epoch.is_empty() && epoch.bytes().all(|b| b.is_ascii_digit())
-}
-
 pub fn subscribe_to_shard(req: &SubscribeToShardInput) -> Result<(), KinesisError> {
     let mut m = Members::new();
     m.required_str("consumerARN", &req.consumer_arn, CONSUMER_ARN);
