@@ -272,6 +272,17 @@ async fn subscribe_to_shard_positions_heartbeats_leases_and_refusals() {
     };
     assert_eq!(common::error_name(&ended), "ResourceNotFoundException", "{ended:?}");
 
+    // Twenty consumers registered at once (several in the same millisecond) all become
+    // ACTIVE at once, not one every few seconds.
+    create_active(&mut k, "many", 1).await;
+    let started = std::time::Instant::now();
+    let registrations = (0..20).map(|i| {
+        let mut k = k.clone();
+        async move { register(&mut k, "many", &format!("c{i}")).await }
+    });
+    futures::future::join_all(registrations).await;
+    assert!(started.elapsed() < Duration::from_secs(10), "20 consumers took {:?} to become ACTIVE", started.elapsed());
+
     // A closed shard's last event names its children.
     let arn = register(&mut k, "sub", "reader-2").await;
     let split = SplitShardRequest {

@@ -196,8 +196,8 @@ impl Pass {
             for c in &stream.consumers {
                 let consumer =
                     ConsumerRef { stream: stream.name.clone(), name: c.name.clone(), created_ms: c.created_ms };
-                // Keyed by the stream and the consumer's creation time: one report each.
-                let key = (GroupId(stream.incarnation ^ c.created_ms as u64), Report::Consumer);
+                // One report key per consumer (registrations in the same millisecond too).
+                let key = (GroupId(consumer_key(stream.incarnation, &c.name, c.created_ms)), Report::Consumer);
                 match c.status {
                     ConsumerStatus::Creating if self.due(key) => {
                         self.report(MetaCommand::ActivateConsumer { consumer }, "consumer activation")
@@ -327,5 +327,27 @@ impl Pass {
                 Err(e) => tracing::debug!("metadata initialize: {e}"),
             }
         }
+    }
+}
+
+/// A report key for one consumer of one stream incarnation. `DefaultHasher::new` uses
+/// fixed keys: the same on every pass and in every simulation replay.
+fn consumer_key(incarnation: u64, name: &str, created_ms: i64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (incarnation, name, created_ms).hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consumers_registered_in_the_same_millisecond_have_their_own_report_keys() {
+        let keys: std::collections::BTreeSet<u64> = (0..20).map(|i| consumer_key(7, &format!("c{i}"), 1_000)).collect();
+        assert_eq!(keys.len(), 20);
+        assert_eq!(consumer_key(7, "c1", 1_000), consumer_key(7, "c1", 1_000), "stable");
+        assert_ne!(consumer_key(7, "c1", 1_000), consumer_key(8, "c1", 1_000));
     }
 }
