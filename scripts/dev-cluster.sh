@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
-cargo build --release --locked -p runnel-node -p runnel-client
+cargo build --release --locked -p runnel-node -p runnel-client -p runnel-benches
 exec "$CARGO_TARGET_DIR/release/runnel-node" dev "$@"
