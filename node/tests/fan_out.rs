@@ -307,4 +307,23 @@ async fn subscribe_to_shard_positions_heartbeats_leases_and_refusals() {
     assert_eq!(children.len(), 2);
     assert!(children.iter().all(|c| c.parent_shards == vec![shard.to_string()]));
     assert!(events.message().await.unwrap().is_none(), "the subscription ends after the children");
+
+    // A shard closed before it took a record ends too (it has no record at its end).
+    create_active(&mut k, "bare", 1).await;
+    let arn = register(&mut k, "bare", "empty-reader").await;
+    let split = SplitShardRequest {
+        stream_name: "bare".into(),
+        shard_to_split: shard.into(),
+        new_starting_hash_key: (u128::MAX / 2).to_string(),
+        stream_arn: String::new(),
+    };
+    k.split_shard(split).await.expect("split an empty shard");
+    common::wait_active(&mut k, "bare").await;
+    let mut events =
+        k.subscribe_to_shard(subscribe_req(&arn, shard, "TRIM_HORIZON", None)).await.expect("subscribe").into_inner();
+    let event = tokio::time::timeout(Duration::from_secs(5), events.message()).await.expect("at once");
+    let event = event.unwrap().expect("the last event");
+    assert!(event.records.is_empty());
+    assert_eq!(event.child_shards.len(), 2, "{event:?}");
+    assert!(events.message().await.unwrap().is_none());
 }
