@@ -183,11 +183,20 @@ impl Subscription {
                 limit: SUBSCRIPTION_EVENT_RECORDS_MAX,
                 bytes_max: SUBSCRIPTION_EVENT_BYTES_MAX as u64,
             };
-            let reply = match read_replica(&node, &req).await {
-                Some(reply) => reply?,
-                None => read(&node, &shard.replicas, &req).await?,
+            // Whether this replica had applied the shard's seal before the read: every
+            // record comes before the seal, so the read then saw all there will be.
+            let sealed_here = node.group(shard.group).is_some_and(|g| g.shared.applied().sealed);
+            let (reply, sealed) = match read_replica(&node, &req).await {
+                Some(reply) => (reply?, sealed_here),
+                // At the leader, which applied everything committed: a shard is closed in
+                // the metadata only after its seal committed.
+                None => (read(&node, &shard.replicas, &req).await?, true),
             };
-            let ended = shard.closed.is_some_and(|c| reply.next_counter > c.ending_counter);
+            // Past the EndingSequenceNumber, or nothing after the read in a sealed shard: an
+            // empty shard has no record at its EndingSequenceNumber to read past.
+            let ended = shard
+                .closed
+                .is_some_and(|c| reply.next_counter > c.ending_counter || sealed && reply.next_arrival_ms.is_none());
             let due = last_sent.is_none_or(|t| t.elapsed() >= heartbeat);
             let has_records = !reply.records.is_empty();
             if has_records || ended || due {
