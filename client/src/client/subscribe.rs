@@ -5,7 +5,11 @@
 //! children), renews each shard's subscription when it ends (every 5 minutes), and after
 //! a failure (the serving node died, another subscription held the lease for a moment)
 //! subscribes again, on any node, AFTER the continuation number of the last event it
-//! delivered: nothing is lost or delivered twice per shard.
+//! delivered: nothing is lost or delivered twice per shard. A subscription silent for
+//! `EVENT_SILENCE_MAX` (its node lost power without closing the connection) counts as
+//! failed. Each failure gets the whole retry budget once a subscription worked again.
+
+use std::time::Duration;
 
 use runnel_proto::v1::{ChildShard, Record, StartingPosition, SubscribeToShardEvent, SubscribeToShardRequest};
 use tokio::sync::mpsc;
@@ -21,6 +25,10 @@ use crate::model::ShardIteratorType;
 
 /// Deliveries waiting for the caller; shard followers wait when it is slower.
 const DELIVERY_QUEUE: usize = 64;
+/// A subscription that sends nothing for this long is taken for dead and replaced: the
+/// server sends an event at least every 5 s (a heartbeat when idle), plus the time of a
+/// read at a shard's leader that it may be waiting on.
+const EVENT_SILENCE_MAX: Duration = Duration::from_secs(20);
 
 /// What `subscribe` hands over, per shard in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,15 +167,20 @@ impl Follower {
                 starting_position: Some(self.position.clone()),
             };
             let failure = match self.client.subscribe_to_shard(request).await {
-                Ok(events) => match self.deliver(events).await {
-                    Delivered::Renew => {
+                Ok(events) => {
+                    let (delivered, heard) = self.deliver(events).await;
+                    if heard || matches!(delivered, Delivered::Renew) {
+                        // It worked again: a later failure gets the whole budget, not what
+                        // is left of one that started before (a failover minutes ago).
                         attempt = 0;
                         failing_since = None;
-                        continue;
                     }
-                    Delivered::Done => return Ok(()),
-                    Delivered::Failed(e) => e,
-                },
+                    match delivered {
+                        Delivered::Renew => continue,
+                        Delivered::Done => return Ok(()),
+                        Delivered::Failed(e) => e,
+                    }
+                }
                 Err(e) => e,
             };
             if !retryable(&failure) {
@@ -179,19 +192,26 @@ impl Follower {
             }
             tracing::debug!(shard = %self.shard_id, "subscription failed, resubscribing: {failure}");
             attempt += 1;
-            tokio::time::sleep(policy.delay(attempt)).await;
+            // The client's jitter source: seeded (`ClientConfig::jitter_seed`), it replays.
+            tokio::time::sleep(self.client.inner.jitter.delay(&policy, attempt)).await;
         }
     }
 
-    /// Delivers a subscription's events until it ends.
-    async fn deliver(&mut self, mut events: Streaming<SubscribeToShardEvent>) -> Delivered {
+    /// Delivers a subscription's events until it ends; also whether any event came.
+    async fn deliver(&mut self, mut events: Streaming<SubscribeToShardEvent>) -> (Delivered, bool) {
+        let mut heard = false;
         loop {
-            let event = match events.message().await {
-                Ok(Some(event)) => event,
+            let event = match tokio::time::timeout(EVENT_SILENCE_MAX, events.message()).await {
+                Ok(Ok(Some(event))) => event,
                 // The subscription's time is up: renew it from where it got to.
-                Ok(None) => return Delivered::Renew,
-                Err(status) => return Delivered::Failed(ClientError::from_status(&status)),
+                Ok(Ok(None)) => return (Delivered::Renew, heard),
+                Ok(Err(status)) => return (Delivered::Failed(ClientError::from_status(&status)), heard),
+                Err(_) => {
+                    let what = format!("an event of the subscription to {}", self.shard_id);
+                    return (Delivered::Failed(ClientError::Timeout { what, waited: EVENT_SILENCE_MAX }), heard);
+                }
             };
+            heard = true;
             if !event.records.is_empty() {
                 let delivery = Delivery::Records {
                     shard_id: self.shard_id.clone(),
@@ -199,7 +219,7 @@ impl Follower {
                     millis_behind_latest: event.millis_behind_latest,
                 };
                 if self.tx.send(delivery).await.is_err() {
-                    return Delivered::Done;
+                    return (Delivered::Done, heard);
                 }
             }
             self.position = StartingPosition {
@@ -210,7 +230,7 @@ impl Follower {
             if !event.child_shards.is_empty() {
                 let ended = Delivery::Ended { shard_id: self.shard_id.clone(), children: event.child_shards };
                 let _ = self.tx.send(ended).await;
-                return Delivered::Done;
+                return (Delivered::Done, heard);
             }
         }
     }
@@ -224,11 +244,12 @@ enum Delivered {
     Failed(ClientError),
 }
 
-/// Failures a new subscription gets over: those any call retries, and another
-/// subscription holding the shard's lease (one that died with its node, until the 5 s
-/// takeover grace has passed).
+/// Failures a new subscription gets over: those any call retries, another subscription
+/// holding the shard's lease (one that died with its node, until the 5 s takeover grace
+/// has passed), and a subscription gone silent.
 fn retryable(e: &ClientError) -> bool {
     match e {
+        ClientError::Timeout { .. } => true,
         ClientError::Kinesis { code: ErrorCode::ResourceInUseException, .. } => true,
         ClientError::Kinesis { code: ErrorCode::ServiceUnavailable | ErrorCode::InternalFailure, .. } => true,
         ClientError::Unavailable { .. } => true,
