@@ -266,6 +266,12 @@ impl Node {
         secret
     }
 
+    /// A fresh random id (a subscription's lease), from the same injected source as the
+    /// secrets, so that a simulation replays.
+    pub fn random_id(&self) -> u64 {
+        failstop::lock(&self.secrets, "secret source").next_u64()
+    }
+
     fn tombstone_key(group: GroupId) -> Vec<u8> {
         keys::key(group, KeyKind::Tombstone)
     }

@@ -88,7 +88,7 @@ impl KinesisService {
             .await?;
         let consumer =
             ConsumerRef { stream: stream.name.clone(), name: consumer.name, created_ms: consumer.created_ms };
-        let lease = Lease { id: rand::random(), node: self.node.id, since_ms: self.now_ms() };
+        let lease = Lease { id: self.node.random_id(), node: self.node.id, since_ms: self.now_ms() };
         let take = MetaCommand::TakeLease { consumer: consumer.clone(), shard: shard.id, lease };
         match self.meta_write(take).await? {
             MetaResult::Ok => {}
