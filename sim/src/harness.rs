@@ -14,7 +14,7 @@ use openraft::async_runtime::WatchReceiver as _;
 use openraft::ServerState;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use runnel_node::cluster::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
+use runnel_node::cluster::{Continuation, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{
     NodeConfig, NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT,
 };
@@ -22,7 +22,7 @@ use runnel_node::domain::NodeId;
 use runnel_node::failstop::FailStop;
 use runnel_node::limits::{
     ON_DEMAND_WINDOW_MS_DEFAULT, RETENTION_HOURS_DEFAULT, RETENTION_HOUR_MS_DEFAULT, SCALINGS_PER_WINDOW_DEFAULT,
-    SHARD_LIMIT_DEFAULT, SUBSCRIPTION_MS_DEFAULT,
+    SHARD_LIMIT_DEFAULT,
 };
 use runnel_node::raft::runtime::{panic_message, RAFT_PANIC_REASON};
 use runnel_node::shard::read::read_stored;
@@ -47,10 +47,14 @@ pub enum Bug {
     /// Retention trims the shard leader's copy only: a replica that leads later still
     /// has the expired records.
     LeaderOnlyTrim,
+    /// A subscription's continuation number names the next record instead of the one
+    /// before it: a subscriber resuming after it (a renewal, a failover) skips a record.
+    ContinuationOffByOne,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 4] = [Bug::AckBeforeSync, Bug::StaleReads, Bug::NoSeal, Bug::LeaderOnlyTrim];
+    pub const ALL: [Bug; 5] =
+        [Bug::AckBeforeSync, Bug::StaleReads, Bug::NoSeal, Bug::LeaderOnlyTrim, Bug::ContinuationOffByOne];
 
     /// Its name on the command line (`--bug`).
     pub fn flag(self) -> &'static str {
@@ -59,6 +63,7 @@ impl Bug {
             Bug::StaleReads => "stale-reads",
             Bug::NoSeal => "no-seal",
             Bug::LeaderOnlyTrim => "leader-only-trim",
+            Bug::ContinuationOffByOne => "continuation-off-by-one",
         }
     }
 
@@ -113,6 +118,9 @@ pub struct Stats {
     pub entries_checked: usize,
     /// Acknowledged writes the final reads no longer found: expired (retention).
     pub expired: usize,
+    /// Fan-out subscribers, and the records their subscriptions pushed (all of them).
+    pub subscribers: usize,
+    pub deliveries: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +140,9 @@ const SAMPLE_EVERY_STEPS: u64 = 5;
 const BASE_LATENCY: Duration = Duration::from_millis(2);
 /// An hour of retention under `Focus::Retention`: records live 6 s.
 const RETENTION_HOUR_MS_FOCUSED: u64 = 250;
+/// How long a subscription lasts before the subscriber renews it (5 minutes in Kinesis):
+/// short, so that every run renews its subscriptions many times.
+const SUBSCRIPTION_MS: u64 = 3_000;
 /// Where simulated wall-clock time starts, in seconds since 1970: 2026-01-01T00:00:00Z.
 const SIM_EPOCH_SECS: u64 = 1_767_225_600;
 
@@ -204,6 +215,10 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         Some(Bug::LeaderOnlyTrim) => TrimPath::LeaderOnly,
         _ => TrimPath::Replicated,
     };
+    let continuation = match cfg.bug {
+        Some(Bug::ContinuationOffByOne) => Continuation::AtNext,
+        _ => Continuation::BeforeNext,
+    };
     // With retention focused on, 24 hours pass in 6 s of simulated time: records written
     // early in the run expire while faults go on.
     let retention_hour_ms = match cfg.focus {
@@ -245,7 +260,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     kinesis_limits: false,
                     on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
                     encryption_key: None,
-                    subscription_ms: SUBSCRIPTION_MS_DEFAULT,
+                    subscription_ms: SUBSCRIPTION_MS,
                 };
                 let deps = NodeDeps {
                     engine,
@@ -256,6 +271,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     read_check,
                     parent_end,
                     trim_path,
+                    continuation,
                     secrets: SecretSource::Seeded(seed ^ id.wrapping_mul(0x9e37_79b9)),
                     fail_stop: fail_stop.clone(),
                 };
@@ -313,6 +329,11 @@ pub fn run(cfg: &SimConfig) -> Outcome {
     }
     clients.push("consumer0".to_string());
     sim.client("consumer0", workload::consumer(ctx.clone(), "consumer0".into(), cfg.seed.wrapping_add(7)));
+    for s in 0..swarm.subscribers {
+        let (name, seed) = (format!("subscriber{s}"), cfg.seed.wrapping_add(3_000 + s as u64));
+        clients.push(name.clone());
+        sim.client(name.clone(), workload::subscriber(ctx.clone(), name, seed));
+    }
 
     let mut world = World {
         sim,
@@ -409,6 +430,8 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         fail_stops: fail_stops_seen,
         entries_checked,
         expired: expired(&oracle),
+        subscribers: oracle.subscribers.len(),
+        deliveries: oracle.subscribers.values().map(|s| s.records().count()).sum(),
     };
     let mut history = oracle.history.clone();
     history.push(format!("{:>9.3}s end: {stats:?}", sim_time.as_secs_f64()));

@@ -11,20 +11,24 @@
 //! # Layout
 //! - `harness`: one run: the world, node hosts, clients, fault injection, the supervisor
 //!   that restarts fail-stopped nodes, the verdict.
-//! - `swarm`: the options of a run (faults, how many reshards), drawn from its seed (and
-//!   `Focus` to force some).
+//! - `swarm`: the options of a run (faults, how many reshards, fan-out subscribers), drawn
+//!   from its seed (and `Focus` to force some).
 //! - `faults`: the seed's fault schedule under those options, each fault with its end.
 //! - `disks`: one in-memory engine per node: crashes, read errors, quiet reads for the
 //!   checker.
 //! - `net`: gRPC over turmoil TCP (client and peer listeners, connectors), the clock.
 //! - `workload/`: the client hosts: driver, producers (raw gRPC and `runnel-client`),
-//!   consumer, resharder (splits, merges, UpdateShardCount during the faults); readers
-//!   follow the lineage, parents to their ends before children.
-//! - `oracle`: what clients were told and when, what readers got; failed writes are
-//!   unknown.
+//!   consumer, resharder (splits, merges, UpdateShardCount during the faults), and
+//!   enhanced fan-out subscribers (`runnel-client`'s `subscribe`: SubscribeToShard
+//!   pushes, renewed every 3 s, failing over between nodes); readers follow the lineage,
+//!   parents to their ends before children.
+//! - `oracle`: what clients were told and when, what readers got and what subscriptions
+//!   pushed; failed writes are unknown.
 //! - `sampler`: what the harness reads from running nodes every few steps for the live
 //!   invariants.
-//! - `invariants/`: one file per promise, each citing where it comes from.
+//! - `invariants/`: one file per promise, each citing where it comes from; the
+//!   `subscription_*` ones judge what the subscribers were pushed (no loss, order and
+//!   lineage, only committed records).
 
 pub mod disks;
 pub mod faults;
@@ -50,11 +54,12 @@ pub fn focus_flag(focus: Focus) -> &'static str {
         Focus::Quiet => "quiet",
         Focus::Reshards => "reshards",
         Focus::Retention => "retention",
+        Focus::FanOut => "fan-out",
     }
 }
 
 pub fn parse_focus(flag: &str) -> Option<Focus> {
-    [Focus::Crashes, Focus::StaleReads, Focus::Quiet, Focus::Reshards, Focus::Retention]
+    [Focus::Crashes, Focus::StaleReads, Focus::Quiet, Focus::Reshards, Focus::Retention, Focus::FanOut]
         .into_iter()
         .find(|f| focus_flag(*f) == flag)
 }

@@ -7,6 +7,7 @@
 //! cargo run -p runnel-sim -- --seed 3 --focus stale-reads --bug stale-reads
 //! cargo run -p runnel-sim -- --seed 0 --focus reshards --bug no-seal
 //! cargo run -p runnel-sim -- --seed 0 --focus retention --bug leader-only-trim
+//! cargo run -p runnel-sim -- --seed 0 --focus fan-out --bug continuation-off-by-one
 //! ```
 
 use anyhow::bail;
@@ -29,10 +30,10 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     nodes: usize,
     /// Turn on a deliberately broken behaviour (to see the checker catch it).
-    #[arg(long, value_parser = ["ack-before-sync", "stale-reads", "no-seal", "leader-only-trim"])]
+    #[arg(long, value_parser = ["ack-before-sync", "stale-reads", "no-seal", "leader-only-trim", "continuation-off-by-one"])]
     bug: Option<String>,
     /// Force what the faults exercise instead of drawing it from the seed.
-    #[arg(long, value_parser = ["crashes", "stale-reads", "quiet", "reshards", "retention"])]
+    #[arg(long, value_parser = ["crashes", "stale-reads", "quiet", "reshards", "retention", "fan-out"])]
     focus: Option<String>,
     /// Print the whole history of every run, not only of failing ones.
     #[arg(long)]

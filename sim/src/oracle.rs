@@ -1,5 +1,6 @@
 //! What the simulation observed: every write a client attempted and how it ended (and
-//! when), every page a reader got, what the final reader saw, and a readable history. The
+//! when), every page a reader got, every record a subscription pushed, what the final
+//! reader saw, and a readable history. The
 //! invariants judge this record; the ones checked while the run goes (`sampler.rs`) add
 //! their findings to it as they happen.
 //!
@@ -43,6 +44,51 @@ pub struct ConsumerView {
     pub shard: String,
     /// What it read, in order, across every iterator it used.
     pub records: Vec<(u128, Payload)>,
+}
+
+/// One thing `Client::subscribe` handed a subscriber, in the order it came.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Delivered {
+    Record {
+        shard: String,
+        seq: u128,
+        payload: Payload,
+        /// Simulated time the subscriber had it.
+        at: Duration,
+    },
+    /// The shard was delivered to its end; these are its children.
+    Ended { shard: String, children: Vec<String>, at: Duration },
+}
+
+/// An enhanced fan-out subscriber: its consumer, and everything its subscriptions pushed.
+#[derive(Debug, Clone, Default)]
+pub struct SubscriberView {
+    /// The registered consumer it subscribed as; `None` until it was ACTIVE.
+    pub consumer_arn: Option<String>,
+    pub deliveries: Vec<Delivered>,
+    /// It had caught up with the final reads (every record delivered, every closed shard
+    /// ended) when it stopped.
+    pub drained: bool,
+    /// Why `Client::subscribe` gave up, if it did.
+    pub failure: Option<String>,
+}
+
+impl SubscriberView {
+    /// The records delivered: (shard, sequence number, payload).
+    pub fn records(&self) -> impl Iterator<Item = (&str, u128, &str)> {
+        self.deliveries.iter().filter_map(|d| match d {
+            Delivered::Record { shard, seq, payload, .. } => Some((shard.as_str(), *seq, payload.as_str())),
+            Delivered::Ended { .. } => None,
+        })
+    }
+
+    /// Shards delivered to their end.
+    pub fn ended(&self) -> impl Iterator<Item = &str> {
+        self.deliveries.iter().filter_map(|d| match d {
+            Delivered::Ended { shard, .. } => Some(shard.as_str()),
+            Delivered::Record { .. } => None,
+        })
+    }
 }
 
 /// One GetRecords page as a reader got it.
@@ -94,6 +140,8 @@ pub struct Oracle {
     pub consumer_views: BTreeMap<(String, String), ConsumerView>,
     /// Every GetRecords page consumers got.
     pub pages: Vec<PageRead>,
+    /// Every enhanced fan-out subscriber, by name.
+    pub subscribers: BTreeMap<String, SubscriberView>,
     /// The final read of every shard after healing, in order.
     pub final_reads: BTreeMap<String, Vec<(u128, Payload)>>,
     /// Every shard of the stream, open and closed: as it was created, then as listed again

@@ -108,6 +108,10 @@ pub enum Focus {
     /// Records expire during the run (retention of seconds): trims and log purges race
     /// crashes, partitions and leader changes, and closed shards expire.
     Retention,
+    /// Enhanced fan-out subscribers follow the stream while the nodes serving them crash
+    /// or are cut off, leaders move and shards split and merge: subscriptions fail over,
+    /// renew (every 3 s) and take up children.
+    FanOut,
 }
 
 /// The options of one run.
@@ -139,6 +143,8 @@ pub struct Swarm {
     pub leave_down: Option<NodeId>,
     /// Splits, merges and UpdateShardCount calls during the safety phase.
     pub reshards: u32,
+    /// Enhanced fan-out subscribers following the stream (`workload::subscriber`).
+    pub subscribers: usize,
 }
 
 /// Share of seeds that run with no faults at all (a baseline the others are compared to).
@@ -150,6 +156,9 @@ const LEAVE_DOWN_SHARE: f64 = 0.3;
 /// Reshards per run: a few, as each one adds Raft groups (and time) to the run.
 const RESHARDS: std::ops::RangeInclusive<u32> = 1..=3;
 const RESHARDS_FOCUSED: u32 = 6;
+/// Share of seeds without a focus that run a fan-out subscriber.
+const SUBSCRIBER_SHARE: f64 = 0.5;
+const SUBSCRIBERS_FOCUSED: usize = 2;
 
 fn range(rng: &mut StdRng, min: Range<u64>, extra: Range<u64>) -> Range<u64> {
     let start = rng.random_range(min);
@@ -196,6 +205,12 @@ impl Swarm {
         let leave_down = rng.random_bool(LEAVE_DOWN_SHARE).then(|| nodes[rng.random_range(0..nodes.len())]);
         // Drawn last, so that adding it left every earlier option of a seed as it was.
         let mut reshards = rng.random_range(RESHARDS);
+        // After that, for the same reason. Only runs without a focus draw subscribers, so
+        // the focused runs (the checker's self-tests) replay as they did.
+        let mut subscribers = match focus {
+            None => usize::from(rng.random_bool(SUBSCRIBER_SHARE)),
+            Some(_) => 0,
+        };
         match focus {
             None => {}
             Some(Focus::Quiet) => weights.clear(),
@@ -215,6 +230,19 @@ impl Swarm {
                 // Leadership moves often, and a replica is often away while others trim.
                 weights = vec![(FaultKind::Crash, 3), (FaultKind::PeerIsolate, 2), (FaultKind::Partition, 1)];
             }
+            Some(Focus::FanOut) => {
+                // Serving nodes die or vanish mid-subscription (clients included in the
+                // cut), leaders move under them, and parents end while children open.
+                weights = vec![
+                    (FaultKind::Crash, 3),
+                    (FaultKind::Isolate, 2),
+                    (FaultKind::PeerIsolate, 2),
+                    (FaultKind::Partition, 1),
+                    (FaultKind::Hold, 1),
+                ];
+                reshards = *RESHARDS.end();
+                subscribers = SUBSCRIBERS_FOCUSED;
+            }
         }
         Swarm {
             weights,
@@ -232,6 +260,7 @@ impl Swarm {
             failstop_restart_ms,
             leave_down,
             reshards,
+            subscribers,
         }
     }
 
@@ -261,7 +290,7 @@ impl Swarm {
         format!(
             "swarm: kinds [{}] spacing {:?} ms, spells {:?} ms, holds {:?} ms, down {:?} ms, leader share {:.2}, \
              majority guard {:.2}, loss <= {:.3}, latency <= {} ms, slow disk <= {} ms, read errors <= {:.5}, \
-             crash keeps {:?}, fail-stop restart {:?} ms, left down at heal: {}, reshards: {}",
+             crash keeps {:?}, fail-stop restart {:?} ms, left down at heal: {}, reshards: {}, subscribers: {}",
             kinds.join(" "),
             self.spacing_ms,
             self.spell_ms,
@@ -277,6 +306,7 @@ impl Swarm {
             self.failstop_restart_ms,
             self.leave_down.map_or("none".to_string(), |n| format!("n{n}")),
             self.reshards,
+            self.subscribers,
         )
     }
 }
@@ -308,6 +338,8 @@ mod tests {
         assert!(swarms.iter().any(|s| s.leave_down.is_some()));
         assert!(swarms.iter().any(|s| s.leave_down.is_none()));
         assert!(swarms.iter().any(|s| s.weights.is_empty()), "some seeds run without faults");
+        let subscribed = swarms.iter().filter(|s| s.subscribers > 0).count();
+        assert!((20..=80).contains(&subscribed), "{subscribed} of 100 seeds run a subscriber");
     }
 
     #[test]
@@ -323,6 +355,10 @@ mod tests {
             assert!(reshards.enabled(FaultKind::Partition) && !reshards.enabled(FaultKind::Crash));
             assert_eq!(reshards.reshards, RESHARDS_FOCUSED);
             assert!(RESHARDS.contains(&Swarm::draw(seed, &nodes, None).reshards));
+            let fan_out = Swarm::draw(seed, &nodes, Some(Focus::FanOut));
+            assert!(fan_out.enabled(FaultKind::Crash) && fan_out.enabled(FaultKind::Isolate));
+            assert_eq!(fan_out.subscribers, SUBSCRIBERS_FOCUSED);
+            assert_eq!(Swarm::draw(seed, &nodes, Some(Focus::Crashes)).subscribers, 0);
         }
     }
 }

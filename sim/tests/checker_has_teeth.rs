@@ -17,6 +17,9 @@
 //! - Trimming only the shard leader's copy for retention: after leadership moves, a reader
 //!   starting from TRIM_HORIZON gets records that an earlier such reader no longer got
 //!   (expired-stay-gone).
+//! - A subscription's continuation number naming the next record instead of the last one
+//!   sent: a subscriber renewing (or failing over) after it skips the record written next
+//!   (subscription-complete).
 
 use runnel_sim::{replay_command, run, Bug, Focus, SimConfig};
 
@@ -32,6 +35,10 @@ const NO_SEAL_SEEDS: [u64; 2] = [2, 0];
 /// Retention-focused seeds on which a prober reads from TRIM_HORIZON at a new leader
 /// before it trimmed its own copy (seed 1 does).
 const LEADER_ONLY_TRIM_SEEDS: [u64; 1] = [1];
+/// Fan-out-focused seeds on which a subscription is renewed (or fails over) before the
+/// record its continuation number names was written, so the resumed one skips it (seed 0
+/// does).
+const CONTINUATION_SEEDS: [u64; 1] = [0];
 
 /// Runs `seeds` with `bug` until one run reports every invariant in `expected`.
 fn caught(seeds: &[u64], focus: Focus, bug: Bug, expected: &[&str]) {
@@ -92,6 +99,16 @@ fn ending_a_parent_without_sealing_it_is_caught() {
 #[test]
 fn trimming_only_the_leaders_copy_is_caught() {
     caught(&LEADER_ONLY_TRIM_SEEDS, Focus::Retention, Bug::LeaderOnlyTrim, &["expired-stay-gone"]);
+}
+
+#[test]
+fn a_continuation_number_one_past_the_last_record_is_caught() {
+    caught(&CONTINUATION_SEEDS, Focus::FanOut, Bug::ContinuationOffByOne, &["subscription-complete"]);
+}
+
+#[test]
+fn the_continuation_seeds_without_the_bug_keep_every_promise() {
+    clean(&CONTINUATION_SEEDS, Focus::FanOut);
 }
 
 #[test]

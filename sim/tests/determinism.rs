@@ -19,7 +19,8 @@ fn same_twice(cfg: SimConfig) {
 }
 
 /// Seed 7 draws crashes, isolated leaders, holds, slow disks and read errors that make a
-/// node fail-stop four times.
+/// node fail-stop four times, and a fan-out subscriber (its history line carries a digest
+/// of every record pushed to it and when).
 #[test]
 fn one_seed_twice_gives_identical_histories() {
     same_twice(SimConfig::new(7));

@@ -1,5 +1,6 @@
-//! The fixed seed set CI runs: 100 seeds on 3 nodes, 11 on 5, and the regression seeds of
-//! bugs the simulation found (seeds found in the ranges are run there already). Each seed
+//! The fixed seed set CI runs: 100 seeds on 3 nodes (half of them with a fan-out
+//! subscriber), 11 on 5, a few focused on retention and on fan-out, and the regression
+//! seeds of bugs the simulation found (seeds found in the ranges are run there already). Each seed
 //! draws its own swarm options (which faults, how often and how hard; see `swarm.rs`), and
 //! `swarm::tests` checks that across 100 seeds every fault kind is drawn. Split in parts
 //! so the test threads share them.
@@ -32,6 +33,11 @@ const REGRESSION_SEEDS: [u64; 1] = [3];
 ///   times out is now a `ConnectError` in the simulation as in production
 ///   (`sim/src/net.rs`), and the node moves on to the next replica.
 const REGRESSION_SEEDS_5_NODES: [u64; 1] = [1_002];
+/// Fan-out focused seeds, 0 up to this. In them:
+/// - 2: a shard closed before it took any record never ended its subscriptions (they
+///   waited to read past an EndingSequenceNumber no record had), so subscribers never took
+///   up its children (node/src/kinesis/subscribe.rs).
+const FAN_OUT_SEEDS: u64 = 5;
 
 #[test]
 fn seeds_0_to_25() {
@@ -65,6 +71,18 @@ fn retention_seeds() {
     let outcomes = run_focused(0..10, 3, Some(Focus::Retention));
     let expired: usize = outcomes.iter().map(|o| o.stats.expired).sum();
     assert!(expired >= 500, "records must actually expire in these runs, {expired} did");
+}
+
+/// Two enhanced fan-out subscribers follow the stream from TRIM_HORIZON while the nodes
+/// serving them crash or are cut off and shards split and merge; subscriptions renew every
+/// 3 s. Every subscriber must get every record, in order, once, and only committed ones.
+#[test]
+fn fan_out_seeds() {
+    let outcomes = run_focused(0..FAN_OUT_SEEDS, 3, Some(Focus::FanOut));
+    for o in &outcomes {
+        assert_eq!(o.stats.subscribers, 2, "seed {}", o.seed);
+        assert!(o.stats.deliveries >= 2 * o.stats.acked, "seed {}: {:?}", o.seed, o.stats);
+    }
 }
 
 #[test]

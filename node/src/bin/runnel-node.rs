@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use runnel_node::api::server::serve;
 use runnel_node::cluster::clock::SystemClock;
-use runnel_node::cluster::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
+use runnel_node::cluster::{Continuation, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{
     load_encryption_key, parse_peer, FileConfig, NodeConfig, NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT,
     META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT, REPLICATION_FACTOR_DEFAULT,
@@ -279,6 +279,7 @@ async fn start_node(
         read_check: ReadCheck::Linearizable,
         parent_end: ParentEnd::Seal,
         trim_path: TrimPath::Replicated,
+        continuation: Continuation::BeforeNext,
         secrets: SecretSource::Os,
         fail_stop: FailStop::abort_process(),
     };

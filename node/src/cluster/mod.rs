@@ -28,4 +28,4 @@ pub mod status;
 pub mod supervise;
 pub mod throughput;
 
-pub use node::{Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
+pub use node::{Continuation, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};

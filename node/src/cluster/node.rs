@@ -59,6 +59,19 @@ pub enum TrimPath {
     LeaderOnly,
 }
 
+/// What a subscription's continuation sequence number names. Only `BeforeNext` is
+/// correct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Continuation {
+    /// The counter just before the next record to send (the last one sent, in a busy
+    /// shard): a subscription resuming AFTER it loses and repeats nothing.
+    #[default]
+    BeforeNext,
+    /// The next record's counter. Deliberately broken (a resume AFTER it skips that
+    /// record): the simulation's self-test turns it on to show its checker catches it.
+    AtNext,
+}
+
 /// Where the node's secrets (token signing keys) come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretSource {
@@ -79,6 +92,7 @@ pub struct NodeDeps {
     pub read_check: ReadCheck,
     pub parent_end: ParentEnd,
     pub trim_path: TrimPath,
+    pub continuation: Continuation,
     pub secrets: SecretSource,
     pub fail_stop: FailStop,
 }
@@ -114,6 +128,7 @@ pub struct Node {
     pub read_check: ReadCheck,
     pub parent_end: ParentEnd,
     pub trim_path: TrimPath,
+    pub continuation: Continuation,
     commit: GroupCommit,
     shard_raft_config: Arc<openraft::Config>,
     groups: RwLock<BTreeMap<GroupId, Arc<ShardGroup>>>,
@@ -208,6 +223,7 @@ impl Node {
             read_check: deps.read_check,
             parent_end: deps.parent_end,
             trim_path: deps.trim_path,
+            continuation: deps.continuation,
             commit,
             shard_raft_config,
             groups: RwLock::default(),
@@ -412,6 +428,7 @@ mod tests {
             read_check: ReadCheck::Linearizable,
             parent_end: ParentEnd::Seal,
             trim_path: TrimPath::Replicated,
+            continuation: Continuation::BeforeNext,
             secrets: SecretSource::Seeded(1),
             fail_stop: FailStop::with_action(|r| panic!("unexpected fail-stop: {r}")),
         };

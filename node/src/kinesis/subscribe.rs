@@ -21,6 +21,7 @@
 use super::types::*;
 use super::{validate, KinesisError, KinesisService};
 use crate::cluster::read::{read, read_replica, ReadFrom, ShardRead, ShardReadReply};
+use crate::cluster::Continuation;
 use crate::control::{ConsumerRef, ConsumerRefused, ConsumerStatus, Lease, MetaCommand, MetaResult, StreamMeta};
 use crate::domain::{SequenceNumber, ShardId};
 use crate::limits::*;
@@ -244,6 +245,16 @@ impl Subscription {
             .ok_or_else(|| KinesisError::ResourceNotFound(format!("Shard {} does not exist.", self.shard)))
     }
 
+    /// The counter of the continuation number: AFTER_SEQUENCE_NUMBER of it resumes at
+    /// `next`.
+    fn continuation(&self) -> u64 {
+        match self.service.node().continuation {
+            Continuation::BeforeNext => self.next.saturating_sub(1),
+            // The planted bug: a resume after it starts one record too late.
+            Continuation::AtNext => self.next,
+        }
+    }
+
     /// The event for what a read returned; moves the subscription past it.
     fn event(&mut self, reply: ShardReadReply, child_shards: Vec<ChildShard>) -> SubscribeToShardEvent {
         let now = self.service.node().clock.now_ms();
@@ -260,8 +271,7 @@ impl Subscription {
                     encrypted: r.encrypted,
                 })
                 .collect(),
-            // AFTER_SEQUENCE_NUMBER of it resumes at `next`.
-            continuation_sequence_number: SequenceNumber::new(self.shard, self.next.saturating_sub(1)),
+            continuation_sequence_number: SequenceNumber::new(self.shard, self.continuation()),
             millis_behind_latest: reply.next_arrival_ms.map_or(0, |t| now.saturating_sub(t).max(0)),
             child_shards,
         }

@@ -5,14 +5,12 @@
 //! duplicates check.
 
 use super::{
-    attempting, entries, new_batch, next_pause, pace_ms, record_put, record_put_records, stream_ready, Ctx,
+    attempting, entries, new_batch, next_pause, pace_ms, record_put, record_put_records, sim_client, stream_ready, Ctx,
     PUT_ATTEMPTS_MAX, STREAM,
 };
-use crate::net::{client_connector, node_url, CLIENT_REQUEST_TIMEOUT};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use runnel_client::proto::{PutRecordRequest, PutRecordsRequest};
-use runnel_client::{Client, ClientConfig, RetryPolicy};
 use std::time::Duration;
 
 /// The time budget of one call, retries included: shorter than the default so that a
@@ -23,14 +21,7 @@ const CALL_BUDGET: Duration = Duration::from_secs(8);
 /// client could not get acknowledged.
 pub async fn client_producer(ctx: Ctx, id: usize, ops: usize, seed: u64) -> turmoil::Result {
     let mut rng = StdRng::seed_from_u64(seed);
-    let endpoints: Vec<String> = ctx.nodes.iter().map(|n| node_url(*n)).collect();
-    let config = ClientConfig {
-        request_timeout: CLIENT_REQUEST_TIMEOUT,
-        retry: RetryPolicy { max_elapsed: CALL_BUDGET, ..RetryPolicy::default() },
-        jitter_seed: Some(seed),
-        ..ClientConfig::default()
-    };
-    let client = Client::with_connector(endpoints, config, client_connector()).await?;
+    let client = sim_client(&ctx, CALL_BUDGET, seed).await?;
     if !stream_ready(&ctx).await {
         ctx.oracle.borrow_mut().producers_done += 1;
         return Ok(());

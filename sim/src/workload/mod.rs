@@ -9,6 +9,9 @@
 //!   recording each page for the stale-read check; parents before children.
 //! - `resharder`: the seed's splits, merges and UpdateShardCount calls during the faults.
 //! - `prober` (retention runs): one page of every shard from TRIM_HORIZON, again and again.
+//! - `subscriber`: an enhanced fan-out consumer of its own, following the stream with
+//!   `runnel-client`'s `subscribe` (SubscribeToShard pushes, renewals, failovers),
+//!   recording every record pushed and every shard's end.
 //!
 //! Every host's randomness comes from the run's seed.
 
@@ -18,6 +21,7 @@ mod driver;
 mod prober;
 mod producer;
 mod resharder;
+mod subscriber;
 
 pub use client_producer::client_producer;
 pub use consumer::consumer;
@@ -25,11 +29,13 @@ pub use driver::{driver, LIVENESS_BOUND};
 pub use prober::prober;
 pub use producer::producer;
 pub use resharder::resharder;
+pub use subscriber::subscriber;
 
-use crate::net::{channel, node_url};
+use crate::net::{channel, client_connector, node_url, CLIENT_REQUEST_TIMEOUT};
 use crate::oracle::{Oracle, ShardInfo};
 use rand::rngs::StdRng;
 use rand::Rng;
+use runnel_client::{Client, ClientConfig, ClientError, RetryPolicy};
 use runnel_node::domain::NodeId;
 use runnel_proto::v1::kinesis_client::KinesisClient;
 use runnel_proto::v1::{ListShardsRequest, PutRecordResponse, PutRecordsRequestEntry, PutRecordsResponse, Shard};
@@ -73,6 +79,20 @@ fn now() -> Duration {
 
 fn clients(nodes: &[NodeId]) -> Vec<(NodeId, KinesisClient<Channel>)> {
     nodes.iter().filter_map(|n| channel(&node_url(*n), None).ok().map(|ch| (*n, KinesisClient::new(ch)))).collect()
+}
+
+/// The real `runnel-client` on a simulated host: every node a seed, dialled over simulated
+/// TCP with the client's request timeout, `budget` for each call's retries, and its backoff
+/// jitter drawn from `seed`.
+async fn sim_client(ctx: &Ctx, budget: Duration, seed: u64) -> Result<Client, ClientError> {
+    let endpoints: Vec<String> = ctx.nodes.iter().map(|n| node_url(*n)).collect();
+    let config = ClientConfig {
+        request_timeout: CLIENT_REQUEST_TIMEOUT,
+        retry: RetryPolicy { max_elapsed: budget, ..RetryPolicy::default() },
+        jitter_seed: Some(seed),
+        ..ClientConfig::default()
+    };
+    Client::with_connector(endpoints, config, client_connector()).await
 }
 
 async fn timed<T, F: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>>(
