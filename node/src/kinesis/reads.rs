@@ -187,17 +187,7 @@ impl KinesisService {
             Vec::new()
         };
         Ok(GetRecordsOutput {
-            records: reply
-                .records
-                .into_iter()
-                .map(|r| Record {
-                    sequence_number: r.sequence_number,
-                    arrival_ms: r.arrival_ms,
-                    data: r.data,
-                    partition_key: r.partition_key,
-                    encrypted: r.encrypted,
-                })
-                .collect(),
+            records: reply.records.into_iter().map(Record::from).collect(),
             next_shard_iterator,
             millis_behind_latest,
             child_shards,

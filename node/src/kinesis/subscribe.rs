@@ -260,17 +260,7 @@ impl Subscription {
         let now = self.service.node().clock.now_ms();
         self.next = self.next.max(reply.next_counter);
         SubscribeToShardEvent {
-            records: reply
-                .records
-                .into_iter()
-                .map(|r| Record {
-                    sequence_number: r.sequence_number,
-                    arrival_ms: r.arrival_ms,
-                    data: r.data,
-                    partition_key: r.partition_key,
-                    encrypted: r.encrypted,
-                })
-                .collect(),
+            records: reply.records.into_iter().map(Record::from).collect(),
             continuation_sequence_number: SequenceNumber::new(self.shard, self.continuation()),
             millis_behind_latest: reply.next_arrival_ms.map_or(0, |t| now.saturating_sub(t).max(0)),
             child_shards,

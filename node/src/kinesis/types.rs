@@ -224,6 +224,18 @@ pub struct Record {
     pub encrypted: bool,
 }
 
+impl From<crate::cluster::read::ReadRecord> for Record {
+    fn from(r: crate::cluster::read::ReadRecord) -> Record {
+        Record {
+            sequence_number: r.sequence_number,
+            arrival_ms: r.arrival_ms,
+            data: r.data,
+            partition_key: r.partition_key,
+            encrypted: r.encrypted,
+        }
+    }
+}
+
 /// A shard that took over (part of) a closed shard's range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildShard {

@@ -382,21 +382,6 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     }
 }
 
-/// Awaits `$call`, which must fail with the Kinesis error `$name`; returns its status.
-/// (`#[macro_use] mod common;` brings it in.)
-#[allow(unused_macros)]
-macro_rules! expect_err {
-    ($call:expr, $name:expr) => {{
-        match $call.await {
-            Ok(reply) => panic!("expected {} but the call succeeded: {:?}", $name, reply),
-            Err(status) => {
-                assert_eq!(crate::common::error_name(&status), $name, "{}: {status:?}", stringify!($call));
-                status
-            }
-        }
-    }};
-}
-
 /// The Kinesis error name a failed call carries.
 pub fn error_name(status: &tonic::Status) -> String {
     status
