@@ -11,7 +11,16 @@
 //! time it was sent; every subscriber (a registered consumer following the stream with
 //! `Client::subscribe`, or with `--polling` a GetRecords poller per shard sharing Kinesis's
 //! 5 calls/s per shard among the consumers) records how long each record took to reach
-//! it. The first `--warmup` seconds are not counted.
+//! it. The first `--warmup` seconds are not counted. Beside propagation it prints how long
+//! the PutRecords calls themselves took to be acknowledged (same clock, per call): the
+//! difference is what delivery adds to the write.
+//!
+//! `--idle N` holds N more subscriptions on a stream nobody writes to, and `--watch-pid`
+//! prints a node process's memory before, with them, and after the run:
+//!
+//! ```text
+//! runnel-bench-fanout --subscribers 15 --rate 20000 --idle 300 --watch-pid $(pgrep runnel-node)
+//! ```
 
 mod stream;
 
@@ -31,6 +40,8 @@ const PRODUCER_IN_FLIGHT: usize = 64;
 const PRODUCER_TICK: Duration = Duration::from_millis(10);
 /// Kinesis's GetRecords quota: calls per second per shard, shared by its pollers.
 const POLLS_PER_SHARD_S: u32 = 5;
+/// Kinesis's limit of registered consumers per stream.
+const CONSUMERS_PER_STREAM: u32 = 20;
 
 #[derive(Parser)]
 #[command(name = "runnel-bench-fanout", about = "Put-to-subscriber propagation: SubscribeToShard against polling")]
@@ -60,6 +71,13 @@ struct Args {
     polling: bool,
     #[arg(long)]
     json: bool,
+    /// Also hold this many idle subscriptions (20 consumers on each shard of a second
+    /// stream, `<stream>-idle`, where nothing is written), to see what they cost.
+    #[arg(long, default_value_t = 0)]
+    idle: u32,
+    /// A node process whose memory (VmRSS, VmHWM) is printed before and after the run.
+    #[arg(long)]
+    watch_pid: Option<u32>,
 }
 
 /// Microseconds since the bench started: what records carry, and what receivers compare.
@@ -88,7 +106,16 @@ impl Sink {
     }
 }
 
-async fn produce(client: Client, args: Arc<Args>, origin: Instant, stop_at: Instant) -> anyhow::Result<u64> {
+/// Runs the producer; returns how many records were acknowledged. Acknowledgement latencies
+/// (from the send time the records carry) go to `acks`, measured like propagation, so the
+/// two can be compared: what propagation adds to the write itself.
+async fn produce(
+    client: Client,
+    args: Arc<Args>,
+    origin: Instant,
+    stop_at: Instant,
+    acks: Arc<Sink>,
+) -> anyhow::Result<u64> {
     let per_tick = (args.rate as f64 * PRODUCER_TICK.as_secs_f64()).ceil().max(1.0) as usize;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(PRODUCER_IN_FLIGHT));
     let acked = Arc::new(AtomicU64::new(0));
@@ -112,11 +139,12 @@ async fn produce(client: Client, args: Arc<Args>, origin: Instant, stop_at: Inst
                 })
                 .collect();
             let req = PutRecordsRequest { records, stream_name: args.stream.clone(), stream_arn: String::new() };
-            let (client, acked) = (client.clone(), acked.clone());
+            let (client, acked, acks) = (client.clone(), acked.clone(), acks.clone());
             tokio::spawn(async move {
                 if let Ok(reply) = client.put_records(req).await {
                     let ok = reply.records.iter().filter(|r| r.error_code.is_none()).count();
                     acked.fetch_add(ok as u64, Ordering::Relaxed);
+                    acks.record(&sent);
                 }
                 drop(permit);
             });
@@ -127,6 +155,54 @@ async fn produce(client: Client, args: Arc<Args>, origin: Instant, stop_at: Inst
     Ok(acked.load(Ordering::Relaxed))
 }
 
+/// Registers consumer `name` on the stream (or finds it), and waits until it is ACTIVE.
+async fn consumer(client: &Client, stream: &str, name: &str) -> anyhow::Result<String> {
+    let stream_arn = client.stream_arn(stream).await?;
+    let arn = match client.register_stream_consumer(&stream_arn, name, HashMap::new()).await {
+        Ok(c) => c.consumer_arn,
+        Err(e) if e.code() == Some(&ErrorCode::ResourceInUseException) => {
+            client.describe_stream_consumer(&ConsumerKey::named(&stream_arn, name)).await?.consumer_arn
+        }
+        Err(e) => return Err(e).context("register a consumer"),
+    };
+    client.wait_for_consumer_active(&ConsumerKey::Arn(arn.clone()), Duration::from_secs(30)).await?;
+    Ok(arn)
+}
+
+/// `count` subscriptions to a stream nobody writes to, held until `stop_at`: 20 consumers
+/// on each of `count / 20` shards. Returns once every one of them is up.
+async fn idle_subscriptions(
+    client: &Client,
+    stream: &str,
+    count: u32,
+    stop_at: Instant,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let consumers = count.min(CONSUMERS_PER_STREAM);
+    stream::ready(client, stream, count.div_ceil(consumers)).await?;
+    let mut held = Vec::new();
+    for i in 0..consumers {
+        let arn = consumer(client, stream, &format!("idle-{i}")).await?;
+        let mut deliveries = client.subscribe(stream, &arn, LineageStart::Open).await?;
+        held.push(tokio::spawn(async move {
+            // Heartbeats only; the subscriptions stay open until the run ends.
+            while let Ok(Some(_)) =
+                tokio::time::timeout(stop_at.saturating_duration_since(Instant::now()), deliveries.recv()).await
+            {
+            }
+        }));
+    }
+    Ok(held)
+}
+
+/// A process's resident memory now and at its peak, from /proc.
+fn memory(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status.lines().find(|l| l.starts_with(name)).map_or("?".to_string(), |l| l[name.len()..].trim().to_string())
+    };
+    format!("VmRSS {}, VmHWM {}", field("VmRSS:"), field("VmHWM:"))
+}
+
 async fn subscribe(
     client: Client,
     args: Arc<Args>,
@@ -134,16 +210,7 @@ async fn subscribe(
     sink: Arc<Sink>,
     stop_at: Instant,
 ) -> anyhow::Result<()> {
-    let stream_arn = client.stream_arn(&args.stream).await?;
-    let name = format!("bench-{index}");
-    let arn = match client.register_stream_consumer(&stream_arn, &name, HashMap::new()).await {
-        Ok(c) => c.consumer_arn,
-        Err(e) if e.code() == Some(&ErrorCode::ResourceInUseException) => {
-            client.describe_stream_consumer(&ConsumerKey::named(&stream_arn, &name)).await?.consumer_arn
-        }
-        Err(e) => return Err(e).context("register a consumer"),
-    };
-    client.wait_for_consumer_active(&ConsumerKey::Arn(arn.clone()), Duration::from_secs(30)).await?;
+    let arn = consumer(&client, &args.stream, &format!("bench-{index}")).await?;
     let mut deliveries = client.subscribe(&args.stream, &arn, LineageStart::Oldest).await?;
     loop {
         let remaining = stop_at.saturating_duration_since(Instant::now());
@@ -197,13 +264,31 @@ async fn main() -> anyhow::Result<()> {
     let open: Vec<String> =
         client.list_shards(&args.stream).await?.into_iter().filter(|s| !is_closed(s)).map(|s| s.shard_id).collect();
 
+    if let Some(pid) = args.watch_pid {
+        println!("node memory before: {}", memory(pid));
+    }
+    let idle = if args.idle > 0 {
+        // Up before the clock starts, and held until the receivers stop.
+        let until = Instant::now() + Duration::from_secs(args.seconds + 60);
+        let held = idle_subscriptions(&client, &format!("{}-idle", args.stream), args.idle, until).await?;
+        if let Some(pid) = args.watch_pid {
+            println!("node memory with {} idle subscriptions: {}", args.idle, memory(pid));
+        }
+        held
+    } else {
+        Vec::new()
+    };
+
     let origin = Instant::now();
-    let sink = Arc::new(Sink {
-        origin,
-        measure_from_us: args.warmup * 1_000_000,
-        hist: Mutex::new(Histogram::new_with_bounds(1, 600_000_000, 3)?),
-        received: AtomicU64::new(0),
-    });
+    let new_sink = || -> anyhow::Result<Arc<Sink>> {
+        Ok(Arc::new(Sink {
+            origin,
+            measure_from_us: args.warmup * 1_000_000,
+            hist: Mutex::new(Histogram::new_with_bounds(1, 600_000_000, 3)?),
+            received: AtomicU64::new(0),
+        }))
+    };
+    let (sink, acks) = (new_sink()?, new_sink()?);
     // Receivers run a little past the producer, to take in its last records.
     let stop_at = origin + Duration::from_secs(args.seconds);
     let drain_until = stop_at + Duration::from_secs(2);
@@ -220,19 +305,26 @@ async fn main() -> anyhow::Result<()> {
     }
     // Readers start at TRIM_HORIZON of a new stream, so none misses the first records; the
     // warm-up leaves their start-up (registration, subscription) out of the figures.
-    let acked = produce(client.clone(), args.clone(), origin, stop_at).await?;
+    let acked = produce(client.clone(), args.clone(), origin, stop_at, acks.clone()).await?;
     for r in receivers {
         r.await??;
     }
+    if let Some(pid) = args.watch_pid {
+        println!("node memory after the run: {}", memory(pid));
+    }
+    idle.iter().for_each(|h| h.abort());
     let hist = sink.hist.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+    let ack_hist = acks.hist.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
     let received = sink.received.load(Ordering::Relaxed);
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    let ack_ms = |q: f64| ack_hist.value_at_quantile(q) as f64 / 1000.0;
     let how = if args.polling { "polling" } else { "subscribe" };
     if args.json {
         let out = serde_json::json!({
             "how": how, "subscribers": args.subscribers, "rate": args.rate, "acked": acked,
             "received": received, "expected": acked * args.subscribers as u64,
             "p50_ms": ms(0.5), "p99_ms": ms(0.99), "p999_ms": ms(0.999), "max_ms": hist.max() as f64 / 1000.0,
+            "ack_p50_ms": ack_ms(0.5), "ack_p99_ms": ack_ms(0.99),
         });
         println!("{out}");
     } else {
@@ -249,6 +341,7 @@ async fn main() -> anyhow::Result<()> {
             ms(0.999),
             hist.max() as f64 / 1000.0
         );
+        println!("the writes' own acknowledgement: p50 {:.2} ms, p99 {:.2} ms", ack_ms(0.5), ack_ms(0.99));
     }
     Ok(())
 }

@@ -142,7 +142,7 @@ impl Subscription {
     }
 
     /// The stream as this node sees it, if the subscription may go on there.
-    fn check(&self, stream: Option<&StreamMeta>) -> Result<StreamMeta, KinesisError> {
+    fn check<'m>(&self, stream: Option<&'m StreamMeta>) -> Result<&'m StreamMeta, KinesisError> {
         let gone = || KinesisError::ResourceNotFound(format!("Consumer {} was deregistered.", self.consumer.name));
         let stream = stream.filter(|s| s.incarnation == self.incarnation).ok_or_else(gone)?;
         let consumer = stream
@@ -155,7 +155,7 @@ impl Subscription {
                 self.consumer.name, self.shard
             )));
         }
-        Ok(stream.clone())
+        Ok(stream)
     }
 
     async fn serve(&mut self) -> Result<(), KinesisError> {
@@ -173,7 +173,8 @@ impl Subscription {
             if let Some(rx) = applied_rx.as_mut() {
                 rx.borrow_and_update();
             }
-            let stream = self.check(node.meta.current().state.streams.get(&self.consumer.stream))?;
+            let meta = node.meta.current();
+            let stream = self.check(meta.state.streams.get(&self.consumer.stream))?;
             let shard = stream.shard(self.shard).cloned().ok_or_else(|| {
                 KinesisError::ResourceNotFound(format!("Shard {} of stream {} expired.", self.shard, stream.name))
             })?;
