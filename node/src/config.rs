@@ -94,6 +94,9 @@ pub struct NodeConfig {
     /// How long a SubscribeToShard lasts; `SUBSCRIPTION_MS_DEFAULT` (5 minutes, as Kinesis)
     /// but in tests.
     pub subscription_ms: u64,
+    /// Where the operations listener serves `/metrics` (Prometheus), `/healthz` and
+    /// `/readyz`; off when `None`. Metrics are recorded only then.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +109,7 @@ pub enum ConfigError {
     SelfNotInPeers(NodeId),
     #[error("replication factor must be at least 1")]
     BadReplicationFactor,
-    #[error("the client and peer listeners must differ (both {0})")]
+    #[error("the client, peer and metrics listeners must differ (two are {0})")]
     SameListeners(SocketAddr),
     #[error("limits: {0}")]
     BadLimits(String),
@@ -156,6 +159,7 @@ pub struct FileConfig {
     pub kinesis_limits: Option<bool>,
     pub on_demand_window_ms: Option<u64>,
     pub subscription_ms: Option<u64>,
+    pub metrics_listen: Option<SocketAddr>,
     /// A file holding the encryption key as 64 hexadecimal characters.
     pub encryption_key_file: Option<PathBuf>,
 }
@@ -184,6 +188,9 @@ impl NodeConfig {
         }
         if self.listen == self.peer_listen {
             return Err(ConfigError::SameListeners(self.listen));
+        }
+        if let Some(metrics) = self.metrics_listen.filter(|m| *m == self.listen || *m == self.peer_listen) {
+            return Err(ConfigError::SameListeners(metrics));
         }
         // A GetRecords reserves its largest reply, and a PutRecords its whole batch: a
         // smaller budget would refuse them forever, not just while busy.
@@ -251,6 +258,7 @@ mod tests {
             on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
             encryption_key: None,
             subscription_ms: SUBSCRIPTION_MS_DEFAULT,
+            metrics_listen: None,
         };
         assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
         assert!(matches!(config(5 * 1024 * 1024, 10).validate(), Err(ConfigError::BadLimits(_))));
@@ -258,6 +266,12 @@ mod tests {
         let mut same = config(64 * 1024 * 1024, 1);
         same.peer_listen = same.listen;
         assert!(matches!(same.validate(), Err(ConfigError::SameListeners(_))));
+        let mut metrics = config(64 * 1024 * 1024, 1);
+        metrics.metrics_listen = Some(metrics.peer_listen);
+        assert!(matches!(metrics.validate(), Err(ConfigError::SameListeners(_))));
+        let mut metrics = config(64 * 1024 * 1024, 1);
+        metrics.metrics_listen = Some("127.0.0.1:9090".parse().unwrap());
+        assert!(metrics.validate().is_ok());
         let mut account = config(64 * 1024 * 1024, 1);
         account.account_id = "12345".into();
         assert!(matches!(account.validate(), Err(ConfigError::BadAccountId(_))));
@@ -283,6 +297,8 @@ mod tests {
         assert_eq!(account.region.as_deref(), Some("eu-west-1"));
         assert_eq!(account.account_id.as_deref(), Some("123456789012"));
         assert_eq!(account.shard_limit, Some(7));
+        let metrics: FileConfig = toml::from_str("metrics_listen = \"0.0.0.0:9090\"\n").unwrap();
+        assert_eq!(metrics.metrics_listen, Some("0.0.0.0:9090".parse().unwrap()));
         let key: FileConfig = toml::from_str("encryption_key_file = \"/etc/runnel/key\"\n").unwrap();
         assert_eq!(key.encryption_key_file, Some(PathBuf::from("/etc/runnel/key")));
     }

@@ -8,15 +8,16 @@
 //! # Layout
 //! Layers, top to bottom; a module imports only from layers below it (tests/layers.rs
 //! checks this):
-//! - `api`: the gRPC wire adapters on the client port (Kinesis, Admin), and the one
-//!   mapping of errors to gRPC status.
+//! - `api`: the gRPC wire adapters on the client port (Kinesis, Admin), the one
+//!   mapping of errors to gRPC status, and the operations listener (`/metrics`,
+//!   `/healthz`, `/readyz`).
 //! - `kinesis`: the Kinesis service, independent of any wire: plain requests in, plain
 //!   responses or `KinesisError` out; authenticated tokens; validation; stream ARNs;
-//!   bounded work.
+//!   bounded work; Kinesis's CloudWatch metrics.
 //! - `cluster`: the node runtime: groups, proposals and linearizable reads from any node,
 //!   reconciling metadata into running groups, reshards and retention carried out,
 //!   per-shard throughput quotas and on-demand splits at the leader, supervision, the peer
-//!   message handler.
+//!   message handler, readiness, Raft and disk metrics (sampled).
 //! - `replica`: the state machine of every group, dispatching commands to `shard` or
 //!   `control` and persisting the applied state; snapshots of either kind.
 //! - `shard` and `control`: the shard logic (sequence numbers, index, reads, snapshots,
@@ -28,7 +29,7 @@
 //!   the async runtime (seeded; a panic in a Raft task stops the node).
 //! - `transport`: node-to-node channels (client half) and the peer listener (server half).
 //! - `storage`: the `Engine` trait, RocksDB and in-memory engines, key kinds, the value
-//!   envelope (version, CRC), group commit.
+//!   envelope (version, CRC), group commit, its metrics (fsync latency, batch size).
 //! - Leaves used by all: `domain` (newtypes), `limits` (quotas), `config`, `failstop`,
 //!   `crypto` (the cipher of records encrypted at rest, and the cluster's key).
 

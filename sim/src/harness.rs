@@ -261,6 +261,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
                     encryption_key: None,
                     subscription_ms: SUBSCRIPTION_MS,
+                    metrics_listen: None,
                 };
                 let deps = NodeDeps {
                     engine,

@@ -6,8 +6,11 @@
 //! - `admin`: DescribeCluster.
 //! - `status`: the one mapping of `KinesisError` to gRPC status.
 //! - `server`: serving all of them on one listener.
+//! - `ops`: the operations listener (HTTP): `/metrics` for Prometheus, `/healthz`,
+//!   `/readyz`; the process's one metrics recorder.
 
 pub mod admin;
 pub mod kinesis;
+pub mod ops;
 pub mod server;
 pub mod status;

@@ -1,4 +1,5 @@
-//! The `runnel-node` binary: `run` one node, or `dev` a local 3-node cluster.
+//! The `runnel-node` binary: `run` one node, `dev` a local 3-node cluster, or `probe` a
+//! node's health endpoints (for container health checks: images without curl).
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -40,6 +41,29 @@ enum Command {
     Run(RunArgs),
     /// Run a local cluster of 3 nodes in this process (ports 50051-50053 by default).
     Dev(DevArgs),
+    /// Ask a node's operations listener whether it is live or ready: exits 0 on HTTP 200,
+    /// 1 otherwise (a container HEALTHCHECK or probe without curl).
+    Probe(ProbeArgs),
+}
+
+#[derive(Parser)]
+struct ProbeArgs {
+    /// `live` (GET /healthz) or `ready` (GET /readyz).
+    #[arg(value_enum)]
+    what: ProbeKind,
+    /// The node's metrics listener (default: RUNNEL_METRICS_LISTEN with 0.0.0.0 read as
+    /// 127.0.0.1, else 127.0.0.1:9090).
+    #[arg(long)]
+    addr: Option<SocketAddr>,
+    /// Give up after this many milliseconds.
+    #[arg(long, default_value_t = 3000)]
+    timeout_ms: u64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ProbeKind {
+    Live,
+    Ready,
 }
 
 #[derive(Parser)]
@@ -104,6 +128,10 @@ struct RunArgs {
     /// For tests: how long a SubscribeToShard lasts, in ms (default 300000, as Kinesis).
     #[arg(long, env = "RUNNEL_SUBSCRIPTION_MS", hide = true)]
     subscription_ms: Option<u64>,
+    /// Serve /metrics (Prometheus), /healthz and /readyz over HTTP here, e.g. 0.0.0.0:9090.
+    /// Off unless given.
+    #[arg(long, env = "RUNNEL_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Parser)]
@@ -122,14 +150,65 @@ struct DevArgs {
     /// Enforce Kinesis's per-shard throughput quotas (see `run --help`).
     #[arg(long)]
     kinesis_limits: bool,
+    /// Metrics port of node 1 (/metrics, /healthz, /readyz on 127.0.0.1); the others take
+    /// the next.
+    #[arg(long, default_value_t = 9091)]
+    metrics_base_port: u16,
 }
 
-fn init_tracing() {
+/// Logs to stderr: text, or one JSON object a line with `RUNNEL_LOG_FORMAT=json` (for log
+/// collectors); `RUNNEL_LOG` filters.
+fn init_tracing() -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUNNEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
-    use std::io::IsTerminal;
-    let ansi = std::io::stderr().is_terminal();
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
+    let format = std::env::var("RUNNEL_LOG_FORMAT").unwrap_or_default();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format.as_str() {
+        "json" => builder.json().with_current_span(false).init(),
+        "" | "text" => {
+            use std::io::IsTerminal;
+            builder.with_ansi(std::io::stderr().is_terminal()).init()
+        }
+        other => bail!("RUNNEL_LOG_FORMAT must be text or json, not {other:?}"),
+    }
+    Ok(())
+}
+
+/// GETs /healthz or /readyz of a node's operations listener; true on HTTP 200. A plain
+/// HTTP/1.0 exchange over a socket: the probe runs where no HTTP client exists.
+fn probe(args: &ProbeArgs) -> anyhow::Result<bool> {
+    use std::io::{Read as _, Write as _};
+    let addr = match args.addr {
+        Some(addr) => addr,
+        None => match std::env::var("RUNNEL_METRICS_LISTEN") {
+            Ok(listen) => {
+                let mut addr: SocketAddr = listen.parse().context("RUNNEL_METRICS_LISTEN is not an address")?;
+                if addr.ip().is_unspecified() {
+                    addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                addr
+            }
+            Err(_) => SocketAddr::from(([127, 0, 0, 1], 9090)),
+        },
+    };
+    let path = match args.what {
+        ProbeKind::Live => "/healthz",
+        ProbeKind::Ready => "/readyz",
+    };
+    let timeout = std::time::Duration::from_millis(args.timeout_ms.max(1));
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, timeout).with_context(|| format!("cannot connect to {addr}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    // The status line and a one-line body: a few hundred bytes at most.
+    let mut reply = Vec::new();
+    stream.take(4096).read_to_end(&mut reply).with_context(|| format!("no answer from {addr}"))?;
+    let reply = String::from_utf8_lossy(&reply);
+    let status = reply.lines().next().unwrap_or_default();
+    let body = reply.split_once("\r\n\r\n").map_or("", |(_, body)| body.trim());
+    println!("{path}: {status}{}", if body.is_empty() { String::new() } else { format!(" ({body})") });
+    Ok(status.split_whitespace().nth(1) == Some("200"))
 }
 
 fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
@@ -182,6 +261,7 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
             .unwrap_or(ON_DEMAND_WINDOW_MS_DEFAULT),
         encryption_key,
         subscription_ms: args.subscription_ms.or(file.subscription_ms).unwrap_or(SUBSCRIPTION_MS_DEFAULT),
+        metrics_listen: args.metrics_listen.or(file.metrics_listen),
     };
     Ok(config.validate()?)
 }
@@ -270,6 +350,17 @@ async fn start_node(
     let peer_listener = tokio::net::TcpListener::bind(config.peer_listen)
         .await
         .with_context(|| format!("cannot listen on {} (peers)", config.peer_listen))?;
+    // The recorder goes in before the node starts, so that its first series are kept.
+    let ops = match config.metrics_listen {
+        Some(addr) => {
+            let recorder = runnel_node::api::ops::install_recorder()?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (metrics)"))?;
+            Some((recorder, listener))
+        }
+        None => None,
+    };
     let deps = NodeDeps {
         engine: Arc::new(engine),
         connector: Arc::new(TcpConnector),
@@ -295,9 +386,15 @@ async fn start_node(
             let _ = drained.send(());
             served
         };
+        let ops_stop = until(stop.clone(), Stop::Peers);
+        let ops = async {
+            if let Some((recorder, listener)) = ops {
+                runnel_node::api::ops::serve_ops(node.clone(), recorder, listener, ops_stop).await;
+            }
+        };
         let peers =
             runnel_node::transport::server::serve(node.clone(), nodelay(peer_listener), until(stop, Stop::Peers));
-        let (clients, peers) = tokio::join!(clients, peers);
+        let (clients, peers, ()) = tokio::join!(clients, peers, ops);
         node.shutdown().await;
         clients.with_context(|| format!("node {id} client server failed"))?;
         peers.with_context(|| format!("node {id} peer server failed"))?;
@@ -307,8 +404,19 @@ async fn start_node(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    init_tracing();
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    // A probe prints one line for the health check's log, and no logs.
+    if !matches!(command, Command::Probe(_)) {
+        init_tracing()?;
+    }
+    match command {
+        Command::Probe(args) => {
+            let ok = probe(&args).unwrap_or_else(|e| {
+                println!("probe failed: {e:#}");
+                false
+            });
+            std::process::exit(if ok { 0 } else { 1 });
+        }
         Command::Run(args) => {
             let config = resolve(args)?;
             tracing::info!(id = config.id, listen = %config.listen, peer_listen = %config.peer_listen, advertise = %config.advertise, peers = ?config.peers, "starting");
@@ -330,6 +438,7 @@ async fn main() -> anyhow::Result<()> {
             let port = |i: u64| args.base_port as u64 + i - 1;
             let peer_base = args.peer_base_port.map_or(args.base_port as u64 + 100, u64::from);
             let peer_port = |i: u64| peer_base + i - 1;
+            let metrics_port = |i: u64| args.metrics_base_port as u64 + i - 1;
             let clients: BTreeMap<u64, String> =
                 (1..=args.nodes).map(|i| (i, format!("http://127.0.0.1:{}", port(i)))).collect();
             let peers: BTreeMap<u64, String> =
@@ -359,6 +468,7 @@ async fn main() -> anyhow::Result<()> {
                     on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
                     encryption_key: Some(encryption_key.clone()),
                     subscription_ms: SUBSCRIPTION_MS_DEFAULT,
+                    metrics_listen: Some(format!("127.0.0.1:{}", metrics_port(id)).parse()?),
                 };
                 handles.push(start_node(config.validate()?, stop.clone(), drained_tx.clone()).await?);
             }
@@ -366,7 +476,11 @@ async fn main() -> anyhow::Result<()> {
             println!("Runnel dev cluster: {} nodes, data in {}", args.nodes, dir.display());
             println!("  encryption key (StartStreamEncryption): {}", dir.join(DEV_KEY_FILE).display());
             for (id, url) in &clients {
-                println!("  node {id}: {url} (peers on {})", peers[id]);
+                println!(
+                    "  node {id}: {url} (peers on {}; metrics, /healthz, /readyz on http://127.0.0.1:{})",
+                    peers[id],
+                    metrics_port(*id)
+                );
             }
             println!("Try:");
             println!(

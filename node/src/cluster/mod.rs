@@ -13,10 +13,12 @@
 //!   and the write rate that on-demand streams scale by.
 //! - `supervise`: restart-on-panic for long-running tasks.
 //! - `peer_handler`: what the node does with each peer message (`transport::PeerHandler`).
-//! - `status`: this node's view of its groups, for the Admin service.
+//! - `status`: this node's view of its groups, for the Admin service, and its readiness.
+//! - `metrics`: Raft and storage series, sampled (leader changes, lags, bytes on disk).
 //! - `clock`: wall-clock time, injected.
 
 pub mod clock;
+pub mod metrics;
 pub mod node;
 pub mod peer_handler;
 pub mod propose;

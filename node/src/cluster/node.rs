@@ -14,7 +14,7 @@ use crate::raft::types::Runtime;
 use crate::replica::{GroupStateMachine, Holds, MetaShared, Raft};
 use crate::shard::{ShardApplied, ShardShared};
 use crate::storage::keys::{self, KeyKind};
-use crate::storage::{AckPolicy, Batch, Cf, Engine, GroupCommit};
+use crate::storage::{AckPolicy, Batch, Cf, Engine, GroupCommit, SyncMetrics};
 use crate::transport::{Connector, Peers};
 use openraft::{BasicNode, SnapshotPolicy};
 use rand::rngs::StdRng;
@@ -185,7 +185,9 @@ impl Node {
     pub async fn start(config: NodeConfig, deps: NodeDeps) -> Result<Arc<Node>, StartError> {
         let meta_raft_config = raft_config(&config, deps.ack_policy, true)?;
         let shard_raft_config = raft_config(&config, deps.ack_policy, false)?;
-        let commit = GroupCommit::start(deps.engine.clone(), deps.ack_policy, deps.fail_stop.clone())?;
+        let metered = config.metrics_listen.is_some();
+        let sync_metrics = if metered { SyncMetrics::new(config.id) } else { SyncMetrics::off() };
+        let commit = GroupCommit::start(deps.engine.clone(), deps.ack_policy, deps.fail_stop.clone(), sync_metrics)?;
         let peers = Peers::new(deps.connector.clone());
         let io_blocks = deps.engine.io_blocks();
 
@@ -237,6 +239,13 @@ impl Node {
         let task =
             tokio::spawn(supervise("reconcile", node.fail_stop.clone(), move || reconcile::run(reconciler.clone())));
         failstop::lock(&node.tasks, "node tasks").push(task);
+        if metered {
+            let sampled = node.clone();
+            let task = tokio::spawn(supervise("metrics", node.fail_stop.clone(), move || {
+                super::metrics::run(sampled.clone())
+            }));
+            failstop::lock(&node.tasks, "node tasks").push(task);
+        }
         Ok(node)
     }
 
@@ -418,6 +427,7 @@ mod tests {
             on_demand_window_ms: ON_DEMAND_WINDOW_MS_DEFAULT,
             encryption_key: None,
             subscription_ms: SUBSCRIPTION_MS_DEFAULT,
+            metrics_listen: None,
         };
         let deps = NodeDeps {
             engine,

@@ -49,3 +49,30 @@ pub fn local_status(node: &Node) -> NodeStatus {
         .collect();
     NodeStatus { node: node.id, client_address: node.config.advertise.clone(), groups }
 }
+
+/// Whether this node is ready for clients (`/readyz`): it is a voter of the metadata group,
+/// knows that group's leader, and has applied the metadata log as far as it knows it
+/// committed (locally, or as the leader last reported), so that what it answers from the
+/// metadata is not an old view. The error says, in one line, what is missing.
+pub fn readiness(node: &Node) -> Result<(), String> {
+    if node.is_shutting_down() {
+        return Err("the node is shutting down".into());
+    }
+    let m = node.meta_raft.metrics().borrow_watched().clone();
+    if m.running_state.is_err() {
+        return Err("the metadata group stopped on this node".into());
+    }
+    if !m.membership_config.membership().voter_ids().any(|id| id == node.id) {
+        return Err("not yet a voter of the metadata group".into());
+    }
+    if m.current_leader.is_none() {
+        return Err("no leader of the metadata group known to this node".into());
+    }
+    let committed = m.local_committed.map(|c| c.index).max(m.cluster_committed.map(|c| c.index));
+    let applied = m.last_applied.map(|a| a.index);
+    if applied < committed {
+        let show = |i: Option<u64>| i.map_or("nothing".to_string(), |i| i.to_string());
+        return Err(format!("metadata applied up to {} of {} committed", show(applied), show(committed)));
+    }
+    Ok(())
+}

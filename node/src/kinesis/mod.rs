@@ -24,6 +24,7 @@
 //! - `tokens`: authenticated shard iterators and NextTokens.
 //! - `validate`: member checks shared by the actions.
 //! - `admission`: bounded work per node.
+//! - `metrics`: Kinesis's CloudWatch metrics as Prometheus series (every name).
 //! - `error`: `KinesisError`.
 
 mod account;
@@ -33,6 +34,7 @@ mod capacity;
 mod consumers;
 mod encryption;
 pub mod error;
+pub mod metrics;
 mod monitoring;
 mod policies;
 mod reads;
@@ -81,6 +83,7 @@ pub struct KinesisService {
     node: Arc<Node>,
     admission: Admission,
     subscriptions: subscribe::Subscriptions,
+    metrics: metrics::KinesisMetrics,
 }
 
 fn describe_shard(shard: &ShardMeta) -> ShardDescription {
@@ -113,7 +116,8 @@ impl From<KinesisError> for AppendFailure {
 impl KinesisService {
     pub fn new(node: Arc<Node>) -> KinesisService {
         let admission = Admission::new(node.config.limits);
-        KinesisService { node, admission, subscriptions: Default::default() }
+        let metrics = metrics::KinesisMetrics::new(node.id);
+        KinesisService { node, admission, subscriptions: Default::default(), metrics }
     }
 
     pub fn node(&self) -> &Arc<Node> {
@@ -140,6 +144,13 @@ impl KinesisService {
     /// The stream a request names by StreamName or StreamARN (which must be this cluster's).
     fn stream_name(&self, stream: &StreamRef) -> Result<StreamName, KinesisError> {
         self.account().stream_named(stream.name.as_deref().unwrap_or(""), stream.arn.as_deref().unwrap_or(""))
+    }
+
+    /// The metric labels of the stream a request names, if it exists: a name nobody
+    /// created gets no series, so clients cannot grow them without end.
+    fn metered(&self, stream: &StreamRef) -> Option<metrics::StreamLabels> {
+        let name = self.stream_name(stream).ok()?;
+        self.node.meta.current().state.streams.get(&name).map(|s| self.metrics.stream(s))
     }
 
     fn stream(&self, name: &StreamName) -> Result<StreamMeta, KinesisError> {
@@ -281,6 +292,7 @@ impl KinesisService {
     /// every replica's storage and snapshots.
     async fn append(
         &self,
+        stream: &StreamMeta,
         shard: &ShardMeta,
         records: Vec<NewRecord>,
         seal_with: Option<RecordKey>,
@@ -290,12 +302,27 @@ impl KinesisService {
         let command = GroupCommand::Append(batch);
         let proposed = match propose(&self.node, shard.group, &shard.replicas, &command).await {
             Ok(p) => p,
-            Err(ProposeError::Throttled(_)) => return Err(AppendFailure::Throttled),
+            Err(ProposeError::Throttled(_)) => {
+                let refused = metrics::ShardWrite { throttled: count as u64, ..Default::default() };
+                self.metrics.stream(stream).shard_write(shard.id, refused);
+                return Err(AppendFailure::Throttled);
+            }
             Err(e) => return Err(KinesisError::from(e).into()),
         };
         let written = count.saturating_sub(proposed.throttled as usize);
         match proposed.reply {
-            GroupReply::Appended(seqs) if seqs.len() == written && written > 0 => Ok(seqs),
+            GroupReply::Appended(seqs) if seqs.len() == written && written > 0 => {
+                let GroupCommand::Append(batch) = &command else { unreachable!("built as an append above") };
+                let bytes =
+                    batch.records[..written].iter().map(|r| r.data.len() + r.partition_key.len()).sum::<usize>();
+                let write = metrics::ShardWrite {
+                    records: written as u64,
+                    bytes: bytes as u64,
+                    throttled: (count - written) as u64,
+                };
+                self.metrics.stream(stream).shard_write(shard.id, write);
+                Ok(seqs)
+            }
             GroupReply::AppendRefused(AppendRefused::Sealed) => {
                 let GroupCommand::Append(batch) = command else { unreachable!("built as an append above") };
                 Err(AppendFailure::Sealed(batch.records))

@@ -1,5 +1,6 @@
 //! GetShardIterator and GetRecords: linearizable reads at the shard's leader.
 
+use super::metrics::{ShardRead as MeteredRead, StreamLabels};
 use super::tokens::{age_ms, ShardIterator};
 use super::types::*;
 use super::{validate, KinesisError, KinesisService};
@@ -7,6 +8,7 @@ use crate::cluster::read::{read, ReadError, ReadFrom, ShardRead};
 use crate::control::ShardMeta;
 use crate::domain::{ShardId, StreamName};
 use crate::limits::*;
+use std::time::Instant;
 
 impl KinesisService {
     pub async fn get_shard_iterator(&self, req: GetShardIteratorInput) -> Result<String, KinesisError> {
@@ -128,6 +130,30 @@ impl KinesisService {
     }
 
     pub async fn get_records(&self, req: GetRecordsInput) -> Result<GetRecordsOutput, KinesisError> {
+        let started = Instant::now();
+        let mut metered = None;
+        let result = self.get_records_unmetered(req, &mut metered).await;
+        if let Some((labels, shard)) = metered {
+            let now = self.now_ms();
+            let read = result.as_ref().ok().map(|out| MeteredRead {
+                records: out.records.len() as u64,
+                bytes: out.records.iter().map(|r| (r.data.len() + r.partition_key.len()) as u64).sum(),
+                // Kinesis's IteratorAgeMilliseconds: how old the last record returned is.
+                age_ms: out.records.last().map_or(0, |r| now.saturating_sub(r.arrival_ms).max(0)),
+            });
+            let throttled = matches!(result, Err(KinesisError::ProvisionedThroughputExceeded(_)));
+            labels.get_records(shard, started.elapsed(), read, throttled);
+        }
+        result
+    }
+
+    /// GetRecords; sets `metered` to the stream and shard once the iterator names a live
+    /// one, so that the call is counted against them.
+    async fn get_records_unmetered(
+        &self,
+        req: GetRecordsInput,
+        metered: &mut Option<(StreamLabels, ShardId)>,
+    ) -> Result<GetRecordsOutput, KinesisError> {
         validate::get_records(&req)?;
         let limit = validate::page_size(req.limit, GET_RECORDS_LIMIT_MAX, GET_RECORDS_LIMIT_MAX);
         let iterator: ShardIterator = self
@@ -156,6 +182,7 @@ impl KinesisService {
         let shard = stream
             .shard(iterator.shard)
             .ok_or_else(|| KinesisError::ResourceNotFound(format!("Shard {} does not exist", iterator.shard)))?;
+        *metered = Some((self.metrics.stream(&stream), shard.id));
         let read_req = ShardRead {
             group: shard.group,
             shard: shard.id,

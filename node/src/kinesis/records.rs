@@ -5,6 +5,7 @@
 //! the metadata to the children, so a write racing a split lands exactly once, in the
 //! parent or in a child.
 
+use super::metrics::{Outcome, PutRecordsTally};
 use super::types::*;
 use super::{validate, AppendFailure, KinesisError, KinesisService, RESHARD_HOPS_MAX};
 use crate::cluster::read::{read, ReadFrom, ShardRead};
@@ -13,9 +14,22 @@ use crate::domain::{SequenceNumber, ShardId};
 use crate::limits::*;
 use crate::shard::batch::NewRecord;
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 impl KinesisService {
     pub async fn put_record(&self, req: PutRecordInput) -> Result<PutRecordOutput, KinesisError> {
+        let started = Instant::now();
+        let metered = self.metered(&req.stream);
+        let bytes = (req.data.len() + req.partition_key.len()) as u64;
+        let result = self.put_record_unmetered(req).await;
+        if let Some(labels) = metered {
+            let outcome = if result.is_ok() { Outcome::Success } else { Outcome::Failure };
+            labels.put_record(started.elapsed(), outcome, bytes);
+        }
+        result
+    }
+
+    async fn put_record_unmetered(&self, req: PutRecordInput) -> Result<PutRecordOutput, KinesisError> {
         let _admitted = self.admission.admit(req.data.len() + req.partition_key.len())?;
         validate::put_record(&req)?;
         let name = self.stream_name(&req.stream)?;
@@ -42,7 +56,7 @@ impl KinesisService {
             if let Some(after) = after {
                 self.check_issued(&stream, shard.id, after).await?;
             }
-            match self.append(&shard, records, seal_with.clone()).await {
+            match self.append(&stream, &shard, records, seal_with.clone()).await {
                 Ok(seqs) => {
                     let sequence_number = seqs
                         .first()
@@ -88,6 +102,22 @@ impl KinesisService {
     }
 
     pub async fn put_records(&self, req: PutRecordsInput) -> Result<PutRecordsOutput, KinesisError> {
+        let started = Instant::now();
+        let metered = self.metered(&req.stream);
+        let sent = req.records.len() as u64;
+        let sizes: Vec<usize> = match metered {
+            Some(_) => req.records.iter().map(|r| r.data.len() + r.partition_key.len()).collect(),
+            None => Vec::new(),
+        };
+        let result = self.put_records_unmetered(req).await;
+        if let Some(labels) = metered {
+            let tally = result.as_ref().ok().map(|out| tally(&out.records, &sizes));
+            labels.put_records(started.elapsed(), sent, tally);
+        }
+        result
+    }
+
+    async fn put_records_unmetered(&self, req: PutRecordsInput) -> Result<PutRecordsOutput, KinesisError> {
         validate::put_records(&req)?;
         let name = self.stream_name(&req.stream)?;
         let mut total = 0usize;
@@ -139,8 +169,9 @@ impl KinesisService {
                 slot.2.push(record);
             }
             let seal_with = &seal_with;
+            let current = &stream;
             let appends = by_shard.into_values().map(|(shard, indexes, records)| async move {
-                let outcome = self.append(&shard, records, seal_with.clone()).await;
+                let outcome = self.append(current, &shard, records, seal_with.clone()).await;
                 (shard, indexes, outcome)
             });
             let outcomes = futures::future::join_all(appends).await;
@@ -204,6 +235,24 @@ impl KinesisService {
         let failed = records.iter().filter(|r| matches!(r, PutRecordsResult::Failed { .. })).count();
         Ok(PutRecordsOutput { failed_record_count: failed as _, records, encrypted: seal_with.is_some() })
     }
+}
+
+/// What a PutRecords call did, from its per-record results (`sizes` in request order).
+fn tally(results: &[PutRecordsResult], sizes: &[usize]) -> PutRecordsTally {
+    let mut tally = PutRecordsTally::default();
+    for (i, result) in results.iter().enumerate() {
+        match result {
+            PutRecordsResult::Ok { .. } => {
+                tally.successful += 1;
+                tally.bytes += sizes.get(i).copied().unwrap_or(0) as u64;
+            }
+            PutRecordsResult::Failed { error_code: "ProvisionedThroughputExceededException", .. } => {
+                tally.throttled += 1
+            }
+            PutRecordsResult::Failed { .. } => tally.failed += 1,
+        }
+    }
+    tally
 }
 
 /// A SequenceNumberForOrdering the stream never issued (Kinesis calls the member

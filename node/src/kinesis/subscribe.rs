@@ -18,6 +18,7 @@
 //! when its lease is taken over (ResourceInUseException) or its consumer deregistered
 //! (ResourceNotFoundException), and releases its lease when it ends.
 
+use super::metrics::{Outcome, ShardRead as MeteredRead, StreamLabels};
 use super::types::*;
 use super::{validate, KinesisError, KinesisService};
 use crate::cluster::read::{read, read_replica, ReadFrom, ShardRead, ShardReadReply};
@@ -50,12 +51,32 @@ impl Default for Subscriptions {
 
 impl KinesisService {
     pub async fn subscribe_to_shard(&self, req: SubscribeToShardInput) -> Result<SubscriptionEvents, KinesisError> {
+        let mut metered = None;
+        let result = self.subscribe_unmetered(req, &mut metered).await;
+        if let Some((labels, consumer)) = metered {
+            let outcome = if result.is_ok() { Outcome::Success } else { Outcome::Failure };
+            // Kinesis's RateExceeded: the consumer's lease is held by another subscription
+            // (or the consumer is not ACTIVE), both ResourceInUseException.
+            let rate_exceeded = matches!(result, Err(KinesisError::ResourceInUse(_)));
+            labels.subscribe(&consumer, outcome, rate_exceeded);
+        }
+        result
+    }
+
+    /// SubscribeToShard; sets `metered` to the stream and consumer once the ARN names an
+    /// existing one, so that the call is counted against them.
+    async fn subscribe_unmetered(
+        &self,
+        req: SubscribeToShardInput,
+        metered: &mut Option<(StreamLabels, String)>,
+    ) -> Result<SubscriptionEvents, KinesisError> {
         validate::subscribe_to_shard(&req)?;
         let permit = self.subscriptions.0.clone().try_acquire_owned().map_err(|_| KinesisError::Overloaded {
             message: format!("This node serves {SUBSCRIPTIONS_PER_NODE_MAX} subscriptions already."),
             retry_after_ms: 1_000,
         })?;
         let (stream, consumer) = self.consumer(&req.consumer_arn, "consumerARN")?;
+        *metered = Some((self.metrics.stream(&stream), consumer.name.clone()));
         if consumer.status != ConsumerStatus::Active {
             return Err(KinesisError::ResourceInUse(format!(
                 "Consumer {} is {}, not ACTIVE.",
@@ -215,6 +236,12 @@ impl Subscription {
                     Vec::new()
                 };
                 let event = self.event(reply, children);
+                let read = MeteredRead {
+                    records: event.records.len() as u64,
+                    bytes: event.records.iter().map(|r| (r.data.len() + r.partition_key.len()) as u64).sum(),
+                    age_ms: event.millis_behind_latest,
+                };
+                self.service.metrics.stream(&stream).subscribe_event(&self.consumer.name, shard.id, read);
                 if self.tx.send(Ok(event)).await.is_err() {
                     return Ok(()); // The subscriber went away.
                 }

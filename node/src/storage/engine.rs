@@ -111,6 +111,11 @@ pub trait Engine: Send + Sync + 'static {
     /// using it has stopped (see `Node::shutdown`).
     fn close(&self) {}
 
+    /// Bytes the data takes on disk, if the engine can tell cheaply (a metric, sampled).
+    fn disk_bytes(&self) -> io::Result<Option<u64>> {
+        Ok(None)
+    }
+
     /// Extra time each sync takes (a slow disk, in simulation).
     fn sync_delay(&self) -> std::time::Duration {
         std::time::Duration::ZERO

@@ -9,6 +9,7 @@
 //! The worker answers every waiting request with the error and never syncs again.
 
 use super::engine::Engine;
+use super::metrics::SyncMetrics;
 use crate::failstop::{self, FailStop};
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -48,12 +49,17 @@ pub struct GroupCommit {
 impl GroupCommit {
     /// Starts the sync worker: on its own OS thread when the engine's I/O blocks, else as a
     /// task on the current runtime (simulation).
-    pub fn start(engine: Arc<dyn Engine>, policy: AckPolicy, fail_stop: FailStop) -> io::Result<GroupCommit> {
+    pub fn start(
+        engine: Arc<dyn Engine>,
+        policy: AckPolicy,
+        fail_stop: FailStop,
+        metrics: SyncMetrics,
+    ) -> io::Result<GroupCommit> {
         let (tx, mut rx) = mpsc::channel::<Msg>(SYNC_QUEUE_DEPTH);
         let mut thread = None;
         if engine.io_blocks() {
             let handle = std::thread::Builder::new().name("runnel-sync".into()).spawn(move || {
-                let mut worker = Worker { engine, fail_stop, failed: false };
+                let mut worker = Worker { engine, fail_stop, failed: false, metrics };
                 while let Some(first) = rx.blocking_recv() {
                     if worker.round(first, &mut rx) {
                         return;
@@ -63,7 +69,7 @@ impl GroupCommit {
             thread = Some(handle);
         } else {
             tokio::spawn(async move {
-                let mut worker = Worker { engine, fail_stop, failed: false };
+                let mut worker = Worker { engine, fail_stop, failed: false, metrics };
                 while let Some(first) = rx.recv().await {
                     let delay = worker.engine.sync_delay();
                     if !delay.is_zero() {
@@ -120,6 +126,7 @@ struct Worker {
     fail_stop: FailStop,
     /// A sync failed: nothing is ever durable again on this node.
     failed: bool,
+    metrics: SyncMetrics,
 }
 
 impl Worker {
@@ -146,7 +153,10 @@ impl Worker {
             let result = if self.failed {
                 Err(io::Error::other("an earlier sync failed; the node has stopped"))
             } else {
-                self.engine.sync()
+                let started = std::time::Instant::now();
+                let synced = self.engine.sync();
+                self.metrics.synced(started.elapsed(), waiting.len());
+                synced
             };
             if let Err(e) = &result {
                 if !self.failed {
@@ -185,7 +195,7 @@ mod tests {
     #[tokio::test]
     async fn a_sync_request_makes_earlier_writes_durable() {
         let engine = Arc::new(MemoryEngine::default());
-        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync, no_stop()).unwrap();
+        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync, no_stop(), SyncMetrics::off()).unwrap();
         let mut b = Batch::default();
         b.put(Cf::Log, b"k".to_vec(), b"v".to_vec());
         engine.write(b).unwrap();
@@ -232,7 +242,7 @@ mod tests {
     #[tokio::test]
     async fn appends_of_many_groups_share_one_sync() {
         let engine = Arc::new(CountingEngine::default());
-        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync, no_stop()).unwrap();
+        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync, no_stop(), SyncMetrics::off()).unwrap();
         // 64 groups append and ask for durability before the worker gets to run.
         let mut waits = Vec::new();
         for group in 0..64u8 {
@@ -262,7 +272,8 @@ mod tests {
         let reasons = Arc::new(Mutex::new(Vec::<String>::new()));
         let seen = reasons.clone();
         let stop = FailStop::with_action(move |reason| seen.lock().unwrap().push(reason.to_string()));
-        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync, stop.clone()).unwrap();
+        let commit =
+            GroupCommit::start(engine.clone(), AckPolicy::AfterSync, stop.clone(), SyncMetrics::off()).unwrap();
         commit.sync().await.unwrap();
         engine.fail.store(true, Ordering::SeqCst);
         assert!(commit.sync().await.is_err(), "the failed sync is reported");
@@ -281,7 +292,7 @@ mod tests {
     #[tokio::test]
     async fn stop_answers_what_is_queued_then_refuses() {
         let engine = Arc::new(CountingEngine::default());
-        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync, no_stop()).unwrap();
+        let commit = GroupCommit::start(engine.clone(), AckPolicy::AfterSync, no_stop(), SyncMetrics::off()).unwrap();
         commit.sync().await.unwrap();
         commit.stop().await;
         assert!(commit.sync().await.is_err());

@@ -8,13 +8,16 @@
 //! - `envelope`: the version byte and CRC around every persisted value.
 //! - `group_commit`: one fsync for the appends of many groups; a failed fsync stops the
 //!   node.
+//! - `metrics`: fsync latency, group-commit batch sizes, bytes on disk.
 
 pub mod engine;
 pub mod envelope;
 pub mod group_commit;
 pub mod keys;
 pub mod memory;
+pub mod metrics;
 pub mod rocks;
 
 pub use engine::{off_thread, Batch, Cf, Engine};
 pub use group_commit::{AckPolicy, GroupCommit};
+pub use metrics::SyncMetrics;

@@ -101,6 +101,10 @@ pub struct Cluster {
     pub ports: Vec<u16>,
     /// Peer ports (node-to-node), one per node.
     pub peer_ports: Vec<u16>,
+    /// Operations ports (/metrics, /healthz, /readyz), one per node, when asked for.
+    pub metrics_ports: Option<Vec<u16>>,
+    /// Extra environment of every node.
+    pub env: Vec<(String, String)>,
     config: Option<PathBuf>,
     children: Vec<Option<Child>>,
 }
@@ -113,6 +117,16 @@ impl Cluster {
 
     /// Like `start`, with every node reading `config_toml` as its `--config` file.
     pub async fn start_with_config(n: usize, config_toml: Option<&str>) -> Cluster {
+        let mut cluster = Cluster::prepare(n, config_toml);
+        for i in 0..n {
+            cluster.start_node(i);
+        }
+        cluster.wait_for_meta_leader(Duration::from_secs(60)).await;
+        cluster
+    }
+
+    /// A cluster of `n` nodes with their ports and directories, none started yet.
+    pub fn prepare(n: usize, config_toml: Option<&str>) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = config_toml.map(|text| {
             let path = dir.path().join("node.toml");
@@ -121,12 +135,20 @@ impl Cluster {
         });
         let ports = (0..n).map(|_| free_port()).collect();
         let peer_ports = (0..n).map(|_| free_port()).collect();
-        let mut cluster = Cluster { dir, ports, peer_ports, config, children: (0..n).map(|_| None).collect() };
-        for i in 0..n {
-            cluster.start_node(i);
-        }
-        cluster.wait_for_meta_leader(Duration::from_secs(60)).await;
-        cluster
+        let children = (0..n).map(|_| None).collect();
+        Cluster { dir, ports, peer_ports, metrics_ports: None, env: Vec::new(), config, children }
+    }
+
+    /// Gives every node an operations listener (`--metrics-listen`).
+    pub fn with_metrics(mut self) -> Cluster {
+        self.metrics_ports = Some((0..self.size()).map(|_| free_port()).collect());
+        self
+    }
+
+    /// Node `i`'s operations listener.
+    pub fn metrics_addr(&self, i: usize) -> String {
+        let ports = self.metrics_ports.as_ref().expect("the cluster was prepared with_metrics");
+        format!("127.0.0.1:{}", ports[i])
     }
 
     pub fn size(&self) -> usize {
@@ -170,8 +192,12 @@ impl Cluster {
         if let Some(config) = &self.config {
             command.args(["--config", config.to_str().expect("utf-8 path")]);
         }
+        if self.metrics_ports.is_some() {
+            command.args(["--metrics-listen", &self.metrics_addr(i)]);
+        }
         let child = command
             .env("RUNNEL_LOG", "info,openraft=warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

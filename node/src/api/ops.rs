@@ -1,0 +1,145 @@
+//! The operations listener: `/metrics` (Prometheus text), `/healthz` (liveness) and
+//! `/readyz` (readiness), plain HTTP/1.1 on its own port (`metrics_listen`).
+//!
+//! Metrics go through the `metrics` facade to one process-wide Prometheus recorder,
+//! installed once however many nodes the process runs (`runnel-node dev` runs three);
+//! every series carries `node`, so their series stay apart. Series not updated for
+//! `IDLE_SERIES_TIMEOUT` are dropped (those of deleted streams would otherwise stay
+//! forever); histograms are drained into their buckets every `UPKEEP_EVERY`, so memory
+//! stays bounded when nobody scrapes.
+
+use crate::cluster::status::readiness;
+use crate::cluster::Node;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{header, Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_util::MetricKindMask;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// Connections served at once; more are closed at once (scrapers and probes are few).
+const CONNECTIONS_MAX: usize = 64;
+/// How long one connection may stay open, keep-alive included.
+const CONNECTION_TIME_MAX: Duration = Duration::from_secs(30);
+/// A series not updated for this long is dropped from the output.
+const IDLE_SERIES_TIMEOUT: Duration = Duration::from_secs(3600);
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+/// Latency buckets, in seconds: from a fast local call to a commit timeout.
+const LATENCY_BUCKETS: [f64; 15] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+/// Prometheus's text format.
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum OpsError {
+    #[error("cannot install the metrics recorder: {0}")]
+    Recorder(String),
+}
+
+static RECORDER: OnceLock<Result<PrometheusHandle, OpsError>> = OnceLock::new();
+
+/// The process's Prometheus recorder, installed on the first call (later calls return the
+/// same handle). Call it before starting a node that serves metrics.
+pub fn install_recorder() -> Result<PrometheusHandle, OpsError> {
+    RECORDER.get_or_init(build_recorder).clone()
+}
+
+fn build_recorder() -> Result<PrometheusHandle, OpsError> {
+    let fail = |e: &dyn std::fmt::Display| OpsError::Recorder(e.to_string());
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
+        .map_err(|e| fail(&e))?
+        .set_buckets_for_metric(
+            Matcher::Full(crate::storage::metrics::SYNC_BATCH_SIZE.into()),
+            &crate::storage::metrics::SYNC_BATCH_BUCKETS,
+        )
+        .map_err(|e| fail(&e))?
+        .idle_timeout(MetricKindMask::ALL, Some(IDLE_SERIES_TIMEOUT))
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).map_err(|e| fail(&e))?;
+    crate::kinesis::metrics::describe();
+    crate::cluster::metrics::describe();
+    crate::storage::metrics::describe();
+    let upkeep = handle.clone();
+    std::thread::Builder::new()
+        .name("runnel-metrics".into())
+        .spawn(move || loop {
+            std::thread::sleep(UPKEEP_EVERY);
+            upkeep.run_upkeep();
+        })
+        .map_err(|e| fail(&e))?;
+    Ok(handle)
+}
+
+/// Serves the operations endpoints of `node` on `listener` until `shutdown` resolves.
+pub async fn serve_ops(
+    node: Arc<Node>,
+    metrics: PrometheusHandle,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) {
+    let connections = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tracing::warn!("metrics listener: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            continue; // Dropping the stream closes it.
+        };
+        let (node, metrics) = (node.clone(), metrics.clone());
+        tokio::spawn(async move {
+            let service = service_fn(move |req: Request<Incoming>| {
+                let response = respond(&node, &metrics, req.method(), req.uri().path());
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_TIME_MAX, connection).await;
+            drop(permit);
+        });
+    }
+}
+
+fn respond(node: &Node, metrics: &PrometheusHandle, method: &Method, path: &str) -> Response<Full<Bytes>> {
+    if method != Method::GET && method != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n".into());
+    }
+    match path {
+        "/metrics" => {
+            let mut response = text(StatusCode::OK, metrics.render());
+            response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(TEXT_FORMAT));
+            response
+        }
+        "/healthz" => text(StatusCode::OK, "ok\n".into()),
+        "/readyz" => match readiness(node) {
+            Ok(()) => text(StatusCode::OK, "ready\n".into()),
+            Err(why) => text(StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")),
+        },
+        _ => text(StatusCode::NOT_FOUND, "not found: try /metrics, /healthz or /readyz\n".into()),
+    }
+}
+
+fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+}
