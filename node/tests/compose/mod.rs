@@ -156,9 +156,9 @@ impl ComposeCluster {
             .args(args)
             .env("RUNNEL_IMAGE", &self.image)
             .env("RUNNEL_LOG", "info,openraft=warn");
-        for i in 0..3 {
-            command.env(format!("RUNNEL_PORT_{}", i + 1), self.ports[i].to_string());
-            command.env(format!("RUNNEL_METRICS_PORT_{}", i + 1), self.metrics_ports[i].to_string());
+        for (i, (port, metrics_port)) in self.ports.iter().zip(self.metrics_ports).enumerate() {
+            command.env(format!("RUNNEL_PORT_{}", i + 1), port.to_string());
+            command.env(format!("RUNNEL_METRICS_PORT_{}", i + 1), metrics_port.to_string());
         }
         command
     }
@@ -263,8 +263,8 @@ impl ComposeCluster {
     /// healthy and a metadata leader, and, when the image has health checks, until Docker
     /// reports every container healthy.
     pub async fn wait_serving(&self, timeout: Duration) {
-        for i in 0..3 {
-            let what = format!("{} serving on {} (logs: {})", SERVICES[i], self.endpoint(i), self.logs_hint());
+        for (i, service) in SERVICES.iter().enumerate() {
+            let what = format!("{service} serving on {} (logs: {})", self.endpoint(i), self.logs_hint());
             eventually(&what, timeout, Duration::from_millis(500), || async move {
                 let reply = admin_at(&self.endpoint(i)).describe_cluster(DescribeClusterRequest {}).await.ok()?;
                 let reply = reply.into_inner();
@@ -275,9 +275,9 @@ impl ComposeCluster {
             .await;
         }
         if self.health_checked {
-            for i in 0..3 {
+            for (i, service) in SERVICES.iter().enumerate() {
                 let container = self.container(i);
-                eventually(&format!("{} healthy", SERVICES[i]), timeout, Duration::from_secs(1), || {
+                eventually(&format!("{service} healthy"), timeout, Duration::from_secs(1), || {
                     let status = docker(&["inspect", "-f", "{{.State.Health.Status}}", &container]);
                     async move { (status == "healthy").then_some(()) }
                 })
