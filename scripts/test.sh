@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs every check: the setup logic's own tests, formatting, clippy, unit and integration
-# tests (real 3-node clusters on loopback) and the simulation's seeds. A first run builds
-# RocksDB from source (10-15 minutes on 2 cores).
+# Runs every check: the setup logic's own tests, the Kubernetes manifests' validation,
+# formatting, clippy, unit and integration tests (real 3-node clusters on loopback, and a
+# 3-node docker compose cluster when a Docker engine answers) and the simulation's seeds.
+# A first run builds RocksDB from source (10-15 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/tests/prereqs.sh
+bash scripts/tests/kubernetes.sh
 source scripts/setup.sh
 require_cargo_tools fmt clippy
 

@@ -121,6 +121,13 @@ pub enum ConfigError {
     KeyFile { path: PathBuf, source: std::io::Error },
     #[error("bad encryption key file {path}: {source}")]
     BadKey { path: PathBuf, source: crate::crypto::KeyError },
+    #[error(
+        "cannot take the node id from host name {0:?}: it must end in -N, the ordinal of a \
+         StatefulSet pod (runnel-0 is node 1)"
+    )]
+    BadHostname(String),
+    #[error("give either the node id or --id-from-hostname, not both")]
+    IdTwice,
     #[error("cannot read config file {path}: {source}")]
     File { path: PathBuf, source: std::io::Error },
     #[error("bad config file {path}: {source}")]
@@ -136,6 +143,20 @@ pub fn parse_peer(s: &str) -> Result<(NodeId, String), ConfigError> {
         return Err(ConfigError::BadPeer(s.to_string()));
     }
     Ok((id, url.to_string()))
+}
+
+/// The node id of a StatefulSet pod: its host name is `NAME-ORDINAL` (ordinals count from
+/// 0) and node ids from 1, so `runnel-2` (or `runnel-2.runnel-peer.ns.svc.cluster.local`)
+/// is node 3. Lets every pod of a StatefulSet share one pod template.
+pub fn id_from_hostname(hostname: &str) -> Result<NodeId, ConfigError> {
+    let bad = || ConfigError::BadHostname(hostname.to_string());
+    let label = hostname.trim().split('.').next().unwrap_or_default();
+    let (name, ordinal) = label.rsplit_once('-').ok_or_else(bad)?;
+    if name.is_empty() || ordinal.is_empty() || !ordinal.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let ordinal: NodeId = ordinal.parse().map_err(|_| bad())?;
+    ordinal.checked_add(1).ok_or_else(bad)
 }
 
 /// The optional TOML file; every key may also be given as a flag.
@@ -233,6 +254,18 @@ mod tests {
         assert_eq!(parse_peer("2=http://127.0.0.1:50052").unwrap(), (2, "http://127.0.0.1:50052".into()));
         for bad in ["2", "x=http://a", "2=127.0.0.1:1", "=http://a"] {
             assert!(parse_peer(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn statefulset_ordinals_are_node_ids_from_one() {
+        assert_eq!(id_from_hostname("runnel-0").unwrap(), 1);
+        assert_eq!(id_from_hostname("runnel-2").unwrap(), 3);
+        assert_eq!(id_from_hostname("my-runnel-11\n").unwrap(), 12);
+        assert_eq!(id_from_hostname("runnel-2.runnel-peer.ns.svc.cluster.local").unwrap(), 3);
+        for bad in ["runnel", "runnel-", "-2", "runnel-x", "runnel-+1", "runnel-18446744073709551615", ""] {
+            let err = id_from_hostname(bad).unwrap_err();
+            assert!(matches!(err, ConfigError::BadHostname(_)), "{bad}: {err}");
         }
     }
 

@@ -7,8 +7,8 @@ use runnel_node::api::server::serve;
 use runnel_node::cluster::clock::SystemClock;
 use runnel_node::cluster::{Continuation, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{
-    load_encryption_key, parse_peer, FileConfig, NodeConfig, NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT,
-    META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT, REPLICATION_FACTOR_DEFAULT,
+    id_from_hostname, load_encryption_key, parse_peer, ConfigError, FileConfig, NodeConfig, NodeLimits, RaftTiming,
+    ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT, REPLICATION_FACTOR_DEFAULT,
 };
 use runnel_node::crypto::RecordKey;
 use runnel_node::failstop::FailStop;
@@ -74,6 +74,10 @@ struct RunArgs {
     /// This node's id (unique in the cluster).
     #[arg(long, env = "RUNNEL_NODE_ID")]
     id: Option<u64>,
+    /// Take the node id from this host's name, NAME-ORDINAL as in a Kubernetes StatefulSet:
+    /// runnel-0 is node 1, runnel-2 node 3. Instead of --id.
+    #[arg(long, env = "RUNNEL_ID_FROM_HOSTNAME")]
+    id_from_hostname: bool,
     /// Address clients connect to, e.g. 0.0.0.0:50051.
     #[arg(long, env = "RUNNEL_LISTEN")]
     listen: Option<SocketAddr>,
@@ -222,7 +226,12 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
         let (id, url) = parse_peer(spec)?;
         peers.insert(id, url);
     }
-    let id = args.id.or(file.id).context("--id (or RUNNEL_NODE_ID) is required")?;
+    let id = match (args.id.or(file.id), args.id_from_hostname) {
+        (Some(_), true) => return Err(ConfigError::IdTwice.into()),
+        (Some(id), false) => id,
+        (None, true) => id_from_hostname(&hostname()?)?,
+        (None, false) => bail!("--id (or RUNNEL_NODE_ID, or --id-from-hostname) is required"),
+    };
     let listen = args.listen.or(file.listen).context("--listen (or RUNNEL_LISTEN) is required")?;
     let peer_listen =
         args.peer_listen.or(file.peer_listen).context("--peer-listen (or RUNNEL_PEER_LISTEN) is required")?;
@@ -264,6 +273,14 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
         metrics_listen: args.metrics_listen.or(file.metrics_listen),
     };
     Ok(config.validate()?)
+}
+
+/// This host's name (a Kubernetes pod's is its pod name), from the kernel, else `$HOSTNAME`.
+fn hostname() -> anyhow::Result<String> {
+    if let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        return Ok(name.trim().to_string());
+    }
+    std::env::var("HOSTNAME").context("cannot read this host's name (/proc/sys/kernel/hostname, $HOSTNAME)")
 }
 
 /// The dev cluster's encryption key: the one in `dir`, or a new random one written there

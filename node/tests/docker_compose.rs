@@ -1,0 +1,179 @@
+//! The packaged cluster: `deploy/docker-compose.yml` on the image `build-image.sh` builds,
+//! three containers that find each other by their service names. Skipped, saying so, when
+//! no Docker engine answers.
+
+mod common;
+mod compose;
+
+use common::{admin_at, create_active, eventually, kinesis_at, shard_ids};
+use compose::{ComposeCluster, Docker};
+use runnel_proto::v1::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const STREAM: &str = "smoke";
+/// Hang detectors, not performance bounds: a debug build in a container starts in seconds.
+const SERVING_TIMEOUT: Duration = Duration::from_secs(120);
+const RETRY_EVERY: Duration = Duration::from_millis(500);
+/// Attempts of a call that may meet a leader change: 60 s at `RETRY_EVERY`.
+const ATTEMPTS_MAX: usize = 120;
+
+/// Acknowledged records: shard -> sequence number -> data.
+type Acked = BTreeMap<String, BTreeMap<u128, Vec<u8>>>;
+
+fn data_of(n: u32) -> Vec<u8> {
+    format!("record-{n}").into_bytes()
+}
+
+/// Puts records `numbers` through node `i`'s published port, again and again for the ones
+/// refused (a leader may have just died), until every one is acknowledged.
+async fn put(cluster: &ComposeCluster, i: usize, numbers: std::ops::Range<u32>, acked: &mut Acked) {
+    let mut kinesis = kinesis_at(&cluster.endpoint(i));
+    let mut pending: Vec<u32> = numbers.collect();
+    for _ in 0..ATTEMPTS_MAX {
+        let records = pending
+            .iter()
+            .map(|n| PutRecordsRequestEntry {
+                partition_key: format!("key-{n}"),
+                data: data_of(*n),
+                ..Default::default()
+            })
+            .collect();
+        let request = PutRecordsRequest { stream_name: STREAM.into(), records, ..Default::default() };
+        match kinesis.put_records(request).await {
+            Ok(reply) => {
+                let entries = reply.into_inner().records;
+                assert_eq!(entries.len(), pending.len(), "PutRecords answers every record");
+                let mut refused = Vec::new();
+                for (n, entry) in pending.iter().zip(entries) {
+                    let (Some(shard), Some(sequence), None) = (entry.shard_id, entry.sequence_number, entry.error_code)
+                    else {
+                        refused.push(*n);
+                        continue;
+                    };
+                    let sequence: u128 = sequence.parse().expect("a sequence number");
+                    acked.entry(shard).or_default().insert(sequence, data_of(*n));
+                }
+                pending = refused;
+            }
+            Err(status) => eprintln!("put through node {} failed, trying again: {status}", i + 1),
+        }
+        if pending.is_empty() {
+            return;
+        }
+        tokio::time::sleep(RETRY_EVERY).await;
+    }
+    panic!("records {pending:?} never acknowledged through node {}", i + 1);
+}
+
+/// Every record of `shard` from TRIM_HORIZON through node `i`, or `None` if a call failed
+/// (the caller tries again).
+async fn try_read_shard(cluster: &ComposeCluster, i: usize, shard: &str) -> Option<Vec<Record>> {
+    let mut kinesis = kinesis_at(&cluster.endpoint(i));
+    let request = common::iterator_req(STREAM, shard, "TRIM_HORIZON");
+    let mut iterator = kinesis.get_shard_iterator(request).await.ok()?.into_inner().shard_iterator;
+    let mut records = Vec::new();
+    for _ in 0..1_000 {
+        let request =
+            GetRecordsRequest { shard_iterator: iterator.clone(), limit: Some(1000), stream_arn: String::new() };
+        let page = kinesis.get_records(request).await.ok()?.into_inner();
+        let empty = page.records.is_empty();
+        records.extend(page.records);
+        iterator = page.next_shard_iterator?;
+        if empty && page.millis_behind_latest == 0 {
+            return Some(records);
+        }
+    }
+    panic!("shard {shard} never reached its tip");
+}
+
+/// Reads the stream back through node `i` and checks it against what was acknowledged:
+/// every acknowledged record at its sequence number with its data, and per shard strictly
+/// increasing sequence numbers (a refused put that was in fact stored may appear twice,
+/// with two numbers: Kinesis writes are at-least-once).
+async fn assert_read_back(cluster: &ComposeCluster, i: usize, acked: &Acked) {
+    let shards = shard_ids(&mut kinesis_at(&cluster.endpoint(i)), STREAM).await;
+    assert_eq!(shards.len(), 2, "{shards:?}");
+    let mut found = 0;
+    for shard in &shards {
+        let what = format!("shard {shard} read through node {}", i + 1);
+        let records = eventually(&what, SERVING_TIMEOUT, RETRY_EVERY, || try_read_shard(cluster, i, shard)).await;
+        let read: Vec<(u128, Vec<u8>)> =
+            records.into_iter().map(|r| (r.sequence_number.parse().expect("a sequence number"), r.data)).collect();
+        assert!(read.windows(2).all(|w| w[0].0 < w[1].0), "{shard}: sequence numbers out of order");
+        let read: BTreeMap<u128, Vec<u8>> = read.into_iter().collect();
+        for (sequence, data) in acked.get(shard).into_iter().flatten() {
+            assert_eq!(
+                read.get(sequence),
+                Some(data),
+                "{shard}: acknowledged record {sequence} read through node {}",
+                i + 1
+            );
+            found += 1;
+        }
+    }
+    assert_eq!(found, acked.values().map(BTreeMap::len).sum::<usize>(), "records acknowledged in no listed shard");
+}
+
+/// Waits until every replica of every group has applied what its group committed, as
+/// node `i` reports it.
+async fn wait_caught_up(cluster: &ComposeCluster, i: usize) {
+    eventually("every replica caught up", SERVING_TIMEOUT, RETRY_EVERY, || async move {
+        let reply = admin_at(&cluster.endpoint(i)).describe_cluster(DescribeClusterRequest {}).await.ok()?.into_inner();
+        let caught_up = reply.groups.iter().all(|g| {
+            g.leader.is_some()
+                && g.replica_states.len() == g.replicas.len()
+                && g.replica_states.iter().all(|r| r.applied_index.is_some() && r.applied_index >= g.commit_index)
+        });
+        (caught_up && reply.nodes.iter().all(|n| n.healthy)).then_some(())
+    })
+    .await
+}
+
+/// The cluster forms from service names, advertises the host's published ports, serves
+/// writes through one node and reads through another, and a node killed with -9 comes
+/// back with its volume at a new address, which its peers find again by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compose_cluster_serves_and_a_killed_node_rejoins_at_a_new_address() {
+    let docker = match Docker::detect() {
+        Ok(docker) => docker,
+        Err(why) => {
+            eprintln!("SKIPPED docker compose smoke test: {why}");
+            return;
+        }
+    };
+    let cluster = ComposeCluster::start(&docker);
+    cluster.wait_serving(SERVING_TIMEOUT).await;
+
+    // Clients are sent to the address a node advertises: here, its port on this host.
+    let described = admin_at(&cluster.endpoint(2)).describe_cluster(DescribeClusterRequest {}).await.expect("describe");
+    let advertised: Vec<(u64, String)> =
+        described.into_inner().nodes.into_iter().map(|n| (n.node_id, n.address)).collect();
+    let expected: Vec<(u64, String)> = (0..3).map(|i| (i as u64 + 1, cluster.endpoint(i))).collect();
+    assert_eq!(advertised, expected);
+
+    create_active(&mut kinesis_at(&cluster.endpoint(0)), STREAM, 2).await;
+    let mut acked = Acked::new();
+    put(&cluster, 0, 0..100, &mut acked).await;
+    assert_read_back(&cluster, 2, &acked).await;
+
+    // Node 2 dies; the other two keep a quorum of every shard and take more writes.
+    let old_address = cluster.ip(1);
+    cluster.kill(1);
+    put(&cluster, 0, 100..200, &mut acked).await;
+    // Another container takes node 2's address, so node 2 comes back at a new one: its
+    // peers reach it only if they resolve its name again.
+    let held = cluster.hold_address();
+    assert_eq!(held, old_address, "the holder took another address than node 2's");
+    cluster.start_node(1);
+    let new_address = cluster.ip(1);
+    assert_ne!(new_address, old_address, "node 2 came back at its old address");
+    eprintln!("node 2 was at {old_address}, now at {new_address}");
+
+    // Node 1 and node 3 report node 2 healthy (they reached its peer port by name) and its
+    // replicas caught up; everything acknowledged is there, read through node 2.
+    cluster.wait_serving(SERVING_TIMEOUT).await;
+    wait_caught_up(&cluster, 0).await;
+    put(&cluster, 1, 200..250, &mut acked).await;
+    assert_read_back(&cluster, 1, &acked).await;
+}
