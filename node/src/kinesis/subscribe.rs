@@ -241,7 +241,7 @@ impl Subscription {
                     bytes: event.records.iter().map(|r| (r.data.len() + r.partition_key.len()) as u64).sum(),
                     age_ms: event.millis_behind_latest,
                 };
-                self.service.metrics.stream(&stream).subscribe_event(&self.consumer.name, shard.id, read);
+                self.service.metrics.stream(stream).subscribe_event(&self.consumer.name, shard.id, read);
                 if self.tx.send(Ok(event)).await.is_err() {
                     return Ok(()); // The subscriber went away.
                 }
