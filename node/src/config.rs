@@ -97,6 +97,10 @@ pub struct NodeConfig {
     /// Where the operations listener serves `/metrics` (Prometheus), `/healthz` and
     /// `/readyz`; off when `None`. Metrics are recorded only then.
     pub metrics_listen: Option<SocketAddr>,
+    /// The operator confirmed that this node's volume came back empty: rebuild it from its
+    /// peers instead of refusing to start (cluster/join.rs). Ignored when the database
+    /// holds data.
+    pub rebuild_empty: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -292,6 +296,7 @@ mod tests {
             encryption_key: None,
             subscription_ms: SUBSCRIPTION_MS_DEFAULT,
             metrics_listen: None,
+            rebuild_empty: false,
         };
         assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
         assert!(matches!(config(5 * 1024 * 1024, 10).validate(), Err(ConfigError::BadLimits(_))));

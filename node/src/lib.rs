@@ -17,7 +17,9 @@
 //! - `cluster`: the node runtime: groups, proposals and linearizable reads from any node,
 //!   reconciling metadata into running groups, reshards and retention carried out,
 //!   per-shard throughput quotas and on-demand splits at the leader, supervision, the peer
-//!   message handler, readiness, Raft and disk metrics (sampled).
+//!   message handler, readiness, Raft and disk metrics (sampled), joining the cluster
+//!   (refusing or rebuilding a node whose volume came back empty), and leaderships handed
+//!   over before a stop.
 //! - `replica`: the state machine of every group, dispatching commands to `shard` or
 //!   `control` and persisting the applied state; snapshots of either kind.
 //! - `shard` and `control`: the shard logic (sequence numbers, index, reads, snapshots,

@@ -67,9 +67,7 @@ fn build_recorder() -> Result<PrometheusHandle, OpsError> {
         .build_recorder();
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder).map_err(|e| fail(&e))?;
-    crate::kinesis::metrics::describe();
-    crate::cluster::metrics::describe();
-    crate::storage::metrics::describe();
+    describe_all();
     let upkeep = handle.clone();
     std::thread::Builder::new()
         .name("runnel-metrics".into())
@@ -79,6 +77,14 @@ fn build_recorder() -> Result<PrometheusHandle, OpsError> {
         })
         .map_err(|e| fail(&e))?;
     Ok(handle)
+}
+
+/// Describes every series a node records (their `# HELP` lines): the one list of what
+/// `/metrics` can show, which the Grafana dashboard is checked against.
+fn describe_all() {
+    crate::kinesis::metrics::describe();
+    crate::cluster::metrics::describe();
+    crate::storage::metrics::describe();
 }
 
 /// Serves the operations endpoints of `node` on `listener` until `shutdown` resolves.
@@ -142,4 +148,143 @@ fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        Counter,
+        Gauge,
+        Histogram,
+    }
+
+    /// Keeps the names (and kinds) of the series described to it; records nothing.
+    #[derive(Default)]
+    struct Described(Mutex<BTreeMap<String, Kind>>);
+
+    impl Described {
+        fn note(&self, name: KeyName, kind: Kind) {
+            self.0.lock().expect("not poisoned").insert(name.as_str().to_string(), kind);
+        }
+    }
+
+    impl Recorder for Described {
+        fn describe_counter(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
+            self.note(key, Kind::Counter);
+        }
+        fn describe_gauge(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
+            self.note(key, Kind::Gauge);
+        }
+        fn describe_histogram(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
+            self.note(key, Kind::Histogram);
+        }
+        fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::noop()
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    const DASHBOARD: &str = include_str!("../../../deploy/grafana/runnel.json");
+
+    /// Every `runnel_*` name in a PromQL expression.
+    fn series_names(expr: &str) -> Vec<&str> {
+        let mut names = Vec::new();
+        let mut rest = expr;
+        while let Some(at) = rest.find("runnel_") {
+            let tail = &rest[at..];
+            let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+            names.push(&tail[..end]);
+            rest = &tail[end..];
+        }
+        names
+    }
+
+    fn expressions(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    match v {
+                        serde_json::Value::String(s) if k == "expr" || k == "definition" => out.push(s.clone()),
+                        _ => expressions(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| expressions(v, out)),
+            _ => {}
+        }
+    }
+
+    fn described() -> BTreeMap<String, Kind> {
+        let described = Described::default();
+        metrics::with_local_recorder(&described, describe_all);
+        described.0.into_inner().expect("not poisoned")
+    }
+
+    /// What is wrong with a dashboard: series a node does not export, suffixes that do
+    /// not fit the series' kind, series with no panel, panel ids used twice.
+    fn problems(dashboard: &str) -> Vec<String> {
+        let described = described();
+        let dashboard: serde_json::Value = serde_json::from_str(dashboard).expect("the dashboard is JSON");
+        let mut exprs = Vec::new();
+        expressions(&dashboard, &mut exprs);
+        let mut problems = Vec::new();
+        let mut used = std::collections::BTreeSet::new();
+        for expr in &exprs {
+            for name in series_names(expr) {
+                let base = ["_bucket", "_sum", "_count"].iter().find_map(|s| name.strip_suffix(s));
+                match (described.get(name), base.and_then(|b| described.get(b).map(|k| (b, k)))) {
+                    (Some(Kind::Histogram), _) => problems.push(format!("{name} is a histogram: query its _bucket")),
+                    (Some(_), _) => {
+                        used.insert(name.to_string());
+                    }
+                    (None, Some((base, Kind::Histogram))) => {
+                        used.insert(base.to_string());
+                    }
+                    (None, _) => problems.push(format!("{name} (in {expr}) is not a series a node exports")),
+                }
+            }
+        }
+        // Every series has a panel: a new one gets one.
+        for name in described.keys().filter(|n| !used.contains(*n)) {
+            problems.push(format!("{name} has no panel"));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for panel in dashboard["panels"].as_array().into_iter().flatten() {
+            if !ids.insert(panel["id"].as_u64()) {
+                problems.push(format!("panel id {} is used twice or missing", panel["id"]));
+            }
+        }
+        problems
+    }
+
+    /// The dashboard in deploy/grafana shows every series a node exports and queries no
+    /// other (`_bucket`, `_sum`, `_count` only of histograms).
+    #[test]
+    fn the_dashboard_queries_every_series_a_node_exports_and_no_other() {
+        assert!(described().len() > 40, "the three modules describe their series");
+        assert!(DASHBOARD.matches("\"expr\"").count() > 30, "the dashboard has its queries");
+        assert_eq!(problems(DASHBOARD), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_misspelt_series_or_a_bare_histogram_in_the_dashboard_is_caught() {
+        assert_eq!(series_names("rate(runnel_a_total[1m]) / runnel_b"), ["runnel_a_total", "runnel_b"]);
+        let misspelt = DASHBOARD.replace("runnel_kinesis_incoming_bytes_total", "runnel_kinesis_incoming_byte_total");
+        let found = problems(&misspelt);
+        assert!(found.iter().any(|p| p.contains("runnel_kinesis_incoming_byte_total")), "{found:?}");
+        assert!(found.iter().any(|p| p.contains("runnel_kinesis_incoming_bytes_total has no panel")), "{found:?}");
+        let bare = DASHBOARD.replace("runnel_storage_fsync_seconds_bucket", "runnel_storage_fsync_seconds");
+        assert!(problems(&bare).iter().any(|p| p.contains("is a histogram")));
+    }
 }

@@ -5,6 +5,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use runnel_node::api::server::serve;
 use runnel_node::cluster::clock::SystemClock;
+use runnel_node::cluster::handoff::HANDOFF_TIMEOUT;
 use runnel_node::cluster::{Continuation, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{
     id_from_hostname, load_encryption_key, parse_peer, ConfigError, FileConfig, NodeConfig, NodeLimits, RaftTiming,
@@ -136,6 +137,11 @@ struct RunArgs {
     /// Off unless given.
     #[arg(long, env = "RUNNEL_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Confirms that this node's data directory came back empty (a lost or replaced
+    /// volume) and that it is to be rebuilt from its peers. Without it such a node refuses
+    /// to start. Ignored when the data directory holds data.
+    #[arg(long, env = "RUNNEL_REBUILD_EMPTY")]
+    rebuild_empty: bool,
 }
 
 #[derive(Parser)]
@@ -271,6 +277,7 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
         encryption_key,
         subscription_ms: args.subscription_ms.or(file.subscription_ms).unwrap_or(SUBSCRIPTION_MS_DEFAULT),
         metrics_listen: args.metrics_listen.or(file.metrics_listen),
+        rebuild_empty: args.rebuild_empty,
     };
     Ok(config.validate()?)
 }
@@ -349,13 +356,16 @@ enum Stop {
     Peers,
 }
 
-/// Starts one node and serves it until `stop` says so: its client server at `Stop::Clients`
-/// (then it reports on `drained`), its peer server at `Stop::Peers`; then it stops the
-/// node's groups and workers, and closes its database.
+/// Starts one node and serves it until `stop` says so: at `Stop::Clients` it hands its
+/// leaderships over (when `hand_over`), stops its client server and reports on `drained`;
+/// its peer server stops at `Stop::Peers`; then it stops the node's groups and workers, and
+/// closes its database. A node that refuses to run (its volume came back empty) stops the
+/// same way by itself, and the task ends with the reason.
 async fn start_node(
     config: NodeConfig,
     stop: tokio::sync::watch::Receiver<Stop>,
     drained: tokio::sync::mpsc::UnboundedSender<()>,
+    hand_over: bool,
 ) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
@@ -397,24 +407,58 @@ async fn start_node(
         let until = |mut stop: tokio::sync::watch::Receiver<Stop>, stage: Stop| async move {
             let _ = stop.wait_for(|s| *s >= stage).await;
         };
-        let clients_stop = until(stop.clone(), Stop::Clients);
+        let clients_stop = {
+            let node = node.clone();
+            let stop = until(stop.clone(), Stop::Clients);
+            async move {
+                tokio::select! {
+                    _ = stop => {}
+                    _ = node.refused() => return,
+                }
+                // Clients are still served while the leaderships move.
+                if hand_over {
+                    runnel_node::cluster::handoff::hand_over(&node, HANDOFF_TIMEOUT).await;
+                }
+            }
+        };
         let clients = async {
             let served = serve(node.clone(), nodelay(listener), clients_stop).await;
             let _ = drained.send(());
             served
         };
-        let ops_stop = until(stop.clone(), Stop::Peers);
+        let ops_stop = {
+            let node = node.clone();
+            let stop = until(stop.clone(), Stop::Peers);
+            async move {
+                tokio::select! {
+                    _ = stop => {}
+                    _ = node.refused() => {}
+                }
+            }
+        };
         let ops = async {
             if let Some((recorder, listener)) = ops {
                 runnel_node::api::ops::serve_ops(node.clone(), recorder, listener, ops_stop).await;
             }
         };
-        let peers =
-            runnel_node::transport::server::serve(node.clone(), nodelay(peer_listener), until(stop, Stop::Peers));
+        let peers_stop = {
+            let node = node.clone();
+            let stop = until(stop, Stop::Peers);
+            async move {
+                tokio::select! {
+                    _ = stop => {}
+                    _ = node.refused() => {}
+                }
+            }
+        };
+        let peers = runnel_node::transport::server::serve(node.clone(), nodelay(peer_listener), peers_stop);
         let (clients, peers, ()) = tokio::join!(clients, peers, ops);
         node.shutdown().await;
         clients.with_context(|| format!("node {id} client server failed"))?;
         peers.with_context(|| format!("node {id} peer server failed"))?;
+        if let Some(reason) = node.refusal() {
+            bail!(reason);
+        }
         Ok(())
     }))
 }
@@ -439,8 +483,12 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(id = config.id, listen = %config.listen, peer_listen = %config.peer_listen, advertise = %config.advertise, peers = ?config.peers, "starting");
             let (stop_tx, stop) = tokio::sync::watch::channel(Stop::Running);
             let (drained_tx, mut drained) = tokio::sync::mpsc::unbounded_channel();
-            let node = start_node(config, stop, drained_tx).await?;
-            stop_requested().await;
+            let mut node = start_node(config, stop, drained_tx, true).await?;
+            tokio::select! {
+                _ = stop_requested() => {}
+                // It refused to run, or a server failed.
+                ended = &mut node => return ended?,
+            }
             stop_tx.send_replace(Stop::Clients);
             let _ = drained.recv().await;
             stop_tx.send_replace(Stop::Peers);
@@ -486,8 +534,10 @@ async fn main() -> anyhow::Result<()> {
                     encryption_key: Some(encryption_key.clone()),
                     subscription_ms: SUBSCRIPTION_MS_DEFAULT,
                     metrics_listen: Some(format!("127.0.0.1:{}", metrics_port(id)).parse()?),
+                    rebuild_empty: false,
                 };
-                handles.push(start_node(config.validate()?, stop.clone(), drained_tx.clone()).await?);
+                // Every node stops at once: there is no one to hand leaderships to.
+                handles.push(start_node(config.validate()?, stop.clone(), drained_tx.clone(), false).await?);
             }
             let endpoints: Vec<&String> = clients.values().collect();
             println!("Runnel dev cluster: {} nodes, data in {}", args.nodes, dir.display());

@@ -7,6 +7,9 @@
 //!   certainly did not happen.
 //! - `read`: linearizable shard reads at the leader, from any node.
 //! - `reconcile`: metadata into running groups, reports, token key rotation.
+//! - `join`: an empty node asks its peers before it joins; a node whose volume was lost
+//!   refuses to start, or with confirmation rebuilds and votes only once caught up.
+//! - `handoff`: a stopping node hands its leaderships to other voters first.
 //! - `reshard`: carrying out a recorded split or merge (seal the parents, then complete).
 //! - `retention`: trims proposed by shard leaders, log purges on every replica.
 //! - `throughput`: Kinesis's per-shard quotas at the leader (the `kinesis_limits` mode)
@@ -18,6 +21,8 @@
 //! - `clock`: wall-clock time, injected.
 
 pub mod clock;
+pub mod handoff;
+pub mod join;
 pub mod metrics;
 pub mod node;
 pub mod peer_handler;

@@ -1,6 +1,7 @@
 //! A node: the metadata group, the shard groups placed here, and what runs them.
 
 use super::clock::Clock;
+use super::join::{self, CatchUp, JoinError, JoinState};
 use super::reconcile;
 use super::supervise::supervise;
 use super::throughput::ShardTraffic;
@@ -20,6 +21,7 @@ use openraft::{BasicNode, SnapshotPolicy};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -114,6 +116,8 @@ pub enum StartError {
     Tombstoned(GroupId),
     #[error("the node is shutting down")]
     ShuttingDown,
+    #[error("{0}")]
+    Join(#[from] JoinError),
 }
 
 pub struct Node {
@@ -139,6 +143,14 @@ pub struct Node {
     secrets: Mutex<StdRng>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Where this node stands in the cluster (cluster/join.rs).
+    join: Mutex<JoinState>,
+    /// While rebuilding: per group, what this node waits for before it votes there.
+    pub catch_up: CatchUp,
+    /// Set when the node hands its leaderships over before stopping (cluster/handoff.rs).
+    handing_over: AtomicBool,
+    /// Why the node refuses to run, once it does (its volume came back empty).
+    refused: watch::Sender<Option<String>>,
 }
 
 fn raft_config(config: &NodeConfig, ack_policy: AckPolicy, meta: bool) -> Result<Arc<openraft::Config>, StartError> {
@@ -187,6 +199,7 @@ impl Node {
         let shard_raft_config = raft_config(&config, deps.ack_policy, false)?;
         let metered = config.metrics_listen.is_some();
         let sync_metrics = if metered { SyncMetrics::new(config.id) } else { SyncMetrics::off() };
+        let join = join::load(deps.engine.as_ref(), config.id)?;
         let commit = GroupCommit::start(deps.engine.clone(), deps.ack_policy, deps.fail_stop.clone(), sync_metrics)?;
         let peers = Peers::new(deps.connector.clone());
         let io_blocks = deps.engine.io_blocks();
@@ -234,7 +247,18 @@ impl Node {
             secrets: Mutex::new(secrets),
             shutdown,
             tasks: Mutex::new(Vec::new()),
+            join: Mutex::new(join),
+            catch_up: CatchUp::default(),
+            handing_over: AtomicBool::new(false),
+            refused: watch::channel(None).0,
         });
+        if join != JoinState::Member {
+            tracing::info!(node = node.id, state = ?join, "not yet a member of the cluster");
+        }
+        if join != JoinState::Member {
+            let task = tokio::spawn(join::decide(node.clone()));
+            failstop::lock(&node.tasks, "node tasks").push(task);
+        }
         let reconciler = node.clone();
         let task =
             tokio::spawn(supervise("reconcile", node.fail_stop.clone(), move || reconcile::run(reconciler.clone())));
@@ -247,6 +271,49 @@ impl Node {
             failstop::lock(&node.tasks, "node tasks").push(task);
         }
         Ok(node)
+    }
+
+    pub fn join_state(&self) -> JoinState {
+        *failstop::lock(&self.join, "join state")
+    }
+
+    /// Records a decision about this node's place in the cluster, durably first.
+    pub fn set_join_state(&self, state: JoinState) -> std::io::Result<()> {
+        join::persist(self.engine.as_ref(), self.id, state)?;
+        *failstop::lock(&self.join, "join state") = state;
+        tracing::info!(node = self.id, ?state, "joined the cluster");
+        Ok(())
+    }
+
+    /// Stops this node from running: the process reports `reason` and exits.
+    pub fn refuse(&self, reason: String) {
+        tracing::error!(node = self.id, "{reason}");
+        self.refused.send_replace(Some(reason));
+    }
+
+    /// Why this node refuses to run, if it does.
+    pub fn refusal(&self) -> Option<String> {
+        self.refused.borrow().clone()
+    }
+
+    /// Resolves with the reason once this node refuses to run.
+    pub async fn refused(&self) -> String {
+        let mut rx = self.refused.subscribe();
+        let reason = rx.wait_for(Option::is_some).await.map(|r| r.clone());
+        match reason {
+            Ok(reason) => reason.unwrap_or_default(),
+            // The sender lives as long as the node.
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    /// From now on this node takes no leadership: see cluster/handoff.rs.
+    pub fn begin_handoff(&self) {
+        self.handing_over.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_handing_over(&self) -> bool {
+        self.handing_over.load(Ordering::SeqCst)
     }
 
     /// The members of the metadata group: every configured node, by peer address.
@@ -312,7 +379,7 @@ impl Node {
         if let Some(existing) = self.group(shard.group) {
             return Ok(existing);
         }
-        if self.is_shutting_down() {
+        if self.is_shutting_down() || self.is_handing_over() {
             return Err(StartError::ShuttingDown);
         }
         if self.is_tombstoned(shard.group)? {
@@ -428,6 +495,7 @@ mod tests {
             encryption_key: None,
             subscription_ms: SUBSCRIPTION_MS_DEFAULT,
             metrics_listen: None,
+            rebuild_empty: false,
         };
         let deps = NodeDeps {
             engine,

@@ -28,6 +28,9 @@ const PROPOSE_DEADLINE: Duration = Duration::from_secs(8);
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
 const BACKOFF_MIN: Duration = Duration::from_millis(20);
 const BACKOFF_MAX: Duration = Duration::from_millis(400);
+/// Leader hints followed at once before waiting: during a leadership transfer the old and
+/// the new leader may point at each other until the election ends.
+pub const HOPS_AT_ONCE: u32 = 3;
 
 /// An applied proposal: the state machine's answer and the entry's log index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +136,7 @@ pub async fn propose(
     let deadline = Instant::now() + PROPOSE_DEADLINE;
     let mut backoff = BACKOFF_MIN;
     let mut hint: Option<NodeId> = None;
+    let mut hops = 0;
     for attempt in 0..PROPOSE_ATTEMPTS_MAX {
         let local_view = node.raft(group).and_then(|r| r.metrics().borrow_watched().current_leader);
         let target = hint.take().or(local_view).or_else(|| {
@@ -145,10 +149,13 @@ pub async fn propose(
         };
         match outcome {
             Some(Err(ProposeError::NotLeader { leader, node: asked, .. })) => {
-                // Follow a fresh hint at once; without one, wait for an election.
+                // Follow a fresh hint (at once, a few times); without one, wait for an election.
                 if let Some(l) = leader.filter(|l| *l != asked) {
                     hint = Some(l);
-                    continue;
+                    hops += 1;
+                    if hops <= HOPS_AT_ONCE {
+                        continue;
+                    }
                 }
             }
             Some(other) => return other,
@@ -159,6 +166,7 @@ pub async fn propose(
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(BACKOFF_MAX);
+        hops = 0;
     }
     Err(ProposeError::NoLeader(group))
 }

@@ -6,6 +6,7 @@
 //! a read itself.
 
 use super::node::{Node, ReadCheck};
+use super::propose::HOPS_AT_ONCE;
 use crate::crypto::RecordKey;
 use crate::domain::{GroupId, NodeId, SequenceNumber, ShardId};
 use crate::shard::read::{first_counter_at_or_after, next_arrival, read_stored, ReadBatch};
@@ -195,6 +196,7 @@ pub async fn read(node: &Node, replicas: &[NodeId], req: &ShardRead) -> Result<S
     let deadline = Instant::now() + READ_DEADLINE;
     let mut backoff = BACKOFF_MIN;
     let mut hint: Option<NodeId> = None;
+    let mut hops = 0;
     let payload = pack(req).map_err(|e| ReadError::Storage(e.to_string()))?;
     for attempt in 0..READ_ATTEMPTS_MAX {
         let local_view = node.group(req.group).and_then(|g| g.raft.metrics().borrow_watched().current_leader);
@@ -211,7 +213,10 @@ pub async fn read(node: &Node, replicas: &[NodeId], req: &ShardRead) -> Result<S
             Some(Ok(reply)) => return Ok(reply),
             Some(Err(ReadError::NotLeader { leader: Some(l), node: asked, .. })) if l != asked => {
                 hint = Some(l);
-                continue;
+                hops += 1;
+                if hops <= HOPS_AT_ONCE {
+                    continue;
+                }
             }
             Some(Err(e @ (ReadError::Storage(_) | ReadError::Throttled(_)))) => return Err(e),
             _ => {}
@@ -221,6 +226,7 @@ pub async fn read(node: &Node, replicas: &[NodeId], req: &ShardRead) -> Result<S
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(BACKOFF_MAX);
+        hops = 0;
     }
     Err(ReadError::Unavailable(req.group))
 }

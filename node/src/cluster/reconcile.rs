@@ -5,6 +5,7 @@
 //! (on the metadata leader) carry out reshards, forget expired shards, activate and forget
 //! consumers, purge deleted streams and rotate the token signing key.
 
+use super::join::{self, JoinState};
 use super::node::{Node, ShardGroup, StartError};
 use super::propose::propose;
 use super::retention::{self, PURGE_GRACE};
@@ -52,6 +53,8 @@ struct Pass {
     reported: HashMap<(GroupId, Report), Instant>,
     /// Per group: log indexes it may purge up to, and since when it knew (oldest first).
     purge_candidates: HashMap<GroupId, VecDeque<(u64, Instant)>>,
+    /// When the peers were last asked whether they all decided (metadata bootstrap).
+    surveyed: Option<Instant>,
 }
 
 pub async fn run(node: Arc<Node>) {
@@ -64,6 +67,7 @@ pub async fn run(node: Arc<Node>) {
         first_seen: HashMap::new(),
         reported: HashMap::new(),
         purge_candidates: HashMap::new(),
+        surveyed: None,
     };
     loop {
         if *shutdown.borrow() {
@@ -113,6 +117,12 @@ impl Pass {
         self.bootstrap_meta().await;
         let meta = self.node.meta.current();
         let me = self.node.id;
+        // Only a member that is not stopping initializes groups (cluster/join.rs,
+        // cluster/handoff.rs): initializing makes this node a candidate.
+        let may_initialize = self.node.join_state() == JoinState::Member && !self.node.is_handing_over();
+        if self.node.join_state() == JoinState::Rebuilding {
+            self.finish_rebuild(&meta);
+        }
 
         for (stream, shard) in meta.state.groups() {
             if !shard.replicas.contains(&me) || stream.status == StreamStatus::Deleting {
@@ -137,7 +147,7 @@ impl Pass {
             let rank = shard.replicas.iter().position(|r| *r == me).unwrap_or(0) as u32;
             let grace = Duration::from_millis(self.node.config.raft.election_max_ms) * rank;
             let my_turn = first_seen.elapsed() >= grace;
-            if my_turn && matches!(group.raft.is_initialized().await, Ok(false)) {
+            if may_initialize && my_turn && matches!(group.raft.is_initialized().await, Ok(false)) {
                 let members: BTreeMap<_, _> = shard
                     .replicas
                     .iter()
@@ -305,8 +315,35 @@ impl Pass {
         self.report(command, "on-demand split");
     }
 
+    /// A rebuilding node is a member again once the metadata group and every group placed
+    /// on it have caught up (cluster/join.rs).
+    fn finish_rebuild(&self, meta: &crate::control::MetaApplied) {
+        let node = &self.node;
+        let applied = |raft: &crate::replica::Raft| raft.metrics().borrow_watched().last_applied.map(|l| l.index);
+        if !node.catch_up.caught_up(META_GROUP, applied(&node.meta_raft)) {
+            return;
+        }
+        for (stream, shard) in meta.state.groups() {
+            if !shard.replicas.contains(&node.id) || stream.status == StreamStatus::Deleting {
+                continue;
+            }
+            let caught_up =
+                node.group(shard.group).is_some_and(|g| node.catch_up.caught_up(shard.group, applied(&g.raft)));
+            if !caught_up {
+                return;
+            }
+        }
+        match node.set_join_state(JoinState::Member) {
+            Ok(()) => tracing::info!(node = node.id, "rebuilt: every group here has caught up"),
+            Err(e) => tracing::warn!(node = node.id, "cannot record the end of the rebuild: {e}"),
+        }
+    }
+
     async fn bootstrap_meta(&mut self) {
         if self.meta_initialized {
+            return;
+        }
+        if self.node.join_state() != JoinState::Member || self.node.is_handing_over() {
             return;
         }
         match self.node.meta_raft.is_initialized().await {
@@ -321,11 +358,22 @@ impl Pass {
             }
         }
         let lowest = self.node.config.peers.keys().next() == Some(&self.node.id);
-        if lowest || self.started.elapsed() > self.init_grace() {
-            match self.node.meta_raft.initialize(self.node.cluster_members()).await {
-                Ok(()) => tracing::info!(node = self.node.id, "initialized the metadata group"),
-                Err(e) => tracing::debug!("metadata initialize: {e}"),
-            }
+        if !(lowest || self.started.elapsed() > self.init_grace()) {
+            return;
+        }
+        // Every peer must have decided first: a node that starts a little later would
+        // otherwise find a cluster that exists with it as a member, and take itself for a
+        // node whose volume was lost (cluster/join.rs).
+        if self.surveyed.is_some_and(|t| t.elapsed() < join::SURVEY_INTERVAL) {
+            return;
+        }
+        self.surveyed = Some(Instant::now());
+        if !join::all_decided(&join::survey(&self.node).await) {
+            return;
+        }
+        match self.node.meta_raft.initialize(self.node.cluster_members()).await {
+            Ok(()) => tracing::info!(node = self.node.id, "initialized the metadata group"),
+            Err(e) => tracing::debug!("metadata initialize: {e}"),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! This node's view of its Raft groups, as the Admin service and peers ask for it.
 
+use super::join::JoinState;
 use super::node::Node;
 use crate::domain::{GroupId, NodeId, META_GROUP};
 use openraft::async_runtime::WatchReceiver as _;
@@ -25,6 +26,10 @@ pub struct NodeStatus {
     /// Where clients reach this node (its advertised client address).
     pub client_address: String,
     pub groups: Vec<GroupStatus>,
+    /// Where it stands in the cluster (an empty node asks this before it joins).
+    pub join: JoinState,
+    /// The voters of its metadata group; empty while the group is uninitialized.
+    pub meta_voters: Vec<NodeId>,
 }
 
 pub fn local_status(node: &Node) -> NodeStatus {
@@ -47,7 +52,14 @@ pub fn local_status(node: &Node) -> NodeStatus {
             })
         })
         .collect();
-    NodeStatus { node: node.id, client_address: node.config.advertise.clone(), groups }
+    let meta_voters = node.meta_raft.metrics().borrow_watched().membership_config.membership().voter_ids().collect();
+    NodeStatus {
+        node: node.id,
+        client_address: node.config.advertise.clone(),
+        groups,
+        join: node.join_state(),
+        meta_voters,
+    }
 }
 
 /// Whether this node is ready for clients (`/readyz`): it is a voter of the metadata group,

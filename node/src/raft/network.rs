@@ -15,7 +15,10 @@ use crate::transport::{CallError, PeerError, Peers, RaftKind};
 use futures::FutureExt;
 use openraft::error::{NetworkError, RPCError, RaftError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory};
-use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest, TransferLeaderResponse,
+    VoteRequest, VoteResponse,
+};
 use openraft::storage::RaftStateMachine;
 use openraft::{BasicNode, OptionalSend, RaftNetworkV2, Snapshot};
 use serde::de::DeserializeOwned;
@@ -184,6 +187,14 @@ impl RaftNetworkV2<TypeConfig> for GroupNetwork {
         self.rpc(RaftKind::PreVote, &rpc, &option).await
     }
 
+    async fn transfer_leader(
+        &mut self,
+        req: TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.rpc(RaftKind::TransferLeader, &req, &option).await
+    }
+
     async fn full_snapshot(
         &mut self,
         vote: Vote,
@@ -238,7 +249,58 @@ where
             let snapshot = Snapshot { meta: msg.meta, snapshot: SnapshotData::Staged(msg.staged) };
             packed(&raft.install_full_snapshot(msg.vote, snapshot).await)
         }
+        RaftKind::TransferLeader => {
+            let req: TransferLeaderRequest<TypeConfig> = unpack(payload).map_err(bad)?;
+            packed(&raft.handle_transfer_leader(req).await.map_err(RaftError::<TypeConfig>::Fatal))
+        }
+        RaftKind::AllowRevert => {
+            let req: AllowRevert = unpack(payload).map_err(bad)?;
+            // `Ok(Ok)` only on the leader; a follower or a stopped group answers `false`.
+            let allowed = matches!(raft.trigger().allow_next_revert(&req.node, true).await, Ok(Ok(())));
+            packed(&allowed)
+        }
     }
+}
+
+/// Asks the leader of a group to accept that `node`'s log went back (its volume came back
+/// empty): openraft treats a follower whose log lost what it had acknowledged as a broken
+/// invariant unless told, once, by `allow_next_revert`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AllowRevert {
+    pub node: NodeId,
+}
+
+/// Sends `AllowRevert` for `node` to the node at `addr`; `true` when it leads `group` and
+/// took note.
+pub async fn allow_revert(peers: &Peers, addr: &str, group: GroupId, node: NodeId) -> Result<bool, CallError> {
+    let payload = pack(&AllowRevert { node }).map_err(|e| CallError::NotSent(e.to_string()))?;
+    let reply = peers.raft(addr, group, RaftKind::AllowRevert, payload, PEER_TIMEOUT_MIN).await?;
+    unpack(&reply).map_err(|e| CallError::Refused(e.to_string()))
+}
+
+/// Who sent an append, and the commit point it advertised: what a rebuilding node watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendView {
+    pub leader: NodeId,
+    pub term: u64,
+    /// The leader's committed log id, as (term, index).
+    pub leader_commit: Option<(u64, u64)>,
+}
+
+/// The node a leadership transfer names as the next leader.
+pub fn transfer_target(payload: &[u8]) -> Result<NodeId, PeerError> {
+    let req: TransferLeaderRequest<TypeConfig> = unpack(payload).map_err(bad)?;
+    Ok(*req.to_node_id())
+}
+
+pub fn append_view(payload: &[u8]) -> Result<AppendView, PeerError> {
+    let rpc: AppendEntriesRequest<TypeConfig> = unpack(payload).map_err(bad)?;
+    let leader = rpc.vote.leader_id();
+    Ok(AppendView {
+        leader: leader.voted_for,
+        term: leader.term,
+        leader_commit: rpc.leader_commit.map(|c| (c.leader_id.term, c.index)),
+    })
 }
 
 #[cfg(test)]

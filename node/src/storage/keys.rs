@@ -32,6 +32,9 @@ pub enum KeyKind {
     SnapshotChunk = 10,
     /// `Cf::State`, under `NODE_KEYS`: the format version of the whole database.
     Format = 11,
+    /// `Cf::State`, under `NODE_KEYS`: this node takes part in the cluster, or is
+    /// rebuilding from an empty volume (cluster/join.rs).
+    Joined = 12,
 }
 
 impl KeyKind {
@@ -159,6 +162,7 @@ mod tests {
             (KeyKind::Tombstone, 9),
             (KeyKind::SnapshotChunk, 10),
             (KeyKind::Format, 11),
+            (KeyKind::Joined, 12),
         ];
         for (kind, n) in pinned {
             assert_eq!(kind as u8, n, "{kind:?}");

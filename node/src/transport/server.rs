@@ -27,6 +27,11 @@ pub enum RaftKind {
     PreVote,
     /// The last message of a streamed snapshot: install what the chunks staged.
     InstallSnapshot,
+    /// A leader hands its leadership to another voter.
+    TransferLeader,
+    /// A node rebuilding from an empty volume asks the leader to accept that its log went
+    /// back (openraft refuses a follower's log reversion unless told).
+    AllowRevert,
 }
 
 impl RaftKind {
@@ -36,13 +41,22 @@ impl RaftKind {
             RaftKind::Vote => "vote",
             RaftKind::PreVote => "pre_vote",
             RaftKind::InstallSnapshot => "install_snapshot",
+            RaftKind::TransferLeader => "transfer_leader",
+            RaftKind::AllowRevert => "allow_revert",
         }
     }
 
+    pub const ALL: [RaftKind; 6] = [
+        RaftKind::Append,
+        RaftKind::Vote,
+        RaftKind::PreVote,
+        RaftKind::InstallSnapshot,
+        RaftKind::TransferLeader,
+        RaftKind::AllowRevert,
+    ];
+
     pub fn parse(s: &str) -> Option<RaftKind> {
-        [RaftKind::Append, RaftKind::Vote, RaftKind::PreVote, RaftKind::InstallSnapshot]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        RaftKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -157,7 +171,7 @@ mod tests {
 
     #[test]
     fn raft_kinds_round_trip_their_wire_names() {
-        for kind in [RaftKind::Append, RaftKind::Vote, RaftKind::PreVote, RaftKind::InstallSnapshot] {
+        for kind in RaftKind::ALL {
             assert_eq!(RaftKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(RaftKind::parse("snapshot"), None);

@@ -178,6 +178,11 @@ impl Cluster {
     }
 
     pub fn start_node(&mut self, i: usize) {
+        self.start_node_with(i, &[]);
+    }
+
+    /// Starts node `i` with `extra` flags after the usual ones.
+    pub fn start_node_with(&mut self, i: usize, extra: &[&str]) {
         assert!(self.children[i].is_none(), "node {} is already running", i + 1);
         let peers: Vec<String> = (0..self.size()).map(|j| format!("{}={}", j + 1, self.peer_endpoint(j))).collect();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path(i)).expect("log file");
@@ -195,6 +200,7 @@ impl Cluster {
         if self.metrics_ports.is_some() {
             command.args(["--metrics-listen", &self.metrics_addr(i)]);
         }
+        command.args(extra);
         let child = command
             .env("RUNNEL_LOG", "info,openraft=warn")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
