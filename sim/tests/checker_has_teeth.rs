@@ -20,6 +20,9 @@
 //! - A subscription's continuation number naming the next record instead of the last one
 //!   sent: a subscriber renewing (or failing over) after it skips the record written next
 //!   (subscription-complete).
+//! - Acknowledging appends before they are synced, with fan-out subscribers: a crash takes
+//!   records a subscriber was already pushed, and the shard later holds other records at
+//!   their sequence numbers (subscription-committed).
 
 use runnel_sim::{replay_command, run, Bug, Focus, SimConfig};
 
@@ -39,6 +42,9 @@ const LEADER_ONLY_TRIM_SEEDS: [u64; 1] = [1];
 /// record its continuation number names was written, so the resumed one skips it (seed 0
 /// does).
 const CONTINUATION_SEEDS: [u64; 1] = [0];
+/// Fan-out-focused seeds on which a crash takes acknowledged-but-unsynced records that a
+/// subscriber had been pushed, and new records take their sequence numbers (seed 5 does).
+const PUSHED_THEN_LOST_SEEDS: [u64; 1] = [5];
 
 /// Runs `seeds` with `bug` until one run reports every invariant in `expected`.
 fn caught(seeds: &[u64], focus: Focus, bug: Bug, expected: &[&str]) {
@@ -107,8 +113,14 @@ fn a_continuation_number_one_past_the_last_record_is_caught() {
 }
 
 #[test]
-fn the_continuation_seeds_without_the_bug_keep_every_promise() {
+fn pushing_records_a_crash_then_takes_is_caught() {
+    caught(&PUSHED_THEN_LOST_SEEDS, Focus::FanOut, Bug::AckBeforeSync, &["subscription-committed"]);
+}
+
+#[test]
+fn the_fan_out_seeds_without_the_bugs_keep_every_promise() {
     clean(&CONTINUATION_SEEDS, Focus::FanOut);
+    clean(&PUSHED_THEN_LOST_SEEDS, Focus::FanOut);
 }
 
 #[test]

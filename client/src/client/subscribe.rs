@@ -29,6 +29,11 @@ const DELIVERY_QUEUE: usize = 64;
 /// server sends an event at least every 5 s (a heartbeat when idle), plus the time of a
 /// read at a shard's leader that it may be waiting on.
 const EVENT_SILENCE_MAX: Duration = Duration::from_secs(20);
+/// How long ResourceNotFoundException is taken for a lagging node rather than an answer:
+/// a subscription resumed on a node that just restarted may reach it before its metadata
+/// has caught up (the consumer or a just-made child shard unknown there yet). After that,
+/// the consumer, stream or shard is gone (deregistered, deleted, expired).
+const NOT_FOUND_GRACE: Duration = Duration::from_secs(10);
 
 /// What `subscribe` hands over, per shard in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,10 +188,10 @@ impl Follower {
                 }
                 Err(e) => e,
             };
-            if !retryable(&failure) {
+            let since = *failing_since.get_or_insert_with(Instant::now);
+            if !retryable(&failure, since.elapsed()) {
                 return Err(failure);
             }
-            let since = *failing_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= policy.max_elapsed {
                 return Err(failure);
             }
@@ -246,10 +251,12 @@ enum Delivered {
 
 /// Failures a new subscription gets over: those any call retries, another subscription
 /// holding the shard's lease (one that died with its node, until the 5 s takeover grace
-/// has passed), and a subscription gone silent.
-fn retryable(e: &ClientError) -> bool {
+/// has passed), a subscription gone silent, and, for `NOT_FOUND_GRACE` after the failures
+/// began (`failing_for`), a node that does not know the consumer or shard yet.
+fn retryable(e: &ClientError, failing_for: Duration) -> bool {
     match e {
         ClientError::Timeout { .. } => true,
+        ClientError::Kinesis { code: ErrorCode::ResourceNotFoundException, .. } => failing_for < NOT_FOUND_GRACE,
         ClientError::Kinesis { code: ErrorCode::ResourceInUseException, .. } => true,
         ClientError::Kinesis { code: ErrorCode::ServiceUnavailable | ErrorCode::InternalFailure, .. } => true,
         ClientError::Unavailable { .. } => true,
@@ -257,5 +264,24 @@ fn retryable(e: &ClientError) -> bool {
             disposition(&tonic::Status::new(*code, message.clone())) != Disposition::Fatal
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinesis(code: ErrorCode) -> ClientError {
+        ClientError::Kinesis { code, message: "x".into() }
+    }
+
+    #[test]
+    fn a_lagging_node_not_knowing_the_consumer_is_retried_for_a_while_only() {
+        let not_found = kinesis(ErrorCode::ResourceNotFoundException);
+        assert!(retryable(&not_found, Duration::ZERO));
+        assert!(retryable(&not_found, NOT_FOUND_GRACE - Duration::from_millis(1)));
+        assert!(!retryable(&not_found, NOT_FOUND_GRACE), "a deregistered consumer ends the follower");
+        assert!(retryable(&kinesis(ErrorCode::ResourceInUseException), Duration::from_secs(3600)));
+        assert!(!retryable(&kinesis(ErrorCode::InvalidArgumentException), Duration::ZERO));
     }
 }

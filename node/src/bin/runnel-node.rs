@@ -2,6 +2,7 @@
 //! node's health endpoints (for container health checks: images without curl).
 
 use anyhow::{bail, Context};
+use clap::builder::FalseyValueParser;
 use clap::{Parser, Subcommand};
 use runnel_node::api::server::serve;
 use runnel_node::cluster::clock::SystemClock;
@@ -77,7 +78,7 @@ struct RunArgs {
     id: Option<u64>,
     /// Take the node id from this host's name, NAME-ORDINAL as in a Kubernetes StatefulSet:
     /// runnel-0 is node 1, runnel-2 node 3. Instead of --id.
-    #[arg(long, env = "RUNNEL_ID_FROM_HOSTNAME")]
+    #[arg(long, env = "RUNNEL_ID_FROM_HOSTNAME", value_parser = FalseyValueParser::new())]
     id_from_hostname: bool,
     /// Address clients connect to, e.g. 0.0.0.0:50051.
     #[arg(long, env = "RUNNEL_LISTEN")]
@@ -140,7 +141,7 @@ struct RunArgs {
     /// Confirms that this node's data directory came back empty (a lost or replaced
     /// volume) and that it is to be rebuilt from its peers. Without it such a node refuses
     /// to start. Ignored when the data directory holds data.
-    #[arg(long, env = "RUNNEL_REBUILD_EMPTY")]
+    #[arg(long, env = "RUNNEL_REBUILD_EMPTY", value_parser = FalseyValueParser::new())]
     rebuild_empty: bool,
 }
 
