@@ -50,11 +50,20 @@ pub enum Bug {
     /// A subscription's continuation number names the next record instead of the one
     /// before it: a subscriber resuming after it (a renewal, a failover) skips a record.
     ContinuationOffByOne,
+    /// A subscription's continuation number names the record before the last one sent: a
+    /// subscriber resuming after it is pushed that last record again.
+    ContinuationRepeats,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 5] =
-        [Bug::AckBeforeSync, Bug::StaleReads, Bug::NoSeal, Bug::LeaderOnlyTrim, Bug::ContinuationOffByOne];
+    pub const ALL: [Bug; 6] = [
+        Bug::AckBeforeSync,
+        Bug::StaleReads,
+        Bug::NoSeal,
+        Bug::LeaderOnlyTrim,
+        Bug::ContinuationOffByOne,
+        Bug::ContinuationRepeats,
+    ];
 
     /// Its name on the command line (`--bug`).
     pub fn flag(self) -> &'static str {
@@ -64,6 +73,7 @@ impl Bug {
             Bug::NoSeal => "no-seal",
             Bug::LeaderOnlyTrim => "leader-only-trim",
             Bug::ContinuationOffByOne => "continuation-off-by-one",
+            Bug::ContinuationRepeats => "continuation-repeats",
         }
     }
 
@@ -217,6 +227,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
     };
     let continuation = match cfg.bug {
         Some(Bug::ContinuationOffByOne) => Continuation::AtNext,
+        Some(Bug::ContinuationRepeats) => Continuation::AtLast,
         _ => Continuation::BeforeNext,
     };
     // With retention focused on, 24 hours pass in 6 s of simulated time: records written

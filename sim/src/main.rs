@@ -8,6 +8,7 @@
 //! cargo run -p runnel-sim -- --seed 0 --focus reshards --bug no-seal
 //! cargo run -p runnel-sim -- --seed 0 --focus retention --bug leader-only-trim
 //! cargo run -p runnel-sim -- --seed 0 --focus fan-out --bug continuation-off-by-one
+//! cargo run -p runnel-sim -- --seed 0 --focus fan-out --bug continuation-repeats
 //! ```
 
 use anyhow::bail;
@@ -30,7 +31,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     nodes: usize,
     /// Turn on a deliberately broken behaviour (to see the checker catch it).
-    #[arg(long, value_parser = ["ack-before-sync", "stale-reads", "no-seal", "leader-only-trim", "continuation-off-by-one"])]
+    #[arg(long, value_parser = ["ack-before-sync", "stale-reads", "no-seal", "leader-only-trim", "continuation-off-by-one", "continuation-repeats"])]
     bug: Option<String>,
     /// Force what the faults exercise instead of drawing it from the seed.
     #[arg(long, value_parser = ["crashes", "stale-reads", "quiet", "reshards", "retention", "fan-out"])]

@@ -20,6 +20,8 @@
 //! - A subscription's continuation number naming the next record instead of the last one
 //!   sent: a subscriber renewing (or failing over) after it skips the record written next
 //!   (subscription-complete).
+//! - A continuation number naming the record before the last one sent: a subscriber
+//!   renewing (or failing over) is pushed that record again (subscription-order).
 //! - Acknowledging appends before they are synced, with fan-out subscribers: a crash takes
 //!   records a subscriber was already pushed, and the shard later holds other records at
 //!   their sequence numbers (subscription-committed).
@@ -110,6 +112,11 @@ fn trimming_only_the_leaders_copy_is_caught() {
 #[test]
 fn a_continuation_number_one_past_the_last_record_is_caught() {
     caught(&CONTINUATION_SEEDS, Focus::FanOut, Bug::ContinuationOffByOne, &["subscription-complete"]);
+}
+
+#[test]
+fn a_continuation_number_one_before_the_last_record_is_caught() {
+    caught(&CONTINUATION_SEEDS, Focus::FanOut, Bug::ContinuationRepeats, &["subscription-order"]);
 }
 
 #[test]

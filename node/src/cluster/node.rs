@@ -72,6 +72,9 @@ pub enum Continuation {
     /// The next record's counter. Deliberately broken (a resume AFTER it skips that
     /// record): the simulation's self-test turns it on to show its checker catches it.
     AtNext,
+    /// The counter before the last record sent. Deliberately broken (a resume AFTER it
+    /// sends that record again): the simulation's self-test shows its checker catches it.
+    AtLast,
 }
 
 /// Where the node's secrets (token signing keys) come from.

@@ -280,6 +280,8 @@ impl Subscription {
             Continuation::BeforeNext => self.next.saturating_sub(1),
             // The planted bug: a resume after it starts one record too late.
             Continuation::AtNext => self.next,
+            // The other planted bug: a resume after it repeats the last record sent.
+            Continuation::AtLast => self.next.saturating_sub(2),
         }
     }
 
