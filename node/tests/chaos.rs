@@ -25,7 +25,7 @@ mod compose;
 use common::{create_active, error_name, eventually, iterator_req, kinesis_at};
 use compose::{ComposeCluster, Docker, SERVICES};
 use runnel_client::proto::{GetRecordsRequest, GetShardIteratorRequest, ListShardsRequest, PutRecordRequest};
-use runnel_client::{Client, ClientConfig, RetryPolicy};
+use runnel_client::{Client, ClientConfig, ClientError, RetryPolicy};
 use runnel_proto::v1::kinesis_client::KinesisClient;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -165,6 +165,8 @@ async fn produce(client: Client, target: Target, journal: Journal, stop: Arc<Ato
                     }
                     Err(_) => format!("not a sequence number: {:?}", reply.sequence_number),
                 },
+                // The client made one attempt: its last failure says what went wrong.
+                Ok(Err(ClientError::Unavailable { last, .. })) => last,
                 Ok(Err(e)) => e.to_string(),
                 Err(_) => "no answer within the call's deadline".to_string(),
             };
@@ -302,7 +304,8 @@ struct Outcome {
     outages: Vec<Duration>,
     failed_calls: usize,
     given_up: usize,
-    /// Attempts stored although their call failed (Kinesis writes are at-least-once).
+    /// Attempts stored although their call failed (Kinesis writes are at-least-once),
+    /// found by this fault's check and not by an earlier one.
     stored_unacked: usize,
     acked_total: usize,
     took: Duration,
@@ -399,7 +402,7 @@ async fn try_read_shard(kinesis: &mut KinesisClient<Channel>, shard_id: &str, un
 /// Checks what the writers had acknowledged when called, per shard, against a read from
 /// TRIM_HORIZON through node `via` and against what the consumer read: each acknowledged
 /// record exactly once, at its sequence number, with its data, in sequence order. Gives
-/// how many attempts were stored although their call failed.
+/// how many attempts were stored although their call failed, since the start.
 async fn verify(cluster: &ComposeCluster, via: usize, targets: &[Target], journal: &Journal, fault: &str) -> usize {
     let kinesis = kinesis_at(&cluster.endpoint(via));
     let mut stored_unacked = 0;
@@ -499,11 +502,13 @@ async fn conclude(
     via: usize,
     targets: &[Target],
     journal: &Journal,
+    earlier: &[Outcome],
 ) -> Outcome {
+    let stored_unacked_before: usize = earlier.iter().map(|o| o.stored_unacked).sum();
     tokio::time::sleep(SETTLE).await;
     let ended = Instant::now();
     let (outages, failed_calls, given_up) = measure(journal, started, ended);
-    let stored_unacked = verify(cluster, via, targets, journal, &fault).await;
+    let stored_unacked = verify(cluster, via, targets, journal, &fault).await - stored_unacked_before;
     let acked_total = (0..SHARDS).map(|i| journal.acked(i)).sum();
     let outcome = Outcome { fault, outages, failed_calls, given_up, stored_unacked, acked_total, took: ended - started };
     print_table(std::slice::from_ref(&outcome));
@@ -557,7 +562,7 @@ async fn faults_on_real_containers_lose_no_acknowledged_record() {
     tokio::task::block_in_place(|| cluster.start_node(victim));
     wait_whole(&cluster, (victim + 1) % 3).await;
     let fault = format!("kill -9 {} (led {led}/{SHARDS}), restart", SERVICES[victim]);
-    outcomes.push(conclude(&cluster, fault, started, victim, &targets, &journal).await);
+    outcomes.push(conclude(&cluster, fault, started, victim, &targets, &journal, &outcomes).await);
 
     // 2. The node leading the most shards cut from the network (clients lose it too).
     let (victim, led) = most_leading(&cluster).await;
@@ -568,7 +573,7 @@ async fn faults_on_real_containers_lose_no_acknowledged_record() {
     tokio::task::block_in_place(|| cluster.connect(victim));
     wait_whole(&cluster, (victim + 1) % 3).await;
     let fault = format!("disconnect {} (led {led}/{SHARDS}) {}s", SERVICES[victim], FAULT_FOR.as_secs());
-    outcomes.push(conclude(&cluster, fault, started, (victim + 1) % 3, &targets, &journal).await);
+    outcomes.push(conclude(&cluster, fault, started, (victim + 1) % 3, &targets, &journal, &outcomes).await);
 
     // 3. The node leading the most shards frozen: alive, connections open, silent.
     let (victim, led) = most_leading(&cluster).await;
@@ -579,7 +584,7 @@ async fn faults_on_real_containers_lose_no_acknowledged_record() {
     tokio::task::block_in_place(|| cluster.unpause(victim));
     wait_whole(&cluster, (victim + 1) % 3).await;
     let fault = format!("pause {} (led {led}/{SHARDS}) {}s", SERVICES[victim], FAULT_FOR.as_secs());
-    outcomes.push(conclude(&cluster, fault, started, victim, &targets, &journal).await);
+    outcomes.push(conclude(&cluster, fault, started, victim, &targets, &journal, &outcomes).await);
 
     // 4. Rolling restart: SIGTERM (leaderships handed over), start, serving and ready.
     let started = Instant::now();
@@ -589,7 +594,7 @@ async fn faults_on_real_containers_lose_no_acknowledged_record() {
         wait_whole(&cluster, (node + 1) % 3).await;
     }
     let fault = "rolling restart (SIGTERM, start, ready) x3".to_string();
-    outcomes.push(conclude(&cluster, fault, started, 2, &targets, &journal).await);
+    outcomes.push(conclude(&cluster, fault, started, 2, &targets, &journal, &outcomes).await);
 
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
@@ -598,17 +603,24 @@ async fn faults_on_real_containers_lose_no_acknowledged_record() {
 
     eprintln!("chaos suite: {:.0?} in all", test_started.elapsed());
     print_table(&outcomes);
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
     for target in &targets {
         let shard = journal.shard(target.index);
         eprintln!(
-            "{}: {} acknowledged, {} consumed, {} failed calls, {} consumer failures; errors: {:?}",
+            "{}: {} acknowledged, {} consumed, {} failed calls, {} consumer failures",
             target.shard_id,
             shard.acks.len(),
             shard.consumed.len(),
             shard.failed_calls.len(),
             shard.consumer_failures,
-            shard.errors
         );
+        for (error, count) in &shard.errors {
+            *errors.entry(error.clone()).or_default() += count;
+        }
+    }
+    eprintln!("why writes failed (calls):");
+    for (error, count) in &errors {
+        eprintln!("  {count:>5}  {error}");
     }
     if let Ok(path) = std::env::var("RUNNEL_CHAOS_LOGS") {
         std::fs::write(&path, cluster.logs(1_000_000)).expect("write the nodes' logs");
