@@ -184,15 +184,21 @@ impl ComposeCluster {
         id
     }
 
-    /// The cluster's private network.
+    /// The cluster's private network, found by its project label rather than through a
+    /// node, which may be cut from it.
     pub fn network(&self) -> String {
         let networks = docker(&[
-            "inspect",
-            "-f",
-            "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
-            &self.container(0),
+            "network",
+            "ls",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.project),
+            "--format",
+            "{{.Name}}",
         ]);
-        networks.split_whitespace().next().expect("node 1 is on a network").to_string()
+        let mut networks = networks.split_whitespace();
+        let network = networks.next().unwrap_or_else(|| panic!("no network of {}", self.project)).to_string();
+        assert!(networks.next().is_none(), "{} has more than one network", self.project);
+        network
     }
 
     /// Node `i`'s address on the cluster's network (empty while it is stopped).
