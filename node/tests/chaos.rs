@@ -218,7 +218,8 @@ async fn consume(nodes: Vec<KinesisClient<Channel>>, target: Target, journal: Jo
                 }
             }
         };
-        let request = GetRecordsRequest { shard_iterator: current.clone(), limit: Some(1000), stream_arn: String::new() };
+        let request =
+            GetRecordsRequest { shard_iterator: current.clone(), limit: Some(1000), stream_arn: String::new() };
         match tokio::time::timeout(CALL_DEADLINE, kinesis.get_records(request)).await {
             Ok(Ok(page)) => {
                 let page = page.into_inner();
@@ -376,7 +377,11 @@ fn measure(journal: &Journal, from: Instant, to: Instant) -> (Vec<Duration>, usi
 
 /// Every record of a shard from TRIM_HORIZON through `kinesis`, up to the first record at
 /// or past `until` (or to the tip), or `None` if a call failed (the caller tries again).
-async fn try_read_shard(kinesis: &mut KinesisClient<Channel>, shard_id: &str, until: u128) -> Option<Vec<(u128, Vec<u8>)>> {
+async fn try_read_shard(
+    kinesis: &mut KinesisClient<Channel>,
+    shard_id: &str,
+    until: u128,
+) -> Option<Vec<(u128, Vec<u8>)>> {
     let request = iterator_req(STREAM, shard_id, "TRIM_HORIZON");
     let reply = tokio::time::timeout(CALL_DEADLINE, kinesis.get_shard_iterator(request)).await.ok()?.ok()?;
     let mut iterator = reply.into_inner().shard_iterator;
@@ -510,7 +515,8 @@ async fn conclude(
     let (outages, failed_calls, given_up) = measure(journal, started, ended);
     let stored_unacked = verify(cluster, via, targets, journal, &fault).await - stored_unacked_before;
     let acked_total = (0..SHARDS).map(|i| journal.acked(i)).sum();
-    let outcome = Outcome { fault, outages, failed_calls, given_up, stored_unacked, acked_total, took: ended - started };
+    let outcome =
+        Outcome { fault, outages, failed_calls, given_up, stored_unacked, acked_total, took: ended - started };
     print_table(std::slice::from_ref(&outcome));
     outcome
 }
@@ -588,11 +594,17 @@ async fn faults_on_real_containers_lose_no_acknowledged_record() {
 
     // 4. Rolling restart: SIGTERM (leaderships handed over), start, serving and ready.
     let started = Instant::now();
+    let mut stops = Vec::new();
     for node in 0..SERVICES.len() {
+        let stopping = Instant::now();
         tokio::task::block_in_place(|| cluster.stop(node));
+        stops.push(stopping.elapsed());
+        let code = tokio::task::block_in_place(|| cluster.exit_code(node));
+        assert_eq!(code, Some(0), "{} did not stop cleanly on SIGTERM", SERVICES[node]);
         tokio::task::block_in_place(|| cluster.start_node(node));
         wait_whole(&cluster, (node + 1) % 3).await;
     }
+    eprintln!("rolling restart: the three stops took {stops:.1?}");
     let fault = "rolling restart (SIGTERM, start, ready) x3".to_string();
     outcomes.push(conclude(&cluster, fault, started, 2, &targets, &journal, &outcomes).await);
 

@@ -217,6 +217,17 @@ impl ComposeCluster {
         docker(&["stop", "--time", &STOP_GRACE_SECS.to_string(), &self.container(i)]);
     }
 
+    /// How node `i`'s process ended last (`None` while it runs): 0 after a clean stop,
+    /// 137 after SIGKILL.
+    pub fn exit_code(&self, i: usize) -> Option<i64> {
+        let container = self.container(i);
+        let state = docker(&["inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", &container]);
+        match state.split_once(' ') {
+            Some(("false", code)) => Some(code.parse().unwrap_or_else(|_| panic!("exit code of {container}: {state}"))),
+            _ => None,
+        }
+    }
+
     /// Starts node `i`'s stopped container again, with the same volume.
     pub fn start_node(&self, i: usize) {
         docker(&["start", &self.container(i)]);
@@ -298,7 +309,7 @@ impl ComposeCluster {
     pub async fn describe(&self) -> Option<DescribeClusterResponse> {
         for i in 0..SERVICES.len() {
             let mut admin = admin_at(&self.endpoint(i));
-                let call = admin.describe_cluster(DescribeClusterRequest {});
+            let call = admin.describe_cluster(DescribeClusterRequest {});
             if let Ok(Ok(reply)) = tokio::time::timeout(CALL_TIMEOUT, call).await {
                 return Some(reply.into_inner());
             }
@@ -341,7 +352,7 @@ impl ComposeCluster {
         let what = format!("every replica caught up, as {} reports it", SERVICES[i]);
         eventually(&what, timeout, Duration::from_millis(250), || async move {
             let mut admin = admin_at(&self.endpoint(i));
-                let call = admin.describe_cluster(DescribeClusterRequest {});
+            let call = admin.describe_cluster(DescribeClusterRequest {});
             let reply = tokio::time::timeout(CALL_TIMEOUT, call).await.ok()?.ok()?.into_inner();
             let caught_up = reply.groups.iter().all(|g| {
                 g.leader.is_some()
