@@ -595,12 +595,12 @@ async fn faults_on_real_containers_lose_no_acknowledged_record() {
     // 4. Rolling restart: SIGTERM (leaderships handed over), start, serving and ready.
     let started = Instant::now();
     let mut stops = Vec::new();
-    for node in 0..SERVICES.len() {
+    for (node, service) in SERVICES.iter().enumerate() {
         let stopping = Instant::now();
         tokio::task::block_in_place(|| cluster.stop(node));
         stops.push(stopping.elapsed());
         let code = tokio::task::block_in_place(|| cluster.exit_code(node));
-        assert_eq!(code, Some(0), "{} did not stop cleanly on SIGTERM", SERVICES[node]);
+        assert_eq!(code, Some(0), "{service} did not stop cleanly on SIGTERM");
         tokio::task::block_in_place(|| cluster.start_node(node));
         wait_whole(&cluster, (node + 1) % 3).await;
     }
