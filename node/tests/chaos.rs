@@ -60,7 +60,7 @@ const SETTLE: Duration = Duration::from_secs(5);
 const SERVING_TIMEOUT: Duration = Duration::from_secs(120);
 const READ_BACK_TIMEOUT: Duration = Duration::from_secs(120);
 const TASK_EXIT_TIMEOUT: Duration = Duration::from_secs(60);
-/// Distinct error messages kept per shard (they are counted, not stored, past this).
+/// Distinct kinds of failure counted per shard; kinds beyond these are left uncounted.
 const ERROR_KINDS_MAX: usize = 20;
 
 /// A shard and a hash key inside it, so that one writer writes to exactly this shard.
