@@ -115,21 +115,6 @@ async fn assert_read_back(cluster: &ComposeCluster, i: usize, acked: &Acked) {
     assert_eq!(found, acked.values().map(BTreeMap::len).sum::<usize>(), "records acknowledged in no listed shard");
 }
 
-/// Waits until every replica of every group has applied what its group committed, as
-/// node `i` reports it.
-async fn wait_caught_up(cluster: &ComposeCluster, i: usize) {
-    eventually("every replica caught up", SERVING_TIMEOUT, RETRY_EVERY, || async move {
-        let reply = admin_at(&cluster.endpoint(i)).describe_cluster(DescribeClusterRequest {}).await.ok()?.into_inner();
-        let caught_up = reply.groups.iter().all(|g| {
-            g.leader.is_some()
-                && g.replica_states.len() == g.replicas.len()
-                && g.replica_states.iter().all(|r| r.applied_index.is_some() && r.applied_index >= g.commit_index)
-        });
-        (caught_up && reply.nodes.iter().all(|n| n.healthy)).then_some(())
-    })
-    .await
-}
-
 /// The cluster forms from service names, advertises the host's published ports, serves
 /// writes through one node and reads through another, and a node killed with -9 comes
 /// back with its volume at a new address, which its peers find again by name.
@@ -173,7 +158,7 @@ async fn a_compose_cluster_serves_and_a_killed_node_rejoins_at_a_new_address() {
     // Node 1 and node 3 report node 2 healthy (they reached its peer port by name) and its
     // replicas caught up; everything acknowledged is there, read through node 2.
     cluster.wait_serving(SERVING_TIMEOUT).await;
-    wait_caught_up(&cluster, 0).await;
+    cluster.wait_caught_up(0, SERVING_TIMEOUT).await;
     put(&cluster, 1, 200..250, &mut acked).await;
     assert_read_back(&cluster, 1, &acked).await;
 }

@@ -16,7 +16,7 @@
 #![allow(dead_code)]
 
 use crate::common::{admin_at, eventually, free_port};
-use runnel_proto::v1::DescribeClusterRequest;
+use runnel_proto::v1::{DescribeClusterRequest, DescribeClusterResponse};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -30,6 +30,8 @@ const PROJECT_PREFIX: &str = "runnel-test-";
 const IMAGE_REPOSITORY: &str = "runnel-test";
 /// How long `docker stop` waits after SIGTERM before SIGKILL.
 const STOP_GRACE_SECS: u32 = 30;
+/// How long `describe` waits for one node (a paused one never answers).
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 static CLUSTERS: AtomicU32 = AtomicU32::new(0);
 
 /// A Docker engine that answers, and the compose command to drive it with.
@@ -182,15 +184,21 @@ impl ComposeCluster {
         id
     }
 
-    /// The cluster's private network.
+    /// The cluster's private network, found by its project label rather than through a
+    /// node, which may be cut from it.
     pub fn network(&self) -> String {
         let networks = docker(&[
-            "inspect",
-            "-f",
-            "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
-            &self.container(0),
+            "network",
+            "ls",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.project),
+            "--format",
+            "{{.Name}}",
         ]);
-        networks.split_whitespace().next().expect("node 1 is on a network").to_string()
+        let mut networks = networks.split_whitespace();
+        let network = networks.next().unwrap_or_else(|| panic!("no network of {}", self.project)).to_string();
+        assert!(networks.next().is_none(), "{} has more than one network", self.project);
+        network
     }
 
     /// Node `i`'s address on the cluster's network (empty while it is stopped).
@@ -207,6 +215,17 @@ impl ComposeCluster {
     /// SIGTERM to node `i`, SIGKILL if it has not stopped within the grace period.
     pub fn stop(&self, i: usize) {
         docker(&["stop", "--time", &STOP_GRACE_SECS.to_string(), &self.container(i)]);
+    }
+
+    /// How node `i`'s process ended last (`None` while it runs): 0 after a clean stop,
+    /// 137 after SIGKILL.
+    pub fn exit_code(&self, i: usize) -> Option<i64> {
+        let container = self.container(i);
+        let state = docker(&["inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", &container]);
+        match state.split_once(' ') {
+            Some(("false", code)) => Some(code.parse().unwrap_or_else(|_| panic!("exit code of {container}: {state}"))),
+            _ => None,
+        }
     }
 
     /// Starts node `i`'s stopped container again, with the same volume.
@@ -286,6 +305,65 @@ impl ComposeCluster {
         }
     }
 
+    /// The cluster as the first node that answers within `CALL_TIMEOUT` reports it.
+    pub async fn describe(&self) -> Option<DescribeClusterResponse> {
+        for i in 0..SERVICES.len() {
+            let mut admin = admin_at(&self.endpoint(i));
+            let call = admin.describe_cluster(DescribeClusterRequest {});
+            if let Ok(Ok(reply)) = tokio::time::timeout(CALL_TIMEOUT, call).await {
+                return Some(reply.into_inner());
+            }
+        }
+        None
+    }
+
+    /// Whether node `i` answers ready on its published metrics port (`/readyz`, asked
+    /// with `runnel-node probe`, as the container's health check does, but from this host
+    /// and at once rather than on Docker's health-check interval).
+    pub fn ready(&self, i: usize) -> bool {
+        probe_ready(self.metrics_ports[i])
+    }
+
+    /// Waits until every node reports all three nodes healthy and a metadata leader and
+    /// answers ready on its metrics port: `wait_serving` without waiting for Docker's own
+    /// health checks, which run only every few seconds.
+    pub async fn wait_ready(&self, timeout: Duration) {
+        for (i, service) in SERVICES.iter().enumerate() {
+            let what = format!("{service} serving and ready on {} (logs: {})", self.endpoint(i), self.logs_hint());
+            eventually(&what, timeout, Duration::from_millis(250), || async move {
+                let mut admin = admin_at(&self.endpoint(i));
+                let call = admin.describe_cluster(DescribeClusterRequest {});
+                let reply = tokio::time::timeout(CALL_TIMEOUT, call).await.ok()?.ok()?.into_inner();
+                let all_healthy = reply.nodes.len() == 3 && reply.nodes.iter().all(|n| n.healthy);
+                let meta_leader = reply.groups.iter().any(|g| g.group_id == 0 && g.leader.is_some());
+                if !(all_healthy && meta_leader) {
+                    return None;
+                }
+                let port = self.metrics_ports[i];
+                tokio::task::spawn_blocking(move || probe_ready(port)).await.ok()?.then_some(())
+            })
+            .await;
+        }
+    }
+
+    /// Waits until every replica of every group has applied what its group committed and
+    /// every node is healthy, as node `i` reports it.
+    pub async fn wait_caught_up(&self, i: usize, timeout: Duration) {
+        let what = format!("every replica caught up, as {} reports it", SERVICES[i]);
+        eventually(&what, timeout, Duration::from_millis(250), || async move {
+            let mut admin = admin_at(&self.endpoint(i));
+            let call = admin.describe_cluster(DescribeClusterRequest {});
+            let reply = tokio::time::timeout(CALL_TIMEOUT, call).await.ok()?.ok()?.into_inner();
+            let caught_up = reply.groups.iter().all(|g| {
+                g.leader.is_some()
+                    && g.replica_states.len() == g.replicas.len()
+                    && g.replica_states.iter().all(|r| r.applied_index.is_some() && r.applied_index >= g.commit_index)
+            });
+            (caught_up && reply.nodes.iter().all(|n| n.healthy)).then_some(())
+        })
+        .await
+    }
+
     fn logs_hint(&self) -> String {
         format!("{} logs", self.compose.join(" ") + " -p " + &self.project)
     }
@@ -308,6 +386,18 @@ impl Drop for ComposeCluster {
         run_quietly(&mut self.compose_command(&["down", "-v", "--remove-orphans", "--timeout", "5"]));
         run_quietly(Command::new("docker").args(["rmi", &self.image]));
     }
+}
+
+/// Whether the node whose metrics port is published at `port` on this host answers ready.
+fn probe_ready(port: u16) -> bool {
+    Command::new(env!("CARGO_BIN_EXE_runnel-node"))
+        .args(["probe", "ready", "--timeout-ms", "2000", "--addr"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Removes what test processes that no longer run left behind: their compose projects
