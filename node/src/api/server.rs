@@ -32,6 +32,11 @@ const KINESIS_MESSAGE_BYTES_MAX: usize = GET_RECORDS_BYTES_MAX + PUT_RECORDS_BYT
 /// Requests one client connection may have in flight; the node-wide bounds are in
 /// `kinesis::admission`.
 const REQUESTS_PER_CONNECTION_MAX: usize = 1024;
+/// Streams a client may reset before the server accepted them, per connection (h2's
+/// default is 20). Calls that timed out while a node was frozen or cut off reach it as a
+/// burst of resets when it comes back, and past the limit h2 closes the connection with
+/// every call on it. Still bounded: a "rapid reset" flood is cut off.
+const PENDING_RESET_STREAMS_MAX: usize = 256;
 /// The header in which a gRPC status travels when the response has no body.
 const GRPC_STATUS: &str = "grpc-status";
 
@@ -70,6 +75,7 @@ where
 
     Server::builder()
         .concurrency_limit_per_connection(REQUESTS_PER_CONNECTION_MAX)
+        .http2_max_pending_accept_reset_streams(Some(PENDING_RESET_STREAMS_MAX))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(kinesis)

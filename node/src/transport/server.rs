@@ -18,6 +18,10 @@ use tonic::{Request, Response, Status};
 /// Requests one peer connection may have in flight. Every group's messages share the one
 /// connection between two nodes, so this is generous; it bounds what a peer can queue.
 const PEER_REQUESTS_PER_CONNECTION_MAX: usize = 4096;
+/// Streams a peer may reset before this server accepted them, per connection (h2's default
+/// is 20): after a pause or a partition, a peer's backlog of timed-out Raft calls arrives as
+/// one burst of resets, and past the limit h2 would close the connection they share.
+const PEER_PENDING_RESET_STREAMS_MAX: usize = 1024;
 
 /// Raft message kinds on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +164,7 @@ where
         .max_encoding_message_size(PEER_MESSAGE_BYTES_MAX);
     Server::builder()
         .concurrency_limit_per_connection(PEER_REQUESTS_PER_CONNECTION_MAX)
+        .http2_max_pending_accept_reset_streams(Some(PEER_PENDING_RESET_STREAMS_MAX))
         .add_service(service)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
