@@ -6,7 +6,7 @@
 //! cargo run -p runnel-sim -- --soak 1000          # many seeds from a random start
 //! cargo run -p runnel-sim -- --seed 3 --focus stale-reads --bug stale-reads
 //! cargo run -p runnel-sim -- --seed 0 --focus reshards --bug no-seal
-//! cargo run -p runnel-sim -- --seed 0 --focus retention --bug leader-only-trim
+//! cargo run -p runnel-sim -- --seed 5 --focus retention --bug leader-only-trim
 //! cargo run -p runnel-sim -- --seed 0 --focus fan-out --bug continuation-off-by-one
 //! cargo run -p runnel-sim -- --seed 0 --focus fan-out --bug continuation-repeats
 //! ```

@@ -38,8 +38,9 @@ const STALE_READ_SEEDS: [u64; 3] = [0, 1, 2];
 /// these does; on 2 one of them also breaks a key's order, on 0 none does).
 const NO_SEAL_SEEDS: [u64; 2] = [2, 0];
 /// Retention-focused seeds on which a prober reads from TRIM_HORIZON at a new leader
-/// before it trimmed its own copy (seed 1 does).
-const LEADER_ONLY_TRIM_SEEDS: [u64; 1] = [1];
+/// before it trimmed its own copy (seeds 5, 7 and 10 do, since nodes ask their peers before
+/// creating the cluster; seed 1 did before).
+const LEADER_ONLY_TRIM_SEEDS: [u64; 3] = [5, 7, 10];
 /// Fan-out-focused seeds on which a subscription is renewed (or fails over) before the
 /// record its continuation number names was written, so the resumed one skips it (seed 0
 /// does).
