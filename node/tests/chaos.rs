@@ -521,6 +521,41 @@ async fn conclude(
     outcome
 }
 
+/// A fault that takes one node out for a while: what it is called and how long it lasts.
+struct Fault {
+    name: &'static str,
+    out_for: Duration,
+    /// What the writes wait for while the node is out, in words.
+    during: &'static str,
+    /// Whether the check reads back through the node that was out (else through the next).
+    read_via_victim: bool,
+}
+
+/// Takes the node leading the most shards out with `inject` for `fault.out_for`, waits for
+/// writes to go on without it, brings it back with `heal`, and concludes once the cluster
+/// is whole.
+async fn transient(
+    cluster: &ComposeCluster,
+    fault: Fault,
+    inject: fn(&ComposeCluster, usize),
+    heal: fn(&ComposeCluster, usize),
+    targets: &[Target],
+    journal: &Journal,
+    earlier: &[Outcome],
+) -> Outcome {
+    let (victim, led) = most_leading(cluster).await;
+    let started = Instant::now();
+    tokio::task::block_in_place(|| inject(cluster, victim));
+    tokio::time::sleep(fault.out_for).await;
+    wait_writes_since(journal, started, WRITES_WITHOUT_VICTIM, fault.during).await;
+    tokio::task::block_in_place(|| heal(cluster, victim));
+    let next = (victim + 1) % 3;
+    wait_whole(cluster, next).await;
+    let name = format!("{} {} (led {led}/{SHARDS}) {}s", fault.name, SERVICES[victim], fault.out_for.as_secs());
+    let via = if fault.read_via_victim { victim } else { next };
+    conclude(cluster, name, started, via, targets, journal, earlier).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_on_real_containers_lose_no_acknowledged_record() {
     let docker = match Docker::detect() {
@@ -560,37 +595,20 @@ async fn faults_on_real_containers_lose_no_acknowledged_record() {
     let mut outcomes = Vec::new();
 
     // 1. kill -9 of the node leading the most shards; the other two take over its shards.
-    let (victim, led) = most_leading(&cluster).await;
-    let started = Instant::now();
-    tokio::task::block_in_place(|| cluster.kill(victim));
-    tokio::time::sleep(KILLED_FOR).await;
-    wait_writes_since(&journal, started, WRITES_WITHOUT_VICTIM, "with the killed node down").await;
-    tokio::task::block_in_place(|| cluster.start_node(victim));
-    wait_whole(&cluster, (victim + 1) % 3).await;
-    let fault = format!("kill -9 {} (led {led}/{SHARDS}), restart", SERVICES[victim]);
-    outcomes.push(conclude(&cluster, fault, started, victim, &targets, &journal, &outcomes).await);
+    let fault =
+        Fault { name: "kill -9", out_for: KILLED_FOR, during: "with the killed node down", read_via_victim: true };
+    let (inject, heal) = (ComposeCluster::kill, ComposeCluster::start_node);
+    outcomes.push(transient(&cluster, fault, inject, heal, &targets, &journal, &outcomes).await);
 
     // 2. The node leading the most shards cut from the network (clients lose it too).
-    let (victim, led) = most_leading(&cluster).await;
-    let started = Instant::now();
-    tokio::task::block_in_place(|| cluster.disconnect(victim));
-    tokio::time::sleep(FAULT_FOR).await;
-    wait_writes_since(&journal, started, WRITES_WITHOUT_VICTIM, "with a node cut off").await;
-    tokio::task::block_in_place(|| cluster.connect(victim));
-    wait_whole(&cluster, (victim + 1) % 3).await;
-    let fault = format!("disconnect {} (led {led}/{SHARDS}) {}s", SERVICES[victim], FAULT_FOR.as_secs());
-    outcomes.push(conclude(&cluster, fault, started, (victim + 1) % 3, &targets, &journal, &outcomes).await);
+    let fault = Fault { name: "disconnect", out_for: FAULT_FOR, during: "with a node cut off", read_via_victim: false };
+    let (inject, heal) = (ComposeCluster::disconnect, ComposeCluster::connect);
+    outcomes.push(transient(&cluster, fault, inject, heal, &targets, &journal, &outcomes).await);
 
     // 3. The node leading the most shards frozen: alive, connections open, silent.
-    let (victim, led) = most_leading(&cluster).await;
-    let started = Instant::now();
-    tokio::task::block_in_place(|| cluster.pause(victim));
-    tokio::time::sleep(FAULT_FOR).await;
-    wait_writes_since(&journal, started, WRITES_WITHOUT_VICTIM, "with a node frozen").await;
-    tokio::task::block_in_place(|| cluster.unpause(victim));
-    wait_whole(&cluster, (victim + 1) % 3).await;
-    let fault = format!("pause {} (led {led}/{SHARDS}) {}s", SERVICES[victim], FAULT_FOR.as_secs());
-    outcomes.push(conclude(&cluster, fault, started, victim, &targets, &journal, &outcomes).await);
+    let fault = Fault { name: "pause", out_for: FAULT_FOR, during: "with a node frozen", read_via_victim: true };
+    let (inject, heal) = (ComposeCluster::pause, ComposeCluster::unpause);
+    outcomes.push(transient(&cluster, fault, inject, heal, &targets, &journal, &outcomes).await);
 
     // 4. Rolling restart: SIGTERM (leaderships handed over), start, serving and ready.
     let started = Instant::now();

@@ -405,19 +405,24 @@ async fn start_node(
     let id = config.id;
     let node = Node::start(config, deps).await?;
     Ok(tokio::spawn(async move {
-        let until = |mut stop: tokio::sync::watch::Receiver<Stop>, stage: Stop| async move {
-            let _ = stop.wait_for(|s| *s >= stage).await;
+        // A server stops at its stage of the shutdown, or at once when the node refuses to
+        // run (its volume came back empty).
+        let until = |mut stop: tokio::sync::watch::Receiver<Stop>, stage: Stop| {
+            let node = node.clone();
+            async move {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s >= stage) => {}
+                    _ = node.refused() => {}
+                }
+            }
         };
         let clients_stop = {
             let node = node.clone();
             let stop = until(stop.clone(), Stop::Clients);
             async move {
-                tokio::select! {
-                    _ = stop => {}
-                    _ = node.refused() => return,
-                }
+                stop.await;
                 // Clients are still served while the leaderships move.
-                if hand_over {
+                if hand_over && node.refusal().is_none() {
                     runnel_node::cluster::handoff::hand_over(&node, HANDOFF_TIMEOUT).await;
                 }
             }
@@ -427,31 +432,13 @@ async fn start_node(
             let _ = drained.send(());
             served
         };
-        let ops_stop = {
-            let node = node.clone();
-            let stop = until(stop.clone(), Stop::Peers);
-            async move {
-                tokio::select! {
-                    _ = stop => {}
-                    _ = node.refused() => {}
-                }
-            }
-        };
+        let ops_stop = until(stop.clone(), Stop::Peers);
         let ops = async {
             if let Some((recorder, listener)) = ops {
                 runnel_node::api::ops::serve_ops(node.clone(), recorder, listener, ops_stop).await;
             }
         };
-        let peers_stop = {
-            let node = node.clone();
-            let stop = until(stop, Stop::Peers);
-            async move {
-                tokio::select! {
-                    _ = stop => {}
-                    _ = node.refused() => {}
-                }
-            }
-        };
+        let peers_stop = until(stop, Stop::Peers);
         let peers = runnel_node::transport::server::serve(node.clone(), nodelay(peer_listener), peers_stop);
         let (clients, peers, ()) = tokio::join!(clients, peers, ops);
         node.shutdown().await;

@@ -257,8 +257,6 @@ impl Node {
         });
         if join != JoinState::Member {
             tracing::info!(node = node.id, state = ?join, "not yet a member of the cluster");
-        }
-        if join != JoinState::Member {
             let task = tokio::spawn(join::decide(node.clone()));
             failstop::lock(&node.tasks, "node tasks").push(task);
         }
