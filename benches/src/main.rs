@@ -8,6 +8,11 @@
 //! Workers send PutRecords batches (or single PutRecord calls with `--mode put-record`)
 //! with random partition keys until the record budget is spent, recording the latency of
 //! every call in an HDR histogram.
+//!
+//! `--io-pid PID` (repeatable: every node process) also reports write amplification: the
+//! bytes the processes caused to be written to disk (`write_bytes` in /proc/PID/io: the
+//! RocksDB WAL, flushes and compaction together) per byte of record data, per replica.
+//! `--settle-seconds` waits after the writes, so flushes and compactions they caused count.
 
 mod stream;
 
@@ -53,6 +58,26 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Node processes whose disk writes are counted (write amplification).
+    #[arg(long = "io-pid")]
+    io_pids: Vec<u32>,
+    /// Replicas of each record, for write amplification per replica.
+    #[arg(long, default_value_t = 3)]
+    replication_factor: u32,
+    /// Seconds to wait after the writes before the disk writes are read again.
+    #[arg(long, default_value_t = 0)]
+    settle_seconds: u64,
+}
+
+/// Bytes the processes caused to be written to storage so far (all their threads).
+fn disk_written(pids: &[u32]) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for pid in pids {
+        let io = std::fs::read_to_string(format!("/proc/{pid}/io")).with_context(|| format!("/proc/{pid}/io"))?;
+        let line = io.lines().find_map(|l| l.strip_prefix("write_bytes:"));
+        total += line.context("no write_bytes in /proc/PID/io")?.trim().parse::<u64>()?;
+    }
+    Ok(total)
 }
 
 struct Totals {
@@ -64,7 +89,12 @@ struct Totals {
 async fn worker(client: Client, args: Arc<Args>, totals: Arc<Totals>, seed: u64) -> anyhow::Result<Histogram<u64>> {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let payload = vec![b'x'; args.record_bytes];
+    // Random data, fresh for every record: nothing on the way to disk can compress it.
+    let mut payload = || {
+        let mut data = vec![0u8; args.record_bytes];
+        rng.fill(&mut data[..]);
+        data
+    };
     let per_call = match args.mode {
         Mode::PutRecords => args.batch as u64,
         Mode::PutRecord => 1,
@@ -83,9 +113,9 @@ async fn worker(client: Client, args: Arc<Args>, totals: Arc<Totals>, seed: u64)
             Mode::PutRecords => {
                 let records = (0..n)
                     .map(|_| PutRecordsRequestEntry {
-                        data: payload.clone(),
+                        data: payload(),
                         explicit_hash_key: None,
-                        partition_key: format!("pk-{}", rng.random::<u32>()),
+                        partition_key: format!("pk-{}", rand::random::<u32>()),
                     })
                     .collect();
                 let req = PutRecordsRequest { records, stream_name: args.stream.clone(), stream_arn: String::new() };
@@ -103,8 +133,8 @@ async fn worker(client: Client, args: Arc<Args>, totals: Arc<Totals>, seed: u64)
             Mode::PutRecord => {
                 let req = PutRecordRequest {
                     stream_name: args.stream.clone(),
-                    data: payload.clone(),
-                    partition_key: format!("pk-{}", rng.random::<u32>()),
+                    data: payload(),
+                    partition_key: format!("pk-{}", rand::random::<u32>()),
                     ..Default::default()
                 };
                 match client.put_record(req).await {
@@ -131,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
         acked: AtomicU64::new(0),
         failed: AtomicU64::new(0),
     });
+    let disk_before = disk_written(&args.io_pids)?;
     let started = Instant::now();
     let workers: Vec<_> = (0..args.concurrency)
         .map(|i| tokio::spawn(worker(client.clone(), args.clone(), totals.clone(), i as u64)))
@@ -145,6 +176,12 @@ async fn main() -> anyhow::Result<()> {
     let records_per_second = acked as f64 / seconds;
     let mib_per_second = records_per_second * args.record_bytes as f64 / (1024.0 * 1024.0);
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    tokio::time::sleep(std::time::Duration::from_secs(args.settle_seconds)).await;
+    let disk = disk_written(&args.io_pids)? - disk_before;
+    let user_bytes = acked * args.record_bytes as u64;
+    // Disk bytes per byte of record data, per replica; absent without --io-pid.
+    let amplification = (!args.io_pids.is_empty() && user_bytes > 0)
+        .then(|| disk as f64 / (user_bytes as f64 * args.replication_factor as f64));
     if args.json {
         let out = serde_json::json!({
             "mode": match args.mode { Mode::PutRecords => "put-records", Mode::PutRecord => "put-record" },
@@ -152,6 +189,7 @@ async fn main() -> anyhow::Result<()> {
             "records_per_second": records_per_second, "mib_per_second": mib_per_second,
             "calls": hist.len(), "latency_ms_p50": ms(0.5), "latency_ms_p99": ms(0.99), "latency_ms_max": hist.max() as f64 / 1000.0,
             "record_bytes": args.record_bytes, "batch": args.batch, "concurrency": args.concurrency,
+            "disk_bytes_written": disk, "write_amplification_per_replica": amplification,
         });
         println!("{out}");
     } else {
@@ -164,6 +202,13 @@ async fn main() -> anyhow::Result<()> {
             ms(0.99),
             hist.max() as f64 / 1000.0
         );
+        if let Some(amplification) = amplification {
+            println!(
+                "disk: {:.1} MiB written for {:.1} MiB of record data: {amplification:.2} bytes per byte per replica",
+                disk as f64 / (1024.0 * 1024.0),
+                user_bytes as f64 / (1024.0 * 1024.0)
+            );
+        }
     }
     Ok(())
 }

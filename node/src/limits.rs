@@ -199,3 +199,12 @@ pub const RETENTION_TRIM_STEPS: i64 = 96;
 /// A ValidationException message quotes at most this many characters of a bad value, so
 /// that the message (sent as a gRPC header) stays small whatever the client sent.
 pub const ERROR_VALUE_CHARS_MAX: usize = 256;
+
+/// A shard leader coalesces concurrent appends into one Raft entry of at most this many
+/// records (what one entry may hold when applied: `shard::append` refuses more)...
+pub const COALESCED_RECORDS_MAX: usize = PUT_RECORDS_COUNT_MAX;
+/// ...and this many bytes of encoded records (an append larger alone is an entry alone).
+pub const COALESCED_BYTES_MAX: usize = 1024 * 1024;
+/// Appends waiting for a shard's next entry; callers beyond it wait to queue.
+pub const COALESCE_QUEUE_MAX: usize = 4_096;
+const _: () = assert!(COALESCE_QUEUE_MAX >= COALESCED_RECORDS_MAX);

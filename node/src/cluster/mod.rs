@@ -5,6 +5,7 @@
 //!   (`NodeDeps`).
 //! - `propose`: writing to a group from any node, with errors that say whether the write
 //!   certainly did not happen.
+//! - `coalesce`: a shard leader's concurrent appends coalesced into one Raft entry.
 //! - `read`: linearizable shard reads at the leader, from any node.
 //! - `reconcile`: metadata into running groups, reports, token key rotation.
 //! - `join`: an empty node asks its peers before it joins; a node whose volume was lost
@@ -21,6 +22,7 @@
 //! - `clock`: wall-clock time, injected.
 
 pub mod clock;
+pub mod coalesce;
 pub mod handoff;
 pub mod join;
 pub mod metrics;

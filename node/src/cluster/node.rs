@@ -1,6 +1,7 @@
 //! A node: the metadata group, the shard groups placed here, and what runs them.
 
 use super::clock::Clock;
+use super::coalesce::Coalescer;
 use super::join::{self, CatchUp, JoinError, JoinState};
 use super::reconcile;
 use super::supervise::supervise;
@@ -107,6 +108,8 @@ pub struct ShardGroup {
     pub shared: Arc<ShardShared>,
     /// Its quotas and write rate, used while this node leads it.
     pub traffic: ShardTraffic,
+    /// Appends proposed here while this node leads it, coalesced into entries.
+    pub coalescer: Coalescer,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -407,7 +410,8 @@ impl Node {
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
         let traffic = ShardTraffic::new(shard.group, self.config.kinesis_limits);
-        let group = Arc::new(ShardGroup { raft, shared, traffic });
+        let coalescer = Coalescer::start(shard.group, self.id, raft.clone());
+        let group = Arc::new(ShardGroup { raft, shared, traffic, coalescer });
         failstop::write(&self.groups, "group map").insert(shard.group, group.clone());
         tracing::info!(node = self.id, group = %shard.group, shard = %shard.id, "started shard group");
         Ok(group)
@@ -462,7 +466,7 @@ impl Node {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::cluster::clock::SystemClock;
     use crate::config::{NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT};
@@ -474,7 +478,7 @@ mod tests {
     use crate::storage::memory::MemoryEngine;
     use crate::transport::TcpConnector;
 
-    async fn single_node(engine: Arc<MemoryEngine>) -> Arc<Node> {
+    pub(crate) async fn single_node(engine: Arc<MemoryEngine>) -> Arc<Node> {
         let config = NodeConfig {
             id: 1,
             listen: "127.0.0.1:1".parse().unwrap(),
@@ -514,7 +518,7 @@ mod tests {
         Node::start(config, deps).await.unwrap()
     }
 
-    fn shard(group: u64) -> ShardMeta {
+    pub(crate) fn shard(group: u64) -> ShardMeta {
         ShardMeta {
             id: ShardId(0),
             group: GroupId(group),

@@ -6,7 +6,7 @@
 //! that is `NoLeader`, safe for anyone to retry. Any other failure may have been applied,
 //! and is `Unknown`: the client decides whether to retry and risk a duplicate.
 
-use super::node::Node;
+use super::node::{Node, ShardGroup};
 use crate::domain::{GroupId, NodeId};
 use crate::raft::types::{Command, CommandKind};
 use crate::raft::TypeConfig;
@@ -74,50 +74,75 @@ pub struct Forwarded {
     pub command: Command,
 }
 
-/// Proposes on this node, which must lead `group`; never forwards.
+/// Proposes on this node, which must lead `group`; never forwards. A shard's appends go
+/// through its coalescer and may share an entry with others (`coalesce.rs`).
 pub async fn propose_local(node: &Node, group: GroupId, command: Command) -> Result<Proposed, ProposeError> {
     let not_leader = |leader| ProposeError::NotLeader { group, node: node.id, leader };
     let Some(raft) = node.raft(group) else { return Err(not_leader(None)) };
     if node.is_shutting_down() || node.fail_stop.is_stopped() {
         return Err(not_leader(None));
     }
-    let (command, throttled) = admit(node, group, command)?;
+    let overdue = || ProposeError::Unknown(format!("group {group} did not commit within {COMMIT_TIMEOUT:?}"));
+    if let Some(shard) = node.group(group) {
+        if let Some(append) = admit(&shard, &command)? {
+            let command = append.command.unwrap_or(command);
+            let proposed = shard.coalescer.append(command, append.records, append.alone);
+            let proposed = tokio::time::timeout(COMMIT_TIMEOUT, proposed).await.map_err(|_| overdue())?;
+            return proposed.map(|p| Proposed { throttled: append.throttled, ..p });
+        }
+    }
     let write = tokio::time::timeout(COMMIT_TIMEOUT, raft.client_write(command)).await;
     match write {
-        Err(_) => Err(ProposeError::Unknown(format!("group {group} did not commit within {COMMIT_TIMEOUT:?}"))),
+        Err(_) => Err(overdue()),
         Ok(Ok(reply)) => {
-            Ok(Proposed { reply: GroupReply::decode(&reply.data), log_index: reply.log_id.index, throttled })
+            Ok(Proposed { reply: GroupReply::decode(&reply.data), log_index: reply.log_id.index, throttled: 0 })
         }
         Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => Err(not_leader(f.leader_id)),
         Ok(Err(e)) => Err(unknown(e)),
     }
 }
 
-/// An append as the shard's write quota admits it at this leader: whole, or its first
-/// records with the count of those left out. Other commands pass untouched.
-fn admit(node: &Node, group: GroupId, command: Command) -> Result<(Command, u32), ProposeError> {
-    let Some(shard) = node.group(group) else { return Ok((command, 0)) };
+/// An append as the shard's write quota admits it at this leader.
+struct Admitted {
+    /// The command of the first records, when the quota left some out (else the command
+    /// is proposed as it came).
+    command: Option<Command>,
+    records: usize,
+    /// The last records the quota left out.
+    throttled: u32,
+    /// It carries SequenceNumberForOrdering, so it is an entry alone.
+    alone: bool,
+}
+
+/// The append `command` holds, as the shard's write quota admits it; `None` for other
+/// commands.
+fn admit(shard: &ShardGroup, command: &Command) -> Result<Option<Admitted>, ProposeError> {
     let body = match Command::split(&command.0) {
         Ok((CommandKind::Append, body)) => body,
-        _ => return Ok((command, 0)),
+        _ => return Ok(None),
     };
     let batch = BatchView::decode(body).map_err(|e| ProposeError::BadCommand(e.to_string()))?;
+    if batch.records.is_empty() {
+        return Err(ProposeError::BadCommand("an append of no records".into()));
+    }
+    let alone = batch.records.iter().any(|r| r.after.is_some());
     let costs: Vec<u64> = batch.records.iter().map(|r| r.body.stored_bytes() as u64).collect();
     let term = shard.raft.metrics().borrow_watched().current_term;
     let admitted = shard.traffic.admit_writes(term, &costs);
-    if admitted == costs.len() {
-        return Ok((command, 0));
-    }
     if admitted == 0 {
-        return Err(ProposeError::Throttled(group));
+        return Err(ProposeError::Throttled(shard.shared.group));
     }
-    let throttled = (costs.len() - admitted) as u32;
-    let prefix = BatchView::prefix(body, admitted).map_err(|e| ProposeError::BadCommand(e.to_string()))?;
-    let command = Command::build(CommandKind::Append, prefix.len(), |buf| {
-        buf.extend_from_slice(&prefix);
-        Ok::<(), ProposeError>(())
-    })?;
-    Ok((command, throttled))
+    let command = if admitted == costs.len() {
+        None
+    } else {
+        let prefix = BatchView::prefix(body, admitted).map_err(|e| ProposeError::BadCommand(e.to_string()))?;
+        let command = Command::build(CommandKind::Append, prefix.len(), |buf| {
+            buf.extend_from_slice(&prefix);
+            Ok::<(), ProposeError>(())
+        })?;
+        Some(command)
+    };
+    Ok(Some(Admitted { command, records: admitted, throttled: (costs.len() - admitted) as u32, alone }))
 }
 
 fn unknown(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> ProposeError {
