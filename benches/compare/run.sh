@@ -231,11 +231,10 @@ bench() { # side workload run
         --batch "$batch" --concurrency "$concurrency" --json)
     sleep "$settle"
     echo "run $run/$runs, workload $w, $side: $records records of $bytes B, $mode, batch $batch, $concurrency in flight" >&2
-    # RUST_LIB_BACKTRACE=0: a bench that stops on an error ends its log with the error,
-    # not a backtrace.
-    if ! out=$(RUST_LIB_BACKTRACE=0 "${cmd[@]}" 2>>"$work/bench-$side.log"); then
-        echo "error: the $side bench failed; the end of its log:" >&2
-        tail -n 20 "$work/bench-$side.log" >&2
+    # The bench's stderr (why records failed, retries) goes to ours. RUST_LIB_BACKTRACE=0:
+    # a bench that stops on an error prints the error, not a backtrace.
+    if ! out=$(RUST_LIB_BACKTRACE=0 "${cmd[@]}"); then
+        echo "error: the $side bench failed (its error is above)" >&2
         exit 1
     fi
     echo "  $out" >&2
