@@ -32,7 +32,8 @@ RUNNEL_METRICS_BASE_PORT=51091
 SHARDS=4
 
 # Workload: record bytes, mode, records per call, calls in flight, records at --scale 1
-# (about 10 s a run at the rates measured on the 2-core development machine).
+# (about 10 s a run at Runnel's rates on the 2-core development machine, docs/benchmarks.md;
+# the same budget on both sides).
 workload() {
     case $1 in
     a) echo "1024 put-records 500 8 450000" ;;
