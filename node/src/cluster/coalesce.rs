@@ -13,6 +13,10 @@
 //! refuses (a sealed shard, its numbers used up) it refuses for every append of the entry
 //! alike, which is what each would have got alone. An append carrying
 //! SequenceNumberForOrdering, whose refusal would be its own, is always an entry alone.
+//!
+//! When this node stops leading the group, the appends queued behind the entry in flight
+//! (never proposed) are told `NotLeader` at once, so that the caller follows the new
+//! leader instead of waiting for an outcome a deposed leader may not learn for seconds.
 
 use super::propose::{ProposeError, Proposed};
 use crate::domain::{GroupId, NodeId};
@@ -21,6 +25,7 @@ use crate::raft::types::{Command, CommandKind};
 use crate::replica::GroupReply;
 use crate::replica::Raft;
 use crate::shard::batch::{BatchError, BatchView};
+use openraft::async_runtime::WatchReceiver as _;
 use openraft::error::{ClientWriteError, RaftError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -68,6 +73,8 @@ impl Coalescer {
 async fn run(group: GroupId, node: NodeId, raft: Raft, mut waiting: mpsc::Receiver<Pending>) {
     // An append taken from the queue that did not fit the entry before.
     let mut held: Option<Pending> = None;
+    // Changes only with the vote and the leader, not with every entry.
+    let mut leadership = raft.server_metrics();
     loop {
         let first = match held.take() {
             Some(p) => p,
@@ -96,7 +103,36 @@ async fn run(group: GroupId, node: NodeId, raft: Raft, mut waiting: mpsc::Receiv
         // One entry in flight: what arrives meanwhile gathers for the next. (Proposing
         // from tasks of their own, two at a time, made the simulation's runs of one seed
         // differ; one at a time keeps them identical.)
-        propose(group, node, &raft, entry, bytes).await;
+        let proposing = propose(group, node, &raft, entry, bytes);
+        tokio::pin!(proposing);
+        loop {
+            tokio::select! {
+                // Polled in order, so that a seed's runs stay identical.
+                biased;
+                () = &mut proposing => break,
+                changed = leadership.changed() => {
+                    if changed.is_err() {
+                        // The group is shutting down; the entry's answer still comes.
+                        proposing.await;
+                        break;
+                    }
+                    // A deposed leader's entry may wait long for its outcome; the appends
+                    // queued behind it were never proposed, so they learn at once.
+                    let leader = leadership.borrow_watched().current_leader;
+                    if leader != Some(node) {
+                        turn_away(&mut waiting, &mut held, ProposeError::NotLeader { group, node, leader });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Answers every append waiting (at most a queue's worth) with `refusal`.
+fn turn_away(waiting: &mut mpsc::Receiver<Pending>, held: &mut Option<Pending>, refusal: ProposeError) {
+    let queued = std::iter::from_fn(|| waiting.try_recv().ok()).take(COALESCE_QUEUE_MAX);
+    for p in held.take().into_iter().chain(queued) {
+        let _ = p.answer.send(Err(refusal.clone()));
     }
 }
 
@@ -177,7 +213,6 @@ mod tests {
     use crate::shard::append::AppendRefused;
     use crate::shard::batch::{AppendBatch, NewRecord};
     use crate::storage::memory::MemoryEngine;
-    use openraft::async_runtime::WatchReceiver as _;
     use std::collections::BTreeSet;
     use std::sync::Arc;
 
@@ -195,6 +230,31 @@ mod tests {
         // Fewer numbers than records is a bug: every append is told, none gets a number.
         let short = split(GroupReply::Appended(numbers(1, 2)), [1, 2].into_iter());
         assert!(short.iter().all(|r| matches!(r, GroupReply::Refused(_))), "{short:?}");
+    }
+
+    /// What waits behind a deposed leader's entry, held or queued, is told at once where
+    /// the leader is now; nothing is left in the queue.
+    #[tokio::test]
+    async fn appends_waiting_at_a_deposed_leader_are_turned_away() {
+        let (queue, mut waiting) = mpsc::channel(COALESCE_QUEUE_MAX);
+        let mut answers = Vec::new();
+        let mut pending = || {
+            let (answer, answered) = oneshot::channel();
+            answers.push(answered);
+            Pending { command: Command(vec![1]), records: 1, alone: false, answer }
+        };
+        let mut held = Some(pending());
+        for _ in 0..3 {
+            queue.try_send(pending()).unwrap();
+        }
+        let refusal = ProposeError::NotLeader { group: GroupId(3), node: 1, leader: Some(2) };
+        turn_away(&mut waiting, &mut held, refusal.clone());
+        assert!(held.is_none());
+        assert!(waiting.try_recv().is_err(), "the queue is empty");
+        assert_eq!(answers.len(), 4);
+        for answered in answers {
+            assert_eq!(answered.await.unwrap(), Err(refusal.clone()));
+        }
     }
 
     fn append(i: usize, records: usize, after: Option<SequenceNumber>) -> Command {
