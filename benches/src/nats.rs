@@ -16,14 +16,17 @@
 //! the stream takes writes. `--json` prints the keys `runnel-bench --json` prints (without the
 //! disk figures).
 
+mod load;
+
 use anyhow::{bail, Context as _};
 use async_nats::jetstream::{self, stream};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use hdrhistogram::Histogram;
+use load::{LoadArgs, Totals};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::future::IntoFuture;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,12 +39,6 @@ const CREATE_DEADLINE: Duration = Duration::from_secs(60);
 /// gives a call 30 s; a slow ack should be slow in the histogram, not failed.
 const ACK_TIMEOUT: Duration = Duration::from_secs(30);
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Mode {
-    PutRecords,
-    PutRecord,
-}
-
 #[derive(Parser)]
 #[command(name = "runnel-bench-nats", about = "runnel-bench's PutRecords load against a NATS JetStream cluster")]
 struct Args {
@@ -53,45 +50,20 @@ struct Args {
     /// Subjects of the stream, when the bench creates it: the stand-in for shards.
     #[arg(long, default_value_t = 4)]
     subjects: u32,
-    #[arg(long, value_enum, default_value_t = Mode::PutRecords)]
-    mode: Mode,
-    /// Records to write in all (the bench's bound).
-    #[arg(long, default_value_t = 100_000)]
-    records: u64,
-    #[arg(long, default_value_t = 100)]
-    record_bytes: usize,
-    /// Records per PutRecords call (1 to 500).
-    #[arg(long, default_value_t = 500)]
-    batch: usize,
-    /// Calls in flight at once.
-    #[arg(long, default_value_t = 8)]
-    concurrency: usize,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    load: LoadArgs,
 }
 
-struct Totals {
-    records_left: AtomicU64,
-    acked: AtomicU64,
-    failed: AtomicU64,
-    /// Whether a failure was printed: the first one says why, the count says how many.
-    told: AtomicBool,
-}
+/// The first failure, told once: the count says how many followed.
+#[derive(Default)]
+struct FirstFailure(AtomicBool);
 
-impl Totals {
+impl FirstFailure {
     fn tell(&self, e: &dyn std::fmt::Display) {
-        if !self.told.swap(true, Ordering::Relaxed) {
+        if !self.0.swap(true, Ordering::Relaxed) {
             eprintln!("first failed record: {e}");
         }
     }
-}
-
-/// Random data, fresh for every record: nothing on the way to disk can compress it.
-fn payload(rng: &mut StdRng, bytes: usize) -> Vec<u8> {
-    let mut data = vec![0u8; bytes];
-    rng.fill(&mut data[..]);
-    data
 }
 
 /// Creates the stream unless it exists, retrying while JetStream is not ready yet, then
@@ -146,23 +118,12 @@ async fn worker(
     args: Arc<Args>,
     subjects: Arc<Vec<String>>,
     totals: Arc<Totals>,
+    told: Arc<FirstFailure>,
     seed: u64,
 ) -> anyhow::Result<Histogram<u64>> {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut hist = load::histogram()?;
     let mut rng = StdRng::seed_from_u64(seed);
-    let per_call = match args.mode {
-        Mode::PutRecords => args.batch as u64,
-        Mode::PutRecord => 1,
-    };
-    loop {
-        // Claim a slice of the record budget; stop when it is spent.
-        let claimed = totals
-            .records_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(left.min(per_call)).filter(|_| left > 0)
-            })
-            .map(|left| left.min(per_call));
-        let Ok(n) = claimed else { return Ok(hist) };
+    while let Some(n) = totals.claim(args.load.per_call()) {
         let started = Instant::now();
         // Publish all n (one for PutRecord), then await every ack. Acks arrive whatever
         // order they are awaited in, so awaiting them one by one ends with the last; one
@@ -173,10 +134,10 @@ async fn worker(
         let mut failed = 0;
         for _ in 0..n {
             let subject = subjects[rng.random_range(0..subjects.len())].clone();
-            match js.publish(subject, payload(&mut rng, args.record_bytes).into()).await {
+            match js.publish(subject, load::payload(&mut rng, args.load.record_bytes).into()).await {
                 Ok(ack) => acks.push(ack),
                 Err(e) => {
-                    totals.tell(&e);
+                    told.tell(&e);
                     failed += 1;
                 }
             }
@@ -186,27 +147,25 @@ async fn worker(
             match tokio::time::timeout_at(deadline, ack.into_future()).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
-                    totals.tell(&e);
+                    told.tell(&e);
                     failed += 1;
                 }
                 Err(e) => {
-                    totals.tell(&e);
+                    told.tell(&e);
                     failed += 1;
                 }
             }
         }
-        totals.failed.fetch_add(failed, Ordering::Relaxed);
-        totals.acked.fetch_add(n - failed, Ordering::Relaxed);
-        hist.record(started.elapsed().as_micros().max(1) as u64)?;
+        totals.count(n, failed);
+        load::record_call(&mut hist, started)?;
     }
+    Ok(hist)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Arc::new(Args::parse());
-    if !(1..=500).contains(&args.batch) {
-        bail!("--batch must be 1 to 500");
-    }
+    args.load.check()?;
     if args.subjects == 0 {
         bail!("--subjects must be at least 1");
     }
@@ -215,50 +174,17 @@ async fn main() -> anyhow::Result<()> {
         .timeout(ACK_TIMEOUT)
         // Room for every publish the workers can have in flight, so the client never
         // holds one back.
-        .max_ack_inflight((args.batch * args.concurrency).max(1))
+        .max_ack_inflight((args.load.batch * args.load.concurrency).max(1))
         .build(client);
     let subjects: Arc<Vec<String>> = Arc::new((0..args.subjects).map(|i| format!("{}.{i}", args.stream)).collect());
     ready(&js, &args, &subjects).await?;
 
-    let totals = Arc::new(Totals {
-        records_left: AtomicU64::new(args.records),
-        acked: AtomicU64::new(0),
-        failed: AtomicU64::new(0),
-        told: AtomicBool::new(false),
-    });
-    let started = Instant::now();
-    let workers: Vec<_> = (0..args.concurrency)
-        .map(|i| tokio::spawn(worker(js.clone(), args.clone(), subjects.clone(), totals.clone(), i as u64)))
-        .collect();
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    for w in workers {
-        hist.add(w.await??)?;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let acked = totals.acked.load(Ordering::Relaxed);
-    let failed = totals.failed.load(Ordering::Relaxed);
-    let records_per_second = acked as f64 / seconds;
-    let mib_per_second = records_per_second * args.record_bytes as f64 / (1024.0 * 1024.0);
-    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
-    if args.json {
-        let out = serde_json::json!({
-            "mode": match args.mode { Mode::PutRecords => "put-records", Mode::PutRecord => "put-record" },
-            "records_acked": acked, "records_failed": failed, "seconds": seconds,
-            "records_per_second": records_per_second, "mib_per_second": mib_per_second,
-            "calls": hist.len(), "latency_ms_p50": ms(0.5), "latency_ms_p99": ms(0.99), "latency_ms_max": hist.max() as f64 / 1000.0,
-            "record_bytes": args.record_bytes, "batch": args.batch, "concurrency": args.concurrency,
-        });
-        println!("{out}");
-    } else {
-        println!("{acked} records acknowledged ({failed} failed) in {seconds:.2} s");
-        println!("throughput: {records_per_second:.0} records/s, {mib_per_second:.2} MiB/s");
-        println!(
-            "latency per call ({} calls): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            hist.len(),
-            ms(0.5),
-            ms(0.99),
-            hist.max() as f64 / 1000.0
-        );
-    }
+    let totals = Arc::new(Totals::new(args.load.records));
+    let told = Arc::new(FirstFailure::default());
+    let run = load::run(args.load.concurrency, &totals, |i| {
+        worker(js.clone(), args.clone(), subjects.clone(), totals.clone(), told.clone(), i)
+    })
+    .await?;
+    load::report(&args.load, &run, serde_json::json!({}), &[]);
     Ok(())
 }
