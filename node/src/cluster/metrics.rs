@@ -1,5 +1,6 @@
 //! Raft and storage series, sampled: leader changes, leaderships, commit and apply lag per
-//! kind of group, and bytes on disk.
+//! kind of group, the log cache (bytes held, reads served from memory or the engine), and
+//! bytes on disk.
 //!
 //! A sampler task reads every group's Raft metrics once a second (a watch borrow each, no
 //! I/O) instead of watching them: a watch wakes on every append, a sample costs the same
@@ -24,6 +25,8 @@ pub const COMMIT_LAG: &str = "runnel_raft_commit_lag_entries";
 pub const APPLY_LAG: &str = "runnel_raft_apply_lag_entries";
 pub const META_COMMITTED: &str = "runnel_raft_meta_committed_index";
 pub const META_APPLIED: &str = "runnel_raft_meta_applied_index";
+pub const LOG_CACHE_BYTES: &str = "runnel_raft_log_cache_bytes";
+pub const LOG_READS: &str = "runnel_raft_log_reads_total";
 
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 const DISK_SAMPLE_EVERY: u32 = 10;
@@ -35,6 +38,12 @@ pub fn describe() {
         Unit::Count,
         "Times this node became the leader of a group (summed over nodes: the cluster's leader changes)"
     );
+    describe_counter!(
+        LOG_READS,
+        Unit::Count,
+        "Reads of Raft log entries (replication, applying), by where they were served from: memory or engine"
+    );
+    describe_gauge!(LOG_CACHE_BYTES, Unit::Bytes, "Bytes of the newest log entries the groups here keep in memory");
     let gauges = [
         (LEADERS, "Groups this node leads"),
         (GROUPS, "Groups this node holds a replica of"),
@@ -156,6 +165,10 @@ pub async fn run(node: Arc<Node>) {
             metrics::gauge!(META_COMMITTED, "node" => label.clone()).set(m.committed.unwrap_or(0) as f64);
             metrics::gauge!(META_APPLIED, "node" => label.clone()).set(m.applied.unwrap_or(0) as f64);
         }
+        let (served, missed) = node.log_cache().reads();
+        metrics::counter!(LOG_READS, "node" => label.clone(), "from" => "memory").absolute(served);
+        metrics::counter!(LOG_READS, "node" => label.clone(), "from" => "engine").absolute(missed);
+        metrics::gauge!(LOG_CACHE_BYTES, "node" => label.clone()).set(node.log_cache().used() as f64);
         if round % DISK_SAMPLE_EVERY == 0 {
             match node.engine.disk_bytes() {
                 Ok(Some(bytes)) => metrics::gauge!(DISK_BYTES, "node" => label.clone()).set(bytes as f64),

@@ -12,6 +12,7 @@ use crate::domain::{GroupId, NodeId, META_GROUP};
 use crate::failstop::{self, FailStop};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::NetworkFactory;
+use crate::raft::recent::{self, CacheBudget};
 use crate::raft::types::Runtime;
 use crate::replica::{GroupStateMachine, Holds, MetaShared, Raft};
 use crate::shard::{ShardApplied, ShardShared};
@@ -140,6 +141,8 @@ pub struct Node {
     pub trim_path: TrimPath,
     pub continuation: Continuation,
     commit: GroupCommit,
+    /// What the groups' logs keep of their newest entries in memory, together.
+    log_cache: Arc<CacheBudget>,
     shard_raft_config: Arc<openraft::Config>,
     groups: RwLock<BTreeMap<GroupId, Arc<ShardGroup>>>,
     /// Serialises starting and dropping groups: check, create and insert happen as one,
@@ -200,6 +203,11 @@ fn group_data_ranges(group: GroupId) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
 }
 
 impl Node {
+    /// The budget of the groups' in-memory log caches, and their reads.
+    pub fn log_cache(&self) -> &CacheBudget {
+        &self.log_cache
+    }
+
     pub async fn start(config: NodeConfig, deps: NodeDeps) -> Result<Arc<Node>, StartError> {
         let meta_raft_config = raft_config(&config, deps.ack_policy, true)?;
         let shard_raft_config = raft_config(&config, deps.ack_policy, false)?;
@@ -207,6 +215,7 @@ impl Node {
         let sync_metrics = if metered { SyncMetrics::new(config.id) } else { SyncMetrics::off() };
         let join = join::load(deps.engine.as_ref(), config.id)?;
         let commit = GroupCommit::start(deps.engine.clone(), deps.ack_policy, deps.fail_stop.clone(), sync_metrics)?;
+        let log_cache = CacheBudget::new(recent::NODE_BYTES_MAX);
         let peers = Peers::new(deps.connector.clone());
         let io_blocks = deps.engine.io_blocks();
 
@@ -220,7 +229,13 @@ impl Node {
                 config.id,
                 meta_raft_config,
                 NetworkFactory { group: META_GROUP, peers: peers.clone(), io_blocks },
-                LogStore::new(META_GROUP, deps.engine.clone(), commit.clone(), deps.fail_stop.clone()),
+                LogStore::new(
+                    META_GROUP,
+                    deps.engine.clone(),
+                    commit.clone(),
+                    log_cache.clone(),
+                    deps.fail_stop.clone(),
+                ),
                 sm,
             ),
         )
@@ -246,6 +261,7 @@ impl Node {
             trim_path: deps.trim_path,
             continuation: deps.continuation,
             commit,
+            log_cache,
             shard_raft_config,
             groups: RwLock::default(),
             group_lock: tokio::sync::Mutex::new(()),
@@ -401,7 +417,13 @@ impl Node {
         let seed = self.seed ^ shard.group.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let network =
             NetworkFactory { group: shard.group, peers: self.peers.clone(), io_blocks: self.engine.io_blocks() };
-        let log = LogStore::new(shard.group, self.engine.clone(), self.commit.clone(), self.fail_stop.clone());
+        let log = LogStore::new(
+            shard.group,
+            self.engine.clone(),
+            self.commit.clone(),
+            self.log_cache.clone(),
+            self.fail_stop.clone(),
+        );
         let raft = Runtime::scope(
             seed,
             self.fail_stop.clone(),

@@ -7,9 +7,13 @@
 //! Reads for replication are bounded by bytes (`limited_get_log_entries`), so a follower
 //! that fell far behind under large entries catches up in messages of bounded size.
 //!
+//! The newest entries stay in memory too (`recent`): the reads right after an append
+//! (replication, applying) are served from there, the rest from the engine.
+//!
 //! Any storage error here stops the node (`FailStop`): a replica that cannot read or write
 //! its own log cannot tell what it promised.
 
+use super::recent::{CacheBudget, RecentEntries};
 use super::stored::{decode_entry, decode_log_id, decode_vote, encode_entry, encode_log_id, encode_vote};
 use super::types::{Entry, LogId, TypeConfig, Vote};
 use crate::domain::GroupId;
@@ -37,12 +41,20 @@ pub struct LogStore {
     group: GroupId,
     engine: Arc<dyn Engine>,
     commit: GroupCommit,
+    recent: Arc<RecentEntries>,
     fail_stop: FailStop,
 }
 
 impl LogStore {
-    pub fn new(group: GroupId, engine: Arc<dyn Engine>, commit: GroupCommit, fail_stop: FailStop) -> LogStore {
-        LogStore { group, engine, commit, fail_stop }
+    /// The log of `group`; its newest entries are cached within `budget` (one per node).
+    pub fn new(
+        group: GroupId,
+        engine: Arc<dyn Engine>,
+        commit: GroupCommit,
+        budget: Arc<CacheBudget>,
+        fail_stop: FailStop,
+    ) -> LogStore {
+        LogStore { group, engine, commit, recent: Arc::new(RecentEntries::new(budget)), fail_stop }
     }
 
     fn entry_key(&self, index: u64) -> Vec<u8> {
@@ -58,6 +70,9 @@ impl LogStore {
     async fn read_range(&self, start: u64, end: u64, bytes_max: usize, entries_max: usize) -> io::Result<Vec<Entry>> {
         if start >= end {
             return Ok(Vec::new());
+        }
+        if let Some(entries) = self.recent.read(start, end, bytes_max, entries_max) {
+            return Ok(entries);
         }
         let (engine, group) = (self.engine.clone(), self.group);
         let result = off_thread(self.engine.io_blocks(), move || {
@@ -210,6 +225,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        let mut cached = Vec::new();
         let result = (|| {
             let mut batch = Batch::default();
             let mut previous: Option<u64> = None;
@@ -217,11 +233,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 // openraft hands over contiguous entries; anything else would corrupt the log.
                 assert!(previous.is_none_or(|p| p + 1 == entry.index()), "appended entries must be contiguous");
                 previous = Some(entry.index());
-                batch.put(Cf::Log, self.entry_key(entry.index()), encode_entry(&entry)?);
+                let stored = encode_entry(&entry)?;
+                let key = self.entry_key(entry.index());
+                cached.push((entry, stored.len()));
+                batch.put(Cf::Log, key, stored);
             }
             self.engine.write(batch)
         })();
         self.checked("append", result)?;
+        // Cached once in the engine, so a reader never sees here what the log lacks.
+        self.recent.appended(cached);
         let fail_stop = self.fail_stop.clone();
         let group = self.group;
         self.commit
@@ -238,6 +259,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             Some(id) => id.index() + 1,
             None => 0,
         };
+        // Out of the cache first: a read between the two then goes to the engine.
+        self.recent.truncated_from(from);
         let mut batch = Batch::default();
         batch.delete_range(Cf::Log, self.entry_key(from), keys::kind_end(self.group, KeyKind::LogEntry));
         let result = self.engine.write(batch);
@@ -245,6 +268,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
+        self.recent.purged_through(log_id.index());
         let result = (|| {
             let mut batch = Batch::default();
             // The marker first: openraft ignores logs at or before it, so no sync is needed.

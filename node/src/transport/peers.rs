@@ -1,8 +1,9 @@
 //! The client half: channels to other nodes, and the calls made over them. The connector
 //! is injected so a simulation can carry the same traffic over its own network.
 
+use super::raft_stream::{Call, RaftStream};
 use super::server::RaftKind;
-use super::PEER_MESSAGE_BYTES_MAX;
+use super::{PEER_MESSAGE_BYTES_MAX, STREAMED_PAYLOAD_BYTES_MAX};
 use crate::domain::GroupId;
 use crate::failstop;
 use runnel_proto::v1::peer::peer_client::PeerClient;
@@ -10,6 +11,7 @@ use runnel_proto::v1::peer::{Proposal, RaftMessage, ReadRequest, SnapshotChunkMe
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::oneshot;
 use tonic::transport::{Channel, Endpoint};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -53,34 +55,62 @@ pub enum CallError {
     Refused(String),
 }
 
+impl CallError {
+    fn map_message(self, f: impl FnOnce(String) -> String) -> CallError {
+        match self {
+            CallError::NotSent(m) => CallError::NotSent(f(m)),
+            CallError::Unreachable(m) => CallError::Unreachable(f(m)),
+            CallError::Timeout(m) => CallError::Timeout(f(m)),
+            CallError::Refused(m) => CallError::Refused(f(m)),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Peers {
     connector: Arc<dyn Connector>,
     channels: Arc<Mutex<HashMap<String, Channel>>>,
+    /// Each peer's Raft stream, over its channel (`raft_stream`).
+    streams: Arc<Mutex<HashMap<String, RaftStream>>>,
 }
 
 impl Peers {
     pub fn new(connector: Arc<dyn Connector>) -> Peers {
-        Peers { connector, channels: Arc::default() }
+        Peers { connector, channels: Arc::default(), streams: Arc::default() }
+    }
+
+    fn channel(&self, addr: &str) -> Result<Channel, CallError> {
+        let mut channels = failstop::lock(&self.channels, "peer channels");
+        match channels.get(addr) {
+            Some(ch) => Ok(ch.clone()),
+            None => {
+                let ch = self.connector.connect(addr).map_err(CallError::NotSent)?;
+                channels.insert(addr.to_string(), ch.clone());
+                Ok(ch)
+            }
+        }
     }
 
     fn client(&self, addr: &str) -> Result<PeerClient<Channel>, CallError> {
-        let channel = {
-            let mut channels = failstop::lock(&self.channels, "peer channels");
-            match channels.get(addr) {
-                Some(ch) => ch.clone(),
-                None => {
-                    let ch = self.connector.connect(addr).map_err(CallError::NotSent)?;
-                    channels.insert(addr.to_string(), ch.clone());
-                    ch
-                }
-            }
-        };
-        Ok(PeerClient::new(channel)
+        Ok(PeerClient::new(self.channel(addr)?)
             .max_decoding_message_size(PEER_MESSAGE_BYTES_MAX)
             .max_encoding_message_size(PEER_MESSAGE_BYTES_MAX))
     }
 
+    /// The peer's Raft stream, opened anew when there is none or the last one ended.
+    fn raft_stream(&self, addr: &str) -> Result<RaftStream, CallError> {
+        let mut streams = failstop::lock(&self.streams, "peer raft streams");
+        if let Some(stream) = streams.get(addr).filter(|s| s.is_open()) {
+            return Ok(stream.clone());
+        }
+        let stream = RaftStream::open(self.channel(addr)?, addr);
+        streams.insert(addr.to_string(), stream.clone());
+        Ok(stream)
+    }
+
+    /// A Raft message for `group` at the peer at `addr`, and the peer's answer. Messages up
+    /// to `STREAMED_PAYLOAD_BYTES_MAX` go on the peer's Raft stream; larger ones, and
+    /// snapshot installs (which may take minutes), as calls of their own.
     pub async fn raft(
         &self,
         addr: &str,
@@ -89,10 +119,39 @@ impl Peers {
         payload: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, CallError> {
+        if kind != RaftKind::InstallSnapshot && payload.len() <= STREAMED_PAYLOAD_BYTES_MAX {
+            return self.raft_streamed(addr, group, kind, payload, timeout).await;
+        }
         let mut client = self.client(addr)?;
         let msg = RaftMessage { group_id: group.0, kind: kind.as_str().to_string(), payload };
         let what = format!("{} for {group} to {addr}", kind.as_str());
         Ok(timed(&what, timeout, client.raft(msg)).await?.payload)
+    }
+
+    async fn raft_streamed(
+        &self,
+        addr: &str,
+        group: GroupId,
+        kind: RaftKind,
+        payload: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, CallError> {
+        let stream = self.raft_stream(addr)?;
+        let (answer, answered) = oneshot::channel();
+        let call = Call { group, kind, payload, answer };
+        let exchange = async {
+            if stream.send(call).await.is_err() {
+                return Err(CallError::NotSent("the raft stream had ended".into()));
+            }
+            // Dropped unanswered only while still queued: never sent.
+            answered.await.unwrap_or_else(|_| Err(CallError::NotSent("the raft stream ended before sending".into())))
+        };
+        let what = || format!("{} for {group} to {addr}", kind.as_str());
+        match tokio::time::timeout(timeout, exchange).await {
+            Err(_) => Err(CallError::Timeout(format!("{} timed out after {timeout:?}", what()))),
+            Ok(Err(e)) => Err(e.map_message(|m| format!("{}: {m}", what()))),
+            Ok(Ok(reply)) => Ok(reply),
+        }
     }
 
     pub async fn snapshot_chunk(

@@ -3,17 +3,20 @@
 //! shards or metadata.
 
 use super::wire::{check_version, WireError};
-use super::PEER_MESSAGE_BYTES_MAX;
+use super::{ANSWERS_PER_FRAME_MAX, FRAME_BYTES_MAX, PEER_MESSAGE_BYTES_MAX};
 use crate::domain::GroupId;
 use futures::Stream;
+use runnel_proto::v1::peer::peer_failure::Code;
 use runnel_proto::v1::peer::peer_server::{Peer, PeerServer};
 use runnel_proto::v1::peer::*;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tonic::transport::server::Connected;
 use tonic::transport::Server;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
 /// Requests one peer connection may have in flight. Every group's messages share the one
 /// connection between two nodes, so this is generous; it bounds what a peer can queue.
@@ -22,6 +25,9 @@ const PEER_REQUESTS_PER_CONNECTION_MAX: usize = 4096;
 /// is 20): after a pause or a partition, a peer's backlog of timed-out Raft calls arrives as
 /// one burst of resets, and past the limit h2 would close the connection they share.
 const PEER_PENDING_RESET_STREAMS_MAX: usize = 1024;
+/// Calls of one Raft stream being handled at once; past it the stream is not read until one
+/// finishes, so a peer's backlog waits in its own buffers and the connection's window.
+const STREAM_CALLS_IN_FLIGHT_MAX: usize = 4096;
 
 /// Raft message kinds on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +101,14 @@ pub trait PeerHandler: Send + Sync + 'static {
 
 struct PeerService {
     handler: Arc<dyn PeerHandler>,
+    /// Turns true when the server stops: its Raft streams then end, since a graceful
+    /// shutdown waits for every stream and these would otherwise last for ever.
+    stopping: watch::Receiver<bool>,
+}
+
+async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    // An error means the server is gone, which is stopped too.
+    let _ = stopping.wait_for(|stopping| *stopping).await;
 }
 
 fn status(e: PeerError) -> Status {
@@ -109,8 +123,114 @@ fn checked(payload: &[u8]) -> Result<(), Status> {
     check_version(payload).map_err(|e| status(e.into()))
 }
 
+/// A refusal as a stream answer carries it: the same codes as the unary calls' statuses.
+pub fn failure(e: PeerError) -> PeerFailure {
+    let (code, message) = match e {
+        PeerError::NotHosted(m) => (Code::NotHosted, m),
+        PeerError::BadRequest(m) => (Code::BadRequest, m),
+        PeerError::Internal(m) => (Code::Internal, m),
+    };
+    PeerFailure { code: code.into(), message }
+}
+
+/// A stream call's answer, and the permit it held while handled and waiting.
+type Answered = (RaftAnswer, OwnedSemaphorePermit);
+
+/// Handles one call of a Raft stream, as the unary `raft` call would.
+async fn answer(handler: &dyn PeerHandler, call: RaftCall) -> raft_answer::Outcome {
+    let handled = match (check_version(&call.payload), RaftKind::parse(&call.kind)) {
+        (Err(e), _) => Err(PeerError::from(e)),
+        (Ok(()), None) => Err(PeerError::BadRequest(format!("unknown raft message kind {:?}", call.kind))),
+        (Ok(()), Some(kind)) => handler.raft(GroupId(call.group_id), kind, call.payload).await,
+    };
+    match handled {
+        Ok(payload) => raft_answer::Outcome::Payload(payload),
+        Err(e) => raft_answer::Outcome::Failure(failure(e)),
+    }
+}
+
+/// Reads a Raft stream's frames and handles each call in a task of its own (so one slow
+/// group never holds up another's), at most `STREAM_CALLS_IN_FLIGHT_MAX` at once; answers
+/// go to `answers` as they are ready, each with its permit, given back once the answer is
+/// taken for a frame. Ends with the stream, or when the server stops.
+async fn serve_calls(
+    handler: Arc<dyn PeerHandler>,
+    mut inbound: Streaming<RaftCalls>,
+    answers: mpsc::Sender<Answered>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(STREAM_CALLS_IN_FLIGHT_MAX));
+    loop {
+        let frame = tokio::select! {
+            biased;
+            () = stopped(&mut stopping) => return,
+            frame = inbound.message() => frame,
+        };
+        let Ok(Some(frame)) = frame else { return };
+        for call in frame.calls {
+            let permit = tokio::select! {
+                biased;
+                () = stopped(&mut stopping) => return,
+                permit = permits.clone().acquire_owned() => permit,
+            };
+            let Ok(permit) = permit else { return };
+            let (handler, answers) = (handler.clone(), answers.clone());
+            tokio::spawn(async move {
+                let id = call.id;
+                let outcome = answer(handler.as_ref(), call).await;
+                // Fails only when the stream is gone, and its caller with it.
+                let _ = answers.send((RaftAnswer { id, outcome: Some(outcome) }, permit)).await;
+            });
+        }
+    }
+}
+
+/// The answers waiting when the stream is ready for more, as one frame (within
+/// `ANSWERS_PER_FRAME_MAX` answers and about `FRAME_BYTES_MAX` bytes), until the server
+/// stops.
+fn answer_frames(
+    answers: mpsc::Receiver<Answered>,
+    stopping: watch::Receiver<bool>,
+) -> impl Stream<Item = Result<RaftAnswers, Status>> {
+    futures::stream::unfold((answers, stopping), |(mut answers, mut stopping)| async move {
+        let (first, _permit) = tokio::select! {
+            biased;
+            () = stopped(&mut stopping) => return None,
+            answered = answers.recv() => answered?,
+        };
+        let mut bytes = answer_bytes(&first);
+        let mut frame = vec![first];
+        while frame.len() < ANSWERS_PER_FRAME_MAX && bytes < FRAME_BYTES_MAX {
+            let Ok((next, _permit)) = answers.try_recv() else { break };
+            bytes += answer_bytes(&next);
+            frame.push(next);
+        }
+        Some((Ok(RaftAnswers { answers: frame }), (answers, stopping)))
+    })
+}
+
+fn answer_bytes(answer: &RaftAnswer) -> usize {
+    match &answer.outcome {
+        Some(raft_answer::Outcome::Payload(p)) => p.len(),
+        Some(raft_answer::Outcome::Failure(f)) => f.message.len(),
+        None => 0,
+    }
+}
+
 #[tonic::async_trait]
 impl Peer for PeerService {
+    type RaftStreamStream = Pin<Box<dyn Stream<Item = Result<RaftAnswers, Status>> + Send>>;
+
+    async fn raft_stream(
+        &self,
+        req: Request<Streaming<RaftCalls>>,
+    ) -> Result<Response<Self::RaftStreamStream>, Status> {
+        // Room for every permit: a finished call never waits for the stream's reader.
+        let (answers, waiting) = mpsc::channel(STREAM_CALLS_IN_FLIGHT_MAX);
+        tokio::spawn(serve_calls(self.handler.clone(), req.into_inner(), answers, self.stopping.clone()));
+        Ok(Response::new(Box::pin(answer_frames(waiting, self.stopping.clone()))))
+    }
+
     async fn raft(&self, req: Request<RaftMessage>) -> Result<Response<RaftReply>, Status> {
         let msg = req.into_inner();
         checked(&msg.payload)?;
@@ -159,7 +279,12 @@ where
     IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
     IE: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let service = PeerServer::new(PeerService { handler })
+    let (stop, stopping) = watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let service = PeerServer::new(PeerService { handler, stopping })
         .max_decoding_message_size(PEER_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(PEER_MESSAGE_BYTES_MAX);
     Server::builder()
