@@ -124,7 +124,7 @@ fn checked(payload: &[u8]) -> Result<(), Status> {
 }
 
 /// A refusal as a stream answer carries it: the same codes as the unary calls' statuses.
-pub fn failure(e: PeerError) -> PeerFailure {
+fn failure(e: PeerError) -> PeerFailure {
     let (code, message) = match e {
         PeerError::NotHosted(m) => (Code::NotHosted, m),
         PeerError::BadRequest(m) => (Code::BadRequest, m),
@@ -136,14 +136,23 @@ pub fn failure(e: PeerError) -> PeerFailure {
 /// A stream call's answer, and the permit it held while handled and waiting.
 type Answered = (RaftAnswer, OwnedSemaphorePermit);
 
+/// A Raft message for `group`, unary or on a stream: its wire version and kind checked,
+/// then handed to the handler.
+async fn handle_raft(
+    handler: &dyn PeerHandler,
+    group: u64,
+    kind: &str,
+    payload: Vec<u8>,
+) -> Result<Vec<u8>, PeerError> {
+    check_version(&payload)?;
+    let kind =
+        RaftKind::parse(kind).ok_or_else(|| PeerError::BadRequest(format!("unknown raft message kind {kind:?}")))?;
+    handler.raft(GroupId(group), kind, payload).await
+}
+
 /// Handles one call of a Raft stream, as the unary `raft` call would.
 async fn answer(handler: &dyn PeerHandler, call: RaftCall) -> raft_answer::Outcome {
-    let handled = match (check_version(&call.payload), RaftKind::parse(&call.kind)) {
-        (Err(e), _) => Err(PeerError::from(e)),
-        (Ok(()), None) => Err(PeerError::BadRequest(format!("unknown raft message kind {:?}", call.kind))),
-        (Ok(()), Some(kind)) => handler.raft(GroupId(call.group_id), kind, call.payload).await,
-    };
-    match handled {
+    match handle_raft(handler, call.group_id, &call.kind, call.payload).await {
         Ok(payload) => raft_answer::Outcome::Payload(payload),
         Err(e) => raft_answer::Outcome::Failure(failure(e)),
     }
@@ -233,10 +242,7 @@ impl Peer for PeerService {
 
     async fn raft(&self, req: Request<RaftMessage>) -> Result<Response<RaftReply>, Status> {
         let msg = req.into_inner();
-        checked(&msg.payload)?;
-        let kind = RaftKind::parse(&msg.kind)
-            .ok_or_else(|| Status::invalid_argument(format!("unknown raft message kind {:?}", msg.kind)))?;
-        let payload = self.handler.raft(GroupId(msg.group_id), kind, msg.payload).await.map_err(status)?;
+        let payload = handle_raft(self.handler.as_ref(), msg.group_id, &msg.kind, msg.payload).await.map_err(status)?;
         Ok(Response::new(RaftReply { payload }))
     }
 
