@@ -27,6 +27,8 @@ pub const META_COMMITTED: &str = "runnel_raft_meta_committed_index";
 pub const META_APPLIED: &str = "runnel_raft_meta_applied_index";
 pub const LOG_CACHE_BYTES: &str = "runnel_raft_log_cache_bytes";
 pub const LOG_READS: &str = "runnel_raft_log_reads_total";
+/// Set by `quiesce.rs`, label `node` only.
+pub const QUIET_GROUPS: &str = "runnel_raft_quiet_groups";
 
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 const DISK_SAMPLE_EVERY: u32 = 10;
@@ -44,6 +46,11 @@ pub fn describe() {
         "Reads of Raft log entries (replication, applying), by where they were served from: memory or engine"
     );
     describe_gauge!(LOG_CACHE_BYTES, Unit::Bytes, "Bytes of the newest log entries the groups here keep in memory");
+    describe_gauge!(
+        QUIET_GROUPS,
+        Unit::Count,
+        "Shard groups here whose Raft ticker is off: idle leaders and followers of a trusted leader (no heartbeats)"
+    );
     let gauges = [
         (LEADERS, "Groups this node leads"),
         (GROUPS, "Groups this node holds a replica of"),

@@ -11,6 +11,9 @@
 //! - `join`: an empty node asks its peers before it joins; a node whose volume was lost
 //!   refuses to start, or with confirmation rebuilds and votes only once caught up.
 //! - `handoff`: a stopping node hands its leaderships to other voters first.
+//! - `liveness`: node-level liveness, each peer asked a few times a second who it leads.
+//! - `quiesce`: idle groups stop ticking (no heartbeats); followers rely on `liveness` and
+//!   elect at once when their leader's node is lost.
 //! - `reshard`: carrying out a recorded split or merge (seal the parents, then complete).
 //! - `retention`: trims proposed by shard leaders, log purges on every replica.
 //! - `throughput`: Kinesis's per-shard quotas at the leader (the `kinesis_limits` mode)
@@ -25,10 +28,12 @@ pub mod clock;
 pub mod coalesce;
 pub mod handoff;
 pub mod join;
+pub mod liveness;
 pub mod metrics;
 pub mod node;
 pub mod peer_handler;
 pub mod propose;
+pub mod quiesce;
 pub mod read;
 pub mod reconcile;
 pub mod reshard;

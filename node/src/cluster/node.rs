@@ -3,9 +3,9 @@
 use super::clock::Clock;
 use super::coalesce::Coalescer;
 use super::join::{self, CatchUp, JoinError, JoinState};
-use super::reconcile;
 use super::supervise::supervise;
 use super::throughput::ShardTraffic;
+use super::{quiesce, reconcile};
 use crate::config::NodeConfig;
 use crate::control::{MetaApplied, ShardMeta};
 use crate::domain::{GroupId, NodeId, META_GROUP};
@@ -283,6 +283,9 @@ impl Node {
         let task =
             tokio::spawn(supervise("reconcile", node.fail_stop.clone(), move || reconcile::run(reconciler.clone())));
         failstop::lock(&node.tasks, "node tasks").push(task);
+        let quiescing = node.clone();
+        let task = tokio::spawn(supervise("quiesce", node.fail_stop.clone(), move || quiesce::run(quiescing.clone())));
+        failstop::lock(&node.tasks, "node tasks").push(task);
         if metered {
             let sampled = node.clone();
             let task = tokio::spawn(supervise("metrics", node.fail_stop.clone(), move || {
@@ -347,6 +350,12 @@ impl Node {
 
     pub fn group_ids(&self) -> Vec<GroupId> {
         failstop::read(&self.groups, "group map").keys().copied().collect()
+    }
+
+    /// Every shard group hosted here with its Raft handle, in group order, taken under one
+    /// lock (for passes over all groups).
+    pub fn group_rafts(&self) -> Vec<(GroupId, Raft)> {
+        failstop::read(&self.groups, "group map").iter().map(|(g, s)| (*g, s.raft.clone())).collect()
     }
 
     /// The Raft handle of any group hosted here, the metadata group included.

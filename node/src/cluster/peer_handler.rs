@@ -1,6 +1,7 @@
 //! What this node does with each message its peers send (`transport::PeerHandler`).
 
 use super::join::JoinState;
+use super::liveness::local_alive;
 use super::node::Node;
 use super::propose::{propose_local, Forwarded};
 use super::read::{read_at_leader, ShardRead};
@@ -123,5 +124,9 @@ impl PeerHandler for Node {
 
     async fn status(&self) -> Result<Vec<u8>, PeerError> {
         packed(&local_status(self))
+    }
+
+    async fn alive(&self) -> Result<Vec<u8>, PeerError> {
+        packed(&local_alive(self))
     }
 }

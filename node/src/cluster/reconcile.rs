@@ -23,6 +23,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 const PASS_INTERVAL: Duration = Duration::from_millis(200);
+/// Retention needs no more than this (it reads each shard's oldest record): with thousands of
+/// shards, every pass would cost more than all else an idle node does.
+const RETENTION_INTERVAL_MAX: Duration = Duration::from_secs(1);
 /// How often the same report (ShardReady, PurgeStream, a key rotation) is proposed again
 /// while unseen.
 const REPORT_INTERVAL: Duration = Duration::from_secs(2);
@@ -55,6 +58,8 @@ struct Pass {
     purge_candidates: HashMap<GroupId, VecDeque<(u64, Instant)>>,
     /// When the peers were last asked whether they all decided (metadata bootstrap).
     surveyed: Option<Instant>,
+    /// When retention last looked at the shards here.
+    retained: Option<Instant>,
 }
 
 pub async fn run(node: Arc<Node>) {
@@ -68,6 +73,7 @@ pub async fn run(node: Arc<Node>) {
         reported: HashMap::new(),
         purge_candidates: HashMap::new(),
         surveyed: None,
+        retained: None,
     };
     loop {
         if *shutdown.borrow() {
@@ -124,6 +130,14 @@ impl Pass {
             self.finish_rebuild(&meta);
         }
 
+        // A twentieth of a retention hour at the most: tests shorten the hour.
+        let retention_every = RETENTION_INTERVAL_MAX
+            .min(Duration::from_millis(self.node.config.retention_hour_ms / 20))
+            .max(PASS_INTERVAL);
+        let retention_due = self.retained.is_none_or(|t| t.elapsed() >= retention_every);
+        if retention_due {
+            self.retained = Some(Instant::now());
+        }
         for (stream, shard) in meta.state.groups() {
             if !shard.replicas.contains(&me) || stream.status == StreamStatus::Deleting {
                 continue;
@@ -136,7 +150,9 @@ impl Pass {
                     continue;
                 }
             };
-            self.retain(stream, shard, &group);
+            if retention_due {
+                self.retain(stream, shard, &group);
+            }
             self.traffic(stream, shard, &group);
             if shard.ready {
                 continue;

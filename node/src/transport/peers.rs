@@ -7,7 +7,7 @@ use super::{PEER_MESSAGE_BYTES_MAX, STREAMED_PAYLOAD_BYTES_MAX};
 use crate::domain::GroupId;
 use crate::failstop;
 use runnel_proto::v1::peer::peer_client::PeerClient;
-use runnel_proto::v1::peer::{Proposal, RaftMessage, ReadRequest, SnapshotChunkMessage, StatusRequest};
+use runnel_proto::v1::peer::{AliveRequest, Proposal, RaftMessage, ReadRequest, SnapshotChunkMessage, StatusRequest};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -189,6 +189,12 @@ impl Peers {
         let mut client = self.client(addr)?;
         let what = format!("status of {addr}");
         Ok(timed(&what, timeout, client.status(StatusRequest {})).await?.payload)
+    }
+
+    pub async fn alive(&self, addr: &str, timeout: Duration) -> Result<Vec<u8>, CallError> {
+        let mut client = self.client(addr)?;
+        let what = format!("liveness of {addr}");
+        Ok(timed(&what, timeout, client.alive(AliveRequest {})).await?.payload)
     }
 }
 

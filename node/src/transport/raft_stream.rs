@@ -224,6 +224,9 @@ mod tests {
         async fn status(&self) -> Result<Vec<u8>, PeerError> {
             Err(PeerError::Internal("no".into()))
         }
+        async fn alive(&self) -> Result<Vec<u8>, PeerError> {
+            Err(PeerError::Internal("no".into()))
+        }
     }
 
     type Served = tokio::task::JoinHandle<Result<(), tonic::transport::Error>>;

@@ -97,6 +97,7 @@ pub trait PeerHandler: Send + Sync + 'static {
     async fn propose(&self, group: GroupId, payload: Vec<u8>) -> Result<Vec<u8>, PeerError>;
     async fn read(&self, payload: Vec<u8>) -> Result<Vec<u8>, PeerError>;
     async fn status(&self) -> Result<Vec<u8>, PeerError>;
+    async fn alive(&self) -> Result<Vec<u8>, PeerError>;
 }
 
 struct PeerService {
@@ -270,6 +271,11 @@ impl Peer for PeerService {
     async fn status(&self, _req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
         let payload = self.handler.status().await.map_err(status)?;
         Ok(Response::new(StatusReply { payload }))
+    }
+
+    async fn alive(&self, _req: Request<AliveRequest>) -> Result<Response<AliveReply>, Status> {
+        let payload = self.handler.alive().await.map_err(status)?;
+        Ok(Response::new(AliveReply { payload }))
     }
 }
 
