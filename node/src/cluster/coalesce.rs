@@ -156,6 +156,7 @@ async fn propose(group: GroupId, node: NodeId, raft: &Raft, mut entry: Vec<Pendi
             return;
         }
     };
+    super::propose::renew_quiet_lease(raft).await;
     let written = raft.client_write(command).await;
     match written {
         Ok(reply) => {

@@ -10,12 +10,15 @@ use super::node::{Node, ShardGroup};
 use crate::domain::{GroupId, NodeId};
 use crate::raft::types::{Command, CommandKind};
 use crate::raft::TypeConfig;
+use crate::replica::Raft;
 use crate::replica::{GroupCommand, GroupReply};
 use crate::shard::batch::BatchView;
 use crate::transport::wire::{pack, unpack};
 use crate::transport::CallError;
 use openraft::async_runtime::WatchReceiver as _;
 use openraft::error::{ClientWriteError, RaftError};
+use openraft::raft::linearizable_read::LinearizerOption;
+use openraft::{Instant as OpenraftInstant, ServerState};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -91,6 +94,7 @@ pub async fn propose_local(node: &Node, group: GroupId, command: Command) -> Res
             return proposed.map(|p| Proposed { throttled: append.throttled, ..p });
         }
     }
+    renew_quiet_lease(&raft).await;
     let write = tokio::time::timeout(COMMIT_TIMEOUT, raft.client_write(command)).await;
     match write {
         Err(_) => Err(overdue()),
@@ -99,6 +103,28 @@ pub async fn propose_local(node: &Node, group: GroupId, command: Command) -> Res
         }
         Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => Err(not_leader(f.leader_id)),
         Ok(Err(e)) => Err(unknown(e)),
+    }
+}
+
+/// Makes a quiet leader's lease valid again before it writes. A group that went quiet
+/// (`quiesce.rs`) sends no heartbeats, so its leader's lease lapses and openraft refuses
+/// writes (`ForwardReason::LeaseExpired`) until a quorum has acknowledged it again. When the
+/// last acknowledgement this node knows of is older than half the lease, one heartbeat round
+/// first (what a linearizable read does); a busy leader's acknowledgements are fresh and it
+/// skips this. A failed round is left for the write to report.
+pub async fn renew_quiet_lease(raft: &Raft) {
+    let lease = Duration::from_millis(raft.config().election_timeout_max);
+    let stale = {
+        let m = raft.metrics();
+        let m = m.borrow_watched();
+        m.state == ServerState::Leader
+            && m.last_quorum_acked.as_ref().is_none_or(|t| OpenraftInstant::elapsed(&**t) >= lease / 2)
+    };
+    if stale {
+        let confirm = raft.ensure_linearizable(LinearizerOption::new(None, true));
+        if let Ok(Err(e)) = tokio::time::timeout(lease, confirm).await {
+            tracing::debug!("a quiet leader's lease was not renewed: {e}");
+        }
     }
 }
 

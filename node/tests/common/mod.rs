@@ -8,6 +8,7 @@ use runnel_proto::v1::admin_client::AdminClient;
 use runnel_proto::v1::kinesis_client::KinesisClient;
 use runnel_proto::v1::peer::peer_client::PeerClient;
 use runnel_proto::v1::*;
+use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -502,4 +503,33 @@ pub async fn read_shard_with(
         }
     }
     panic!("shard {shard_id} never reached its tip");
+}
+
+/// GET `path` from `addr` over HTTP/1.0: the status code and the body.
+pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut reply = Vec::new();
+    stream.take(64 << 20).read_to_end(&mut reply).ok()?;
+    let reply = String::from_utf8(reply).ok()?;
+    let (head, body) = reply.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// The sum of every sample of `name` whose labels include all of `labels`, or `None` if
+/// there is no such sample.
+pub fn sum(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let mut total = None;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, value)) = line.rsplit_once(' ') else { continue };
+        let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+        if metric != name || !labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))) {
+            continue;
+        }
+        let value: f64 = value.parse().expect("a sample value");
+        total = Some(total.unwrap_or(0.0) + value);
+    }
+    total
 }
