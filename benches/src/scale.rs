@@ -39,8 +39,6 @@ const VICTIM: u64 = 3;
 const WRITE_BATCH: usize = 500;
 const WRITE_RECORD_BYTES: usize = 100;
 const WRITE_IN_FLIGHT: usize = 8;
-/// Failover probes in flight at once.
-const PROBES_IN_FLIGHT: usize = 256;
 /// A shard whose writes have not resumed after this long is reported as not resumed.
 const FAILOVER_GIVE_UP: Duration = Duration::from_secs(60);
 
@@ -257,11 +255,11 @@ async fn failover(
     let led = led_by(survivors, names, VICTIM).await?;
     let killed = Instant::now();
     cluster.kill(VICTIM);
-    let gate = Arc::new(tokio::sync::Semaphore::new(PROBES_IN_FLIGHT));
+    // One probe per shard, all at once: a probe waiting for a turn would count its wait as
+    // the shard's failover. Each retries with the client's own backoff.
     let probes = led.into_iter().map(|(stream, hash_key)| {
-        let (client, gate) = (survivors.clone(), gate.clone());
+        let client = survivors.clone();
         tokio::spawn(async move {
-            let _permit = gate.acquire().await.ok()?;
             while killed.elapsed() < FAILOVER_GIVE_UP {
                 let req = PutRecordRequest {
                     stream_name: stream.clone(),
@@ -322,7 +320,14 @@ async fn measure(args: &Args, bin: &Path, dir: &Path, shards: u32) -> anyhow::Re
         tokio::time::sleep(Duration::from_secs(args.settle_seconds)).await;
         let config = ClientConfig {
             request_timeout: Duration::from_secs(1),
-            retry: RetryPolicy { max_elapsed: FAILOVER_GIVE_UP, ..RetryPolicy::default() },
+            // Short waits between attempts: the probes measure when each shard takes writes
+            // again, not how far a writer's backoff had grown by then.
+            retry: RetryPolicy {
+                initial_delay: Duration::from_millis(20),
+                max_delay: Duration::from_millis(100),
+                max_elapsed: FAILOVER_GIVE_UP,
+                ..RetryPolicy::default()
+            },
             ..ClientConfig::default()
         };
         let survivors = Client::with_config(vec![cluster.client_url(1), cluster.client_url(2)], config).await?;

@@ -14,7 +14,7 @@ use openraft::async_runtime::WatchReceiver as _;
 use openraft::ServerState;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use runnel_node::cluster::{Continuation, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
+use runnel_node::cluster::{Continuation, LostLeader, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{
     NodeConfig, NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT,
 };
@@ -53,16 +53,20 @@ pub enum Bug {
     /// A subscription's continuation number names the record before the last one sent: a
     /// subscriber resuming after it is pushed that last record again.
     ContinuationRepeats,
+    /// Followers of a quiet group stay quiet while they remember a leader, even once its
+    /// node stopped answering: a group whose leader's node died never elects again.
+    QuietFollowers,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 6] = [
+    pub const ALL: [Bug; 7] = [
         Bug::AckBeforeSync,
         Bug::StaleReads,
         Bug::NoSeal,
         Bug::LeaderOnlyTrim,
         Bug::ContinuationOffByOne,
         Bug::ContinuationRepeats,
+        Bug::QuietFollowers,
     ];
 
     /// Its name on the command line (`--bug`).
@@ -74,6 +78,7 @@ impl Bug {
             Bug::LeaderOnlyTrim => "leader-only-trim",
             Bug::ContinuationOffByOne => "continuation-off-by-one",
             Bug::ContinuationRepeats => "continuation-repeats",
+            Bug::QuietFollowers => "quiet-followers",
         }
     }
 
@@ -131,6 +136,8 @@ pub struct Stats {
     /// Fan-out subscribers, and the records their subscriptions pushed (all of them).
     pub subscribers: usize,
     pub deliveries: usize,
+    /// The most shard groups any one node had quiet at a sample.
+    pub quiet_groups_max: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +150,8 @@ pub struct Outcome {
     pub stats: Stats,
 }
 
+/// The workload stream's shards under `Focus::ManyGroups` (three replicas each).
+pub const MANY_GROUPS_SHARDS: u32 = 200;
 /// Simulated time a run may take at the most.
 const SIM_DURATION_MAX: Duration = Duration::from_secs(300);
 /// How often (in steps of 1 ms) the live invariants are sampled.
@@ -230,6 +239,10 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         Some(Bug::ContinuationRepeats) => Continuation::AtLast,
         _ => Continuation::BeforeNext,
     };
+    let lost_leader = match cfg.bug {
+        Some(Bug::QuietFollowers) => LostLeader::StayQuiet,
+        _ => LostLeader::Elect,
+    };
     // With retention focused on, 24 hours pass in 6 s of simulated time: records written
     // early in the run expire while faults go on.
     let retention_hour_ms = match cfg.focus {
@@ -285,6 +298,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     parent_end,
                     trim_path,
                     continuation,
+                    lost_leader,
                     secrets: SecretSource::Seeded(seed ^ id.wrapping_mul(0x9e37_79b9)),
                     fail_stop: fail_stop.clone(),
                 };
@@ -316,10 +330,11 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         oracle: oracle.clone(),
         seed: cfg.seed,
         nodes: node_ids.clone(),
-        shards: cfg.shards,
+        shards: if cfg.focus == Some(Focus::ManyGroups) { MANY_GROUPS_SHARDS } else { cfg.shards },
         heal_at: plan.heal_at,
         producers: cfg.producers + cfg.client_producers,
         left_down: swarm.leave_down,
+        final_reads_skip_down: cfg.focus == Some(Focus::ManyGroups),
         reshards: swarm.reshards,
     };
     let mut clients = vec!["driver".to_string()];
@@ -445,6 +460,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         expired: expired(&oracle),
         subscribers: oracle.subscribers.len(),
         deliveries: oracle.subscribers.values().map(|s| s.records().count()).sum(),
+        quiet_groups_max: oracle.quiet_groups_max,
     };
     let mut history = oracle.history.clone();
     history.push(format!("{:>9.3}s end: {stats:?}", sim_time.as_secs_f64()));

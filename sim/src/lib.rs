@@ -40,7 +40,7 @@ pub mod sampler;
 pub mod swarm;
 pub mod workload;
 
-pub use harness::{run, Bug, Outcome, SimConfig};
+pub use harness::{run, Bug, Outcome, SimConfig, MANY_GROUPS_SHARDS};
 pub use swarm::Focus;
 
 /// The commit this binary was built from.
@@ -55,13 +55,22 @@ pub fn focus_flag(focus: Focus) -> &'static str {
         Focus::Reshards => "reshards",
         Focus::Retention => "retention",
         Focus::FanOut => "fan-out",
+        Focus::ManyGroups => "many-groups",
     }
 }
 
 pub fn parse_focus(flag: &str) -> Option<Focus> {
-    [Focus::Crashes, Focus::StaleReads, Focus::Quiet, Focus::Reshards, Focus::Retention, Focus::FanOut]
-        .into_iter()
-        .find(|f| focus_flag(*f) == flag)
+    [
+        Focus::Crashes,
+        Focus::StaleReads,
+        Focus::Quiet,
+        Focus::Reshards,
+        Focus::Retention,
+        Focus::FanOut,
+        Focus::ManyGroups,
+    ]
+    .into_iter()
+    .find(|f| focus_flag(*f) == flag)
 }
 
 /// The command that replays a run.

@@ -9,6 +9,7 @@
 //! cargo run -p runnel-sim -- --seed 5 --focus retention --bug leader-only-trim
 //! cargo run -p runnel-sim -- --seed 0 --focus fan-out --bug continuation-off-by-one
 //! cargo run -p runnel-sim -- --seed 0 --focus fan-out --bug continuation-repeats
+//! cargo run -p runnel-sim -- --seed 0 --focus many-groups --bug quiet-followers
 //! ```
 
 use anyhow::bail;
@@ -31,10 +32,10 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     nodes: usize,
     /// Turn on a deliberately broken behaviour (to see the checker catch it).
-    #[arg(long, value_parser = ["ack-before-sync", "stale-reads", "no-seal", "leader-only-trim", "continuation-off-by-one", "continuation-repeats"])]
+    #[arg(long, value_parser = ["ack-before-sync", "stale-reads", "no-seal", "leader-only-trim", "continuation-off-by-one", "continuation-repeats", "quiet-followers"])]
     bug: Option<String>,
     /// Force what the faults exercise instead of drawing it from the seed.
-    #[arg(long, value_parser = ["crashes", "stale-reads", "quiet", "reshards", "retention", "fan-out"])]
+    #[arg(long, value_parser = ["crashes", "stale-reads", "quiet", "reshards", "retention", "fan-out", "many-groups"])]
     focus: Option<String>,
     /// Print the whole history of every run, not only of failing ones.
     #[arg(long)]

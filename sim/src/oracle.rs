@@ -163,6 +163,8 @@ pub struct Oracle {
     pub retention: Option<Duration>,
     /// Simulated time the final reads ended.
     pub final_reads_done: Option<Duration>,
+    /// The most shard groups one node had quiet (no ticks) at any sample.
+    pub quiet_groups_max: usize,
 }
 
 impl Oracle {

@@ -82,6 +82,7 @@ impl Sampler {
     /// One sample of every running node.
     pub fn sample(&mut self, now: Duration, nodes: &BTreeMap<NodeId, Arc<Node>>, disks: &Disks, oracle: &mut Oracle) {
         for (id, node) in nodes {
+            oracle.quiet_groups_max = oracle.quiet_groups_max.max(node.quiet_groups());
             let meta = node.meta.current();
             if !self.meta.get(id).is_some_and(|seen| Arc::ptr_eq(seen, &meta)) {
                 for stream in meta.state.streams.values() {

@@ -112,6 +112,11 @@ pub enum Focus {
     /// or are cut off, leaders move and shards split and merge: subscriptions fail over,
     /// renew (every 3 s) and take up children.
     FanOut,
+    /// A stream of hundreds of shards (`MANY_GROUPS_SHARDS`), most of them idle and so
+    /// quiet (no heartbeats), while crashes, isolations and partitions take the nodes that
+    /// lead them; one node stays down through the liveness phase, so the groups it led must
+    /// elect through node-level liveness alone (cluster/quiesce.rs).
+    ManyGroups,
 }
 
 /// The options of one run.
@@ -243,7 +248,20 @@ impl Swarm {
                 reshards = *RESHARDS.end();
                 subscribers = SUBSCRIBERS_FOCUSED;
             }
+            Some(Focus::ManyGroups) => {
+                weights = vec![
+                    (FaultKind::Crash, 3),
+                    (FaultKind::Isolate, 1),
+                    (FaultKind::PeerIsolate, 1),
+                    (FaultKind::Partition, 1),
+                ];
+                reshards = *RESHARDS.start();
+            }
         }
+        let leave_down = match focus {
+            Some(Focus::ManyGroups) => leave_down.or(Some(nodes[(seed % nodes.len() as u64) as usize])),
+            _ => leave_down,
+        };
         Swarm {
             weights,
             spacing_ms,

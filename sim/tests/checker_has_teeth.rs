@@ -25,6 +25,8 @@
 //! - Acknowledging appends before they are synced, with fan-out subscribers: a crash takes
 //!   records a subscriber was already pushed, and the shard later holds other records at
 //!   their sequence numbers (subscription-committed).
+//! - Followers of quiet groups that never stand while they remember a leader: the node left
+//!   down at the heal led groups that were quiet, and they never elect again (liveness).
 
 use runnel_sim::{replay_command, run, Bug, Focus, SimConfig};
 
@@ -48,6 +50,10 @@ const CONTINUATION_SEEDS: [u64; 1] = [0];
 /// Fan-out-focused seeds on which a crash takes acknowledged-but-unsynced records that a
 /// subscriber had been pushed, and new records take their sequence numbers (seed 5 does).
 const PUSHED_THEN_LOST_SEEDS: [u64; 1] = [5];
+
+/// Many-groups seeds on which the node left down at the heal leads quiet groups (every
+/// such seed does: most of its 200 shards are never written).
+const QUIET_FOLLOWER_SEEDS: [u64; 1] = [0];
 
 /// Runs `seeds` with `bug` until one run reports every invariant in `expected`.
 fn caught(seeds: &[u64], focus: Focus, bug: Bug, expected: &[&str]) {
@@ -145,4 +151,9 @@ fn the_same_seeds_without_the_bugs_keep_every_promise() {
 #[test]
 fn the_reshard_seeds_without_the_bug_keep_every_promise() {
     clean(&NO_SEAL_SEEDS, Focus::Reshards);
+}
+
+#[test]
+fn followers_that_never_stand_for_a_lost_quiet_leader_are_caught() {
+    caught(&QUIET_FOLLOWER_SEEDS, Focus::ManyGroups, Bug::QuietFollowers, &["liveness"]);
 }

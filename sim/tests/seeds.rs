@@ -1,5 +1,5 @@
 //! The fixed seed set CI runs: 100 seeds on 3 nodes (half of them with a fan-out
-//! subscriber), 11 on 5, a few focused on retention and on fan-out, and the regression
+//! subscriber), 11 on 5, a few focused on retention, on fan-out and on many quiet groups, and the regression
 //! seeds of bugs the simulation found (seeds found in the ranges are run there already). Each seed
 //! draws its own swarm options (which faults, how often and how hard; see `swarm.rs`), and
 //! `swarm::tests` checks that across 100 seeds every fault kind is drawn. Split in parts
@@ -8,7 +8,7 @@
 mod common;
 
 use common::{run_focused, run_seeds};
-use runnel_sim::Focus;
+use runnel_sim::{Focus, MANY_GROUPS_SHARDS};
 
 /// Seeds that found bugs, kept forever. 3 and 1002 were found under the fault profiles the
 /// simulation had before swarm options, so they now replay other faults.
@@ -38,6 +38,8 @@ const REGRESSION_SEEDS_5_NODES: [u64; 1] = [1_002];
 ///   waited to read past an EndingSequenceNumber no record had), so subscribers never took
 ///   up its children (node/src/kinesis/subscribe.rs).
 const FAN_OUT_SEEDS: u64 = 5;
+/// Many-groups seeds, 0 up to this.
+const MANY_GROUPS_SEEDS: u64 = 3;
 
 #[test]
 fn seeds_0_to_25() {
@@ -82,6 +84,18 @@ fn fan_out_seeds() {
     for o in &outcomes {
         assert_eq!(o.stats.subscribers, 2, "seed {}", o.seed);
         assert!(o.stats.deliveries >= 2 * o.stats.acked, "seed {}: {:?}", o.seed, o.stats);
+    }
+}
+
+/// 200 shards (600 replicas), most never written and so quiet, while crashes, isolations
+/// and partitions take the nodes leading them; one node stays down after the heal, and the
+/// groups it led elect through node-level liveness. Groups must actually go quiet.
+#[test]
+fn many_groups_seeds() {
+    let outcomes = run_focused(0..MANY_GROUPS_SEEDS, 3, Some(Focus::ManyGroups));
+    for o in &outcomes {
+        let half = MANY_GROUPS_SHARDS as usize / 2;
+        assert!(o.stats.quiet_groups_max >= half, "seed {}: groups never went quiet: {:?}", o.seed, o.stats);
     }
 }
 

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use runnel_node::api::server::serve;
 use runnel_node::cluster::clock::SystemClock;
 use runnel_node::cluster::handoff::HANDOFF_TIMEOUT;
-use runnel_node::cluster::{Continuation, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
+use runnel_node::cluster::{Continuation, LostLeader, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{
     id_from_hostname, load_encryption_key, parse_peer, ConfigError, FileConfig, NodeConfig, NodeLimits, RaftTiming,
     ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT, REPLICATION_FACTOR_DEFAULT,
@@ -399,6 +399,7 @@ async fn start_node(
         parent_end: ParentEnd::Seal,
         trim_path: TrimPath::Replicated,
         continuation: Continuation::BeforeNext,
+        lost_leader: LostLeader::Elect,
         secrets: SecretSource::Os,
         fail_stop: FailStop::abort_process(),
     };

@@ -7,8 +7,6 @@
 use super::node::Node;
 use crate::domain::{GroupId, NodeId};
 use crate::transport::wire::unpack;
-use openraft::async_runtime::WatchReceiver as _;
-use openraft::ServerState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -22,20 +20,10 @@ pub struct Alive {
     pub leading: Vec<GroupId>,
 }
 
-/// This node's answer: the groups whose Raft here is the leader.
+/// This node's answer: the groups whose Raft here is the leader (`leadership.rs` keeps
+/// them; no walk over the groups).
 pub fn local_alive(node: &Node) -> Alive {
-    // One pass under one lock, a watch borrow per group: asked a few times a second.
-    let leading = node
-        .group_rafts()
-        .into_iter()
-        .filter(|(_, raft)| {
-            let m = raft.metrics();
-            let m = m.borrow_watched();
-            m.state == ServerState::Leader && m.current_leader == Some(node.id)
-        })
-        .map(|(g, _)| g)
-        .collect();
-    Alive { node: node.id, leading }
+    Alive { node: node.id, leading: node.leading_groups() }
 }
 
 /// How a peer stands, as far as this node has heard.

@@ -12,6 +12,8 @@
 //!   refuses to start, or with confirmation rebuilds and votes only once caught up.
 //! - `handoff`: a stopping node hands its leaderships to other voters first.
 //! - `liveness`: node-level liveness, each peer asked a few times a second who it leads.
+//! - `leadership`: the groups led here, followed per group through openraft's server
+//!   metrics (what `liveness` answers, and each won term's quota start).
 //! - `quiesce`: idle groups stop ticking (no heartbeats); followers rely on `liveness` and
 //!   elect at once when their leader's node is lost.
 //! - `reshard`: carrying out a recorded split or merge (seal the parents, then complete).
@@ -28,6 +30,7 @@ pub mod clock;
 pub mod coalesce;
 pub mod handoff;
 pub mod join;
+pub mod leadership;
 pub mod liveness;
 pub mod metrics;
 pub mod node;
@@ -42,4 +45,4 @@ pub mod status;
 pub mod supervise;
 pub mod throughput;
 
-pub use node::{Continuation, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
+pub use node::{Continuation, LostLeader, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};

@@ -3,6 +3,7 @@
 use super::clock::Clock;
 use super::coalesce::Coalescer;
 use super::join::{self, CatchUp, JoinError, JoinState};
+use super::leadership::{self, Leading};
 use super::supervise::supervise;
 use super::throughput::ShardTraffic;
 use super::{quiesce, reconcile};
@@ -23,7 +24,7 @@ use openraft::{BasicNode, SnapshotPolicy};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -79,6 +80,20 @@ pub enum Continuation {
     AtLast,
 }
 
+/// What a follower of a quiet group does once its leader is lost (cluster/quiesce.rs).
+/// Only `Elect` is correct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LostLeader {
+    /// One surviving voter stands for election at once; the timers of every replica take
+    /// over if no leader appears.
+    #[default]
+    Elect,
+    /// The followers stay quiet while they remember a leader. Deliberately broken (a group
+    /// whose leader's node died never elects again): the simulation's self-test turns it on
+    /// to show its liveness check catches it.
+    StayQuiet,
+}
+
 /// Where the node's secrets (token signing keys) come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretSource {
@@ -100,6 +115,7 @@ pub struct NodeDeps {
     pub parent_end: ParentEnd,
     pub trim_path: TrimPath,
     pub continuation: Continuation,
+    pub lost_leader: LostLeader,
     pub secrets: SecretSource,
     pub fail_stop: FailStop,
 }
@@ -140,6 +156,11 @@ pub struct Node {
     pub parent_end: ParentEnd,
     pub trim_path: TrimPath,
     pub continuation: Continuation,
+    pub lost_leader: LostLeader,
+    /// Shard groups whose replica here does not tick, as the last quiesce scan left them.
+    quiet_groups: AtomicUsize,
+    /// Shard groups led here (cluster/leadership.rs).
+    leading: Arc<Leading>,
     commit: GroupCommit,
     /// What the groups' logs keep of their newest entries in memory, together.
     log_cache: Arc<CacheBudget>,
@@ -260,6 +281,9 @@ impl Node {
             parent_end: deps.parent_end,
             trim_path: deps.trim_path,
             continuation: deps.continuation,
+            lost_leader: deps.lost_leader,
+            quiet_groups: AtomicUsize::new(0),
+            leading: Arc::default(),
             commit,
             log_cache,
             shard_raft_config,
@@ -294,6 +318,20 @@ impl Node {
             failstop::lock(&node.tasks, "node tasks").push(task);
         }
         Ok(node)
+    }
+
+    /// The shard groups led here, in order (kept as leaderships change, not walked).
+    pub fn leading_groups(&self) -> Vec<GroupId> {
+        self.leading.groups()
+    }
+
+    /// Shard groups whose replica here does not tick (cluster/quiesce.rs).
+    pub fn quiet_groups(&self) -> usize {
+        self.quiet_groups.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_quiet_groups(&self, quiet: usize) {
+        self.quiet_groups.store(quiet, Ordering::Relaxed);
     }
 
     pub fn join_state(&self) -> JoinState {
@@ -444,6 +482,7 @@ impl Node {
         let coalescer = Coalescer::start(shard.group, self.id, raft.clone());
         let group = Arc::new(ShardGroup { raft, shared, traffic, coalescer });
         failstop::write(&self.groups, "group map").insert(shard.group, group.clone());
+        tokio::spawn(leadership::follow(self.id, shard.group, group.clone(), self.leading.clone()));
         tracing::info!(node = self.id, group = %shard.group, shard = %shard.id, "started shard group");
         Ok(group)
     }
@@ -459,6 +498,7 @@ impl Node {
         self.engine.write(batch)?;
         self.commit.sync().await?;
         let removed = failstop::write(&self.groups, "group map").remove(&group);
+        self.leading.forget(group);
         if let Some(g) = removed {
             if let Err(e) = g.raft.shutdown().await {
                 tracing::warn!(%group, "shutdown of a dropped group failed: {e}");
@@ -543,6 +583,7 @@ pub(crate) mod tests {
             parent_end: ParentEnd::Seal,
             trim_path: TrimPath::Replicated,
             continuation: Continuation::BeforeNext,
+            lost_leader: LostLeader::Elect,
             secrets: SecretSource::Seeded(1),
             fail_stop: FailStop::with_action(|r| panic!("unexpected fail-stop: {r}")),
         };

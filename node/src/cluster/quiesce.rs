@@ -21,7 +21,7 @@
 
 use super::liveness::{ask_peers, Liveness, PeerState};
 use super::metrics::QUIET_GROUPS;
-use super::node::Node;
+use super::node::{LostLeader, Node};
 use crate::config::RaftTiming;
 use crate::domain::{GroupId, NodeId};
 use crate::replica::Raft;
@@ -247,7 +247,10 @@ pub async fn run(node: Arc<Node>) {
                 leads: |p| liveness.leads(p, group, now),
                 claimant: liveness.leader_of(group, now),
             };
-            let action = decide(&seen, track, &timing, now, &peers, || voters(&raft));
+            let mut action = decide(&seen, track, &timing, now, &peers, || voters(&raft));
+            if node.lost_leader == LostLeader::StayQuiet && !seen.leading && seen.leader.is_some() {
+                action = Action { tick: false, elect: false };
+            }
             if track.ticking != Some(action.tick) {
                 raft.runtime_config().tick(action.tick);
                 track.ticking = Some(action.tick);
@@ -260,6 +263,7 @@ pub async fn run(node: Arc<Node>) {
                 }
             }
         }
+        node.set_quiet_groups(quiet);
         metrics::gauge!(QUIET_GROUPS, &label).set(quiet as f64);
     }
 }

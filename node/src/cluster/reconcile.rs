@@ -1,4 +1,5 @@
-//! Turns the metadata into running groups on this node, one pass at a time: bootstrap the
+//! Turns the metadata into running groups on this node, one pass at a time (walking the
+//! groups only when the metadata changed, a group is not ready, or once a second): bootstrap the
 //! metadata group, start and initialize the shard groups placed here, report shards ready,
 //! drop the groups of deleted streams and expired shards, apply retention to the shards
 //! here (cluster/retention.rs), split the busy shards it leads of on-demand streams, and
@@ -10,14 +11,15 @@ use super::node::{Node, ShardGroup, StartError};
 use super::propose::propose;
 use super::retention::{self, PURGE_GRACE};
 use crate::control::{
-    ConsumerRef, ConsumerStatus, MetaCommand, ShardMeta, StreamMeta, StreamMode, StreamStatus, Tags, TokenKey,
+    ConsumerRef, ConsumerStatus, MetaApplied, MetaCommand, ShardMeta, StreamMeta, StreamMode, StreamStatus, Tags,
+    TokenKey,
 };
 use crate::domain::{GroupId, META_GROUP};
 use crate::limits::{CONSUMER_DELETE_GRACE_MS, SHARDS_PER_STREAM_MAX, TOKEN_KEY_ROTATION_MS};
 use crate::replica::GroupCommand;
 use openraft::async_runtime::WatchReceiver as _;
 use openraft::BasicNode;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -26,6 +28,11 @@ const PASS_INTERVAL: Duration = Duration::from_millis(200);
 /// Retention needs no more than this (it reads each shard's oldest record): with thousands of
 /// shards, every pass would cost more than all else an idle node does.
 const RETENTION_INTERVAL_MAX: Duration = Duration::from_secs(1);
+/// Every group placed here is looked at (started, initialized, reported ready, its traffic
+/// and retention) on each pass while the metadata changes or a group here is not ready yet,
+/// and otherwise this often: with thousands of idle groups, walking them every pass was
+/// most of what an idle node did.
+const WALK_INTERVAL_MAX: Duration = Duration::from_secs(1);
 /// How often the same report (ShardReady, PurgeStream, a key rotation) is proposed again
 /// while unseen.
 const REPORT_INTERVAL: Duration = Duration::from_secs(2);
@@ -60,6 +67,12 @@ struct Pass {
     surveyed: Option<Instant>,
     /// When retention last looked at the shards here.
     retained: Option<Instant>,
+    /// Per group: the oldest record's arrival time, and the first counter it is for.
+    oldest: HashMap<GroupId, (u64, i64)>,
+    /// When the groups here were last walked, and the metadata that walk saw.
+    walked: Option<(Instant, Arc<MetaApplied>)>,
+    /// A group here was not started or not ready at the last walk: walk again next pass.
+    unsettled: bool,
 }
 
 pub async fn run(node: Arc<Node>) {
@@ -74,6 +87,9 @@ pub async fn run(node: Arc<Node>) {
         purge_candidates: HashMap::new(),
         surveyed: None,
         retained: None,
+        oldest: HashMap::new(),
+        walked: None,
+        unsettled: true,
     };
     loop {
         if *shutdown.borrow() {
@@ -122,7 +138,6 @@ impl Pass {
     async fn run_once(&mut self) {
         self.bootstrap_meta().await;
         let meta = self.node.meta.current();
-        let me = self.node.id;
         // Only a member that is not stopping initializes groups (cluster/join.rs,
         // cluster/handoff.rs): initializing makes this node a candidate.
         let may_initialize = self.node.join_state() == JoinState::Member && !self.node.is_handing_over();
@@ -138,6 +153,20 @@ impl Pass {
         if retention_due {
             self.retained = Some(Instant::now());
         }
+        let changed = self.walked.as_ref().is_none_or(|(_, seen)| !Arc::ptr_eq(seen, &meta));
+        let stale = self.walked.as_ref().is_none_or(|(at, _)| at.elapsed() >= WALK_INTERVAL_MAX);
+        if changed || stale || retention_due || self.unsettled {
+            self.walked = Some((Instant::now(), meta.clone()));
+            self.unsettled = self.walk(&meta, may_initialize, retention_due).await;
+        }
+        self.lead_meta(&meta);
+    }
+
+    /// Looks at every group placed here and drops those no longer placed here; true when
+    /// one of them is not started or not ready yet.
+    async fn walk(&mut self, meta: &MetaApplied, may_initialize: bool, retention_due: bool) -> bool {
+        let me = self.node.id;
+        let mut unsettled = false;
         for (stream, shard) in meta.state.groups() {
             if !shard.replicas.contains(&me) || stream.status == StreamStatus::Deleting {
                 continue;
@@ -147,6 +176,7 @@ impl Pass {
                 Err(StartError::Tombstoned(_)) | Err(StartError::ShuttingDown) => continue,
                 Err(e) => {
                     tracing::warn!(node = me, group = %shard.group, "cannot start group: {e}");
+                    unsettled = true;
                     continue;
                 }
             };
@@ -157,6 +187,7 @@ impl Pass {
             if shard.ready {
                 continue;
             }
+            unsettled = true;
             let first_seen = *self.first_seen.entry(shard.group).or_insert_with(Instant::now);
             // The preferred leader at once; the others in turn, one election timeout
             // apart, in case it is down (a reshard's children wait for this).
@@ -179,21 +210,31 @@ impl Pass {
             }
         }
 
-        // Groups of deleted streams: ids below `next_group` that no live stream holds here.
+        // Groups of deleted streams: ids below `next_group` that no live stream holds here
+        // (one set per pass: a lookup per group would make the pass quadratic in groups).
+        let live: HashSet<GroupId> = meta
+            .state
+            .groups()
+            .filter(|(stream, shard)| stream.status != StreamStatus::Deleting && shard.replicas.contains(&me))
+            .map(|(_, shard)| shard.group)
+            .collect();
         for group in self.node.group_ids() {
-            let live = meta
-                .state
-                .find_group(group)
-                .is_some_and(|(stream, shard)| stream.status != StreamStatus::Deleting && shard.replicas.contains(&me));
-            if !live && group.0 < meta.state.next_group {
+            if !live.contains(&group) && group.0 < meta.state.next_group {
                 if let Err(e) = self.node.drop_group(group).await {
                     tracing::warn!(node = me, %group, "cannot drop group: {e}");
                 }
                 self.first_seen.remove(&group);
                 self.purge_candidates.remove(&group);
+                self.oldest.remove(&group);
             }
         }
+        unsettled
+    }
 
+    /// What the metadata leader carries out: reshards, expiry, consumers, purges of deleted
+    /// streams and the token key rotation.
+    fn lead_meta(&mut self, meta: &MetaApplied) {
+        let me = self.node.id;
         if self.node.meta_raft.metrics().borrow_watched().current_leader != Some(me) {
             return;
         }
@@ -267,7 +308,7 @@ impl Pass {
     fn retain(&mut self, stream: &StreamMeta, shard: &ShardMeta, group: &Arc<ShardGroup>) {
         let leads = group.raft.metrics().borrow_watched().current_leader == Some(self.node.id);
         if leads {
-            if let Some(before_ms) = retention::trim_due(&self.node, stream, group) {
+            if let Some(before_ms) = retention::trim_due(&self.node, stream, group, &mut self.oldest) {
                 if self.due((shard.group, Report::Trim)) {
                     let (node, replicas) = (self.node.clone(), shard.replicas.clone());
                     tokio::spawn(retention::trim(node, shard.group, replicas, before_ms));
@@ -293,8 +334,8 @@ impl Pass {
         }
     }
 
-    /// The traffic of a shard this node leads: its quota's term starts (empty buckets), and
-    /// on-demand streams grow as Kinesis's do: a shard whose write rate stayed above half
+    /// The traffic of a shard this node leads: on-demand streams grow as Kinesis's do: a
+    /// shard whose write rate stayed above half
     /// its capacity over a whole window (`on_demand_window_ms`) is split at its middle by
     /// its leader, within the stream's and the cluster's shard limits.
     fn traffic(&mut self, stream: &StreamMeta, shard: &ShardMeta, group: &Arc<ShardGroup>) {
@@ -303,10 +344,10 @@ impl Pass {
             let m = metrics.borrow_watched();
             (m.current_leader, m.current_term)
         };
+        // The quota's term started when this node won it (cluster/leadership.rs).
         if leader != Some(self.node.id) {
             return;
         }
-        group.traffic.lead(term);
         if stream.mode != StreamMode::OnDemand {
             group.traffic.reset_meter();
             return;
@@ -333,7 +374,7 @@ impl Pass {
 
     /// A rebuilding node is a member again once the metadata group and every group placed
     /// on it have caught up (cluster/join.rs).
-    fn finish_rebuild(&self, meta: &crate::control::MetaApplied) {
+    fn finish_rebuild(&self, meta: &MetaApplied) {
         let node = &self.node;
         let applied = |raft: &crate::replica::Raft| raft.metrics().borrow_watched().last_applied.map(|l| l.index);
         if !node.catch_up.caught_up(META_GROUP, applied(&node.meta_raft)) {

@@ -21,6 +21,7 @@ use crate::shard::trim::apply_trim;
 use crate::storage::keys::{self, KeyKind};
 use crate::storage::{off_thread, Batch, Cf};
 use openraft::async_runtime::WatchReceiver as _;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,16 +33,32 @@ const PURGE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The time before which the shard's records should be trimmed now, if any: this node
 /// must lead the shard, and a record older than the stream's retention must be there.
-pub fn trim_due(node: &Node, stream: &StreamMeta, group: &ShardGroup) -> Option<i64> {
+/// `oldest` remembers, per group, the arrival time of the oldest record found and the first
+/// counter it was found from: it changes only with a trim, and reading it from the engine
+/// every second for thousands of idle shards would be most of an idle node's work.
+pub fn trim_due(
+    node: &Node,
+    stream: &StreamMeta,
+    group: &ShardGroup,
+    oldest: &mut HashMap<GroupId, (u64, i64)>,
+) -> Option<i64> {
     let retention_ms = stream.retention_ms(node.config.retention_hour_ms);
     let before_ms = node.clock.now_ms().saturating_sub(retention_ms);
-    let applied = group.shared.applied();
+    let (trim, last_counter) = group.shared.retention_view();
     let step_ms = (retention_ms / RETENTION_TRIM_STEPS).max(1);
-    if applied.trim.is_some_and(|t| before_ms.saturating_sub(t.before_ms) < step_ms) {
+    if trim.is_some_and(|t| before_ms.saturating_sub(t.before_ms) < step_ms) {
         return None;
     }
-    let oldest = next_arrival(node.engine.as_ref(), group.shared.group, applied.first_counter(), applied.last_counter);
-    match oldest {
+    let id = group.shared.group;
+    let first_counter = trim.map_or(0, |t| t.first_counter);
+    let found = match oldest.get(&id) {
+        Some((from, arrival_ms)) if *from == first_counter => Ok(Some(*arrival_ms)),
+        _ => next_arrival(node.engine.as_ref(), id, first_counter, last_counter),
+    };
+    if let Ok(Some(arrival_ms)) = found {
+        oldest.insert(id, (first_counter, arrival_ms));
+    }
+    match found {
         Ok(Some(arrival_ms)) if arrival_ms < before_ms => Some(before_ms),
         Ok(_) => None,
         Err(e) => {
@@ -78,7 +95,7 @@ fn trim_here_only(node: &Node, id: GroupId, before_ms: i64) {
 /// The log index this replica may purge up to (inclusive), when its log still holds
 /// entries below the latest trim's `log_start`.
 pub fn purge_target(group: &ShardGroup) -> Option<u64> {
-    let log_start = group.shared.applied().trim?.log_start;
+    let log_start = group.shared.retention_view().0?.log_start;
     let upto = log_start.checked_sub(1)?;
     let purged = group.raft.metrics().borrow_watched().purged.map(|id| id.index());
     purged.is_none_or(|p| p < upto).then_some(upto)

@@ -218,8 +218,4 @@ impl MetaState {
     pub fn groups(&self) -> impl Iterator<Item = (&StreamMeta, &ShardMeta)> {
         self.streams.values().flat_map(|s| s.shards.iter().map(move |sh| (s, sh)))
     }
-
-    pub fn find_group(&self, group: GroupId) -> Option<(&StreamMeta, &ShardMeta)> {
-        self.groups().find(|(_, sh)| sh.group == group)
-    }
 }

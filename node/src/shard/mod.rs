@@ -21,7 +21,7 @@ pub mod read;
 pub mod snapshot;
 pub mod trim;
 
-pub use applied::ShardApplied;
+pub use applied::{ShardApplied, Trim};
 
 use crate::domain::{GroupId, ShardId};
 use crate::failstop;
@@ -47,6 +47,12 @@ impl ShardShared {
 
     pub fn applied(&self) -> ShardApplied {
         failstop::read(&self.state, "shard applied state").clone()
+    }
+
+    /// Where retention left the shard, and its newest counter, without copying the rest.
+    pub fn retention_view(&self) -> (Option<Trim>, u64) {
+        let state = failstop::read(&self.state, "shard applied state");
+        (state.trim, state.last_counter)
     }
 
     pub fn set_applied(&self, state: ShardApplied) {

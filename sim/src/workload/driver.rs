@@ -246,10 +246,12 @@ pub async fn driver(ctx: Ctx) -> turmoil::Result {
     // read to their ends.
     let shards = ctx.oracle.borrow().shards.clone();
     let mut lineage = Lineage::from_listing(&shards);
+    let readers: Vec<_> =
+        nodes.iter().filter(|(id, _)| !(ctx.final_reads_skip_down && ctx.left_down == Some(*id))).cloned().collect();
     for _ in 0..=shards.len() {
         let Some(shard) = lineage.ready().into_iter().next() else { break };
         let closed = shards.get(&shard).is_some_and(|s| s.ending_seq.is_some());
-        let (records, ended) = final_read(&ctx, &nodes, &mut rng, &shard, closed).await;
+        let (records, ended) = final_read(&ctx, &readers, &mut rng, &shard, closed).await;
         let mut o = ctx.oracle.borrow_mut();
         if !ended && o.liveness.failure.is_none() {
             let end = if closed { "its end" } else { "the tip" };

@@ -71,6 +71,9 @@ pub struct Ctx {
     pub left_down: Option<NodeId>,
     /// Splits, merges and scalings the resharder makes during the safety phase.
     pub reshards: u32,
+    /// The final reads ask only the nodes that are up (many-groups runs: with hundreds of
+    /// shards, calls to the node left down would take most of the run's simulated time).
+    pub final_reads_skip_down: bool,
 }
 
 fn now() -> Duration {
