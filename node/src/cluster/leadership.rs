@@ -9,33 +9,34 @@ use crate::domain::{GroupId, NodeId};
 use crate::failstop;
 use openraft::async_runtime::WatchReceiver as _;
 use openraft::ServerState;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// The shard groups whose replica here is the leader. Bounded by the groups hosted here.
+/// The shard groups whose replica here is the leader, with the term it leads in. Bounded
+/// by the groups hosted here.
 #[derive(Debug, Default)]
 pub struct Leading {
-    groups: Mutex<BTreeSet<GroupId>>,
+    groups: Mutex<BTreeMap<GroupId, u64>>,
 }
 
 impl Leading {
-    /// The groups led here, in order.
-    pub fn groups(&self) -> Vec<GroupId> {
-        failstop::lock(&self.groups, "leading groups").iter().copied().collect()
+    /// The groups led here and their terms, in group order.
+    pub fn groups(&self) -> Vec<(GroupId, u64)> {
+        failstop::lock(&self.groups, "leading groups").iter().map(|(g, t)| (*g, *t)).collect()
     }
 
-    fn set(&self, group: GroupId, leads: bool) {
+    /// `group` is led here in `term`, or (`None`) not led here.
+    fn set(&self, group: GroupId, term: Option<u64>) {
         let mut groups = failstop::lock(&self.groups, "leading groups");
-        if leads {
-            groups.insert(group);
-        } else {
-            groups.remove(&group);
-        }
+        match term {
+            Some(term) => groups.insert(group, term),
+            None => groups.remove(&group),
+        };
     }
 
     /// The group is no longer hosted here.
     pub fn forget(&self, group: GroupId) {
-        self.set(group, false);
+        self.set(group, None);
     }
 }
 
@@ -49,13 +50,11 @@ pub async fn follow(me: NodeId, group: GroupId, shard: Arc<ShardGroup>, leading:
             let m = server.borrow_watched();
             m.state == ServerState::Leader && m.current_leader == Some(me)
         };
-        leading.set(group, leads);
-        if leads {
-            let term = shard.raft.metrics().borrow_watched().current_term;
-            if led_term != Some(term) {
-                shard.traffic.lead(term);
-                led_term = Some(term);
-            }
+        let term = shard.raft.metrics().borrow_watched().current_term;
+        leading.set(group, leads.then_some(term));
+        if leads && led_term != Some(term) {
+            shard.traffic.lead(term);
+            led_term = Some(term);
         }
         // An error: the Raft instance stopped (the group was dropped, or the node stops).
         if server.changed().await.is_err() {
@@ -72,13 +71,14 @@ mod tests {
     #[test]
     fn the_set_holds_what_was_set_last_and_forgets() {
         let leading = Leading::default();
-        leading.set(GroupId(3), true);
-        leading.set(GroupId(1), true);
-        leading.set(GroupId(2), true);
-        leading.set(GroupId(2), false);
-        assert_eq!(leading.groups(), vec![GroupId(1), GroupId(3)]);
+        leading.set(GroupId(3), Some(4));
+        leading.set(GroupId(1), Some(2));
+        leading.set(GroupId(2), Some(2));
+        leading.set(GroupId(2), None);
+        leading.set(GroupId(1), Some(5));
+        assert_eq!(leading.groups(), vec![(GroupId(1), 5), (GroupId(3), 4)]);
         leading.forget(GroupId(3));
         leading.forget(GroupId(9));
-        assert_eq!(leading.groups(), vec![GroupId(1)]);
+        assert_eq!(leading.groups(), vec![(GroupId(1), 5)]);
     }
 }

@@ -16,8 +16,9 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alive {
     pub node: NodeId,
-    /// The groups it leads, in order; at most one per group it hosts.
-    pub leading: Vec<GroupId>,
+    /// The groups it leads and the term of each, in group order; at most one per group it
+    /// hosts.
+    pub leading: Vec<(GroupId, u64)>,
 }
 
 /// This node's answer: the groups whose Raft here is the leader (`leadership.rs` keeps
@@ -47,7 +48,7 @@ pub struct Liveness {
 #[derive(Debug)]
 struct Heard {
     at: Instant,
-    leading: BTreeSet<GroupId>,
+    leading: BTreeMap<GroupId, u64>,
 }
 
 impl Liveness {
@@ -56,7 +57,7 @@ impl Liveness {
     }
 
     /// `peer` answered at `at`, leading `leading`.
-    pub fn heard(&mut self, peer: NodeId, leading: Vec<GroupId>, at: Instant) {
+    pub fn heard(&mut self, peer: NodeId, leading: Vec<(GroupId, u64)>, at: Instant) {
         self.heard.insert(peer, Heard { at, leading: leading.into_iter().collect() });
     }
 
@@ -81,12 +82,15 @@ impl Liveness {
 
     /// Whether `peer` is up and said it leads `group` in its last answer.
     pub fn leads(&self, peer: NodeId, group: GroupId, now: Instant) -> bool {
-        self.state(peer, now) == PeerState::Up && self.heard.get(&peer).is_some_and(|h| h.leading.contains(&group))
+        self.state(peer, now) == PeerState::Up && self.heard.get(&peer).is_some_and(|h| h.leading.contains_key(&group))
     }
 
-    /// A peer that is up and says it leads `group`.
-    pub fn leader_of(&self, group: GroupId, now: Instant) -> Option<NodeId> {
-        self.heard.keys().copied().find(|peer| self.leads(*peer, group, now))
+    /// A peer that is up and says it leads `group`, and the term it said.
+    pub fn leader_of(&self, group: GroupId, now: Instant) -> Option<(NodeId, u64)> {
+        self.heard
+            .iter()
+            .filter(|(peer, _)| self.state(**peer, now) == PeerState::Up)
+            .find_map(|(peer, h)| h.leading.get(&group).map(|term| (*peer, *term)))
     }
 }
 
@@ -128,11 +132,11 @@ mod tests {
         assert_eq!(l.state(2, t0 + Duration::from_millis(100)), PeerState::Unknown);
         // Never heard from at all: down once the wait is over.
         assert_eq!(l.state(2, t0 + DOWN), PeerState::Down);
-        l.heard(2, vec![GroupId(5)], t0 + Duration::from_millis(200));
+        l.heard(2, vec![(GroupId(5), 3)], t0 + Duration::from_millis(200));
         assert_eq!(l.state(2, t0 + Duration::from_millis(1100)), PeerState::Up);
         assert!(l.leads(2, GroupId(5), t0 + Duration::from_millis(1100)));
         assert!(!l.leads(2, GroupId(6), t0 + Duration::from_millis(1100)));
-        assert_eq!(l.leader_of(GroupId(5), t0 + Duration::from_millis(1100)), Some(2));
+        assert_eq!(l.leader_of(GroupId(5), t0 + Duration::from_millis(1100)), Some((2, 3)));
         // Silent for `DOWN`: down, and no longer trusted to lead anything.
         let later = t0 + Duration::from_millis(200) + DOWN;
         assert_eq!(l.state(2, later), PeerState::Down);
@@ -144,8 +148,8 @@ mod tests {
     fn a_new_answer_replaces_what_a_peer_leads() {
         let t0 = Instant::now();
         let mut l = Liveness::new(t0, DOWN);
-        l.heard(3, vec![GroupId(1), GroupId(2)], t0);
-        l.heard(3, vec![GroupId(2)], t0 + Duration::from_millis(10));
+        l.heard(3, vec![(GroupId(1), 1), (GroupId(2), 1)], t0);
+        l.heard(3, vec![(GroupId(2), 2)], t0 + Duration::from_millis(10));
         assert!(!l.leads(3, GroupId(1), t0 + Duration::from_millis(20)));
         assert!(l.leads(3, GroupId(2), t0 + Duration::from_millis(20)));
         l.retain(&BTreeSet::from([1]));

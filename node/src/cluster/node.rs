@@ -320,8 +320,9 @@ impl Node {
         Ok(node)
     }
 
-    /// The shard groups led here, in order (kept as leaderships change, not walked).
-    pub fn leading_groups(&self) -> Vec<GroupId> {
+    /// The shard groups led here and their terms, in order (kept as leaderships change,
+    /// not walked).
+    pub fn leading_groups(&self) -> Vec<(GroupId, u64)> {
         self.leading.groups()
     }
 

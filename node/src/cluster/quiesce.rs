@@ -74,6 +74,8 @@ pub struct Seen {
     pub group: GroupId,
     pub me: NodeId,
     pub leader: Option<NodeId>,
+    /// The replica's current term.
+    pub term: u64,
     /// This node is the leader.
     pub leading: bool,
     pub last_log: Option<u64>,
@@ -114,8 +116,8 @@ pub struct Peers<P, L> {
     pub state: P,
     /// Whether an up node said it leads the group.
     pub leads: L,
-    /// An up node that says it leads the group.
-    pub claimant: Option<NodeId>,
+    /// An up node that says it leads the group, and the term it leads in.
+    pub claimant: Option<(NodeId, u64)>,
 }
 
 /// Decides for one group. `voters` (the group's voters) is asked only when its leader is lost.
@@ -158,8 +160,11 @@ where
         PeerState::Down => false,
         PeerState::Up => leads(leader),
     };
-    // Trusted, or another node already says it leads (this one will hear from it).
-    if trusted || claimant.is_some_and(|c| c != leader) {
+    // Trusted, or another node already says it leads in this replica's term or a newer one
+    // (this one will hear from it). A claim of an older term is a deposed leader that went
+    // quiet before it heard of the newer term: trusting it left the group without a leader
+    // for good (the simulation's liveness check, seed 14).
+    if trusted || claimant.is_some_and(|(c, term)| c != leader && term >= seen.term) {
         track.lost_at = None;
         return keep(false);
     }
@@ -202,7 +207,7 @@ fn seen(me: NodeId, group: GroupId, raft: &Raft) -> Seen {
     let caught_up = leading
         && m.local_committed.map(|c| c.index) == last_log
         && m.replication.as_ref().is_some_and(|r| r.values().all(|matched| matched.map(|l| l.index) == last_log));
-    Seen { group, me, leader: m.current_leader, leading, last_log, caught_up }
+    Seen { group, me, leader: m.current_leader, term: m.current_term, leading, last_log, caught_up }
 }
 
 fn voters(raft: &Raft) -> Vec<NodeId> {
@@ -284,7 +289,7 @@ mod tests {
         now: Instant,
         state: impl Fn(NodeId) -> PeerState,
         leads: impl Fn(NodeId) -> bool,
-        claimant: Option<NodeId>,
+        claimant: Option<(NodeId, u64)>,
     ) -> Action {
         decide(seen, track, timing, now, &Peers { state, leads, claimant }, || vec![1, 2, 3])
     }
@@ -294,11 +299,11 @@ mod tests {
     }
 
     fn follower(group: u64, me: NodeId, leader: Option<NodeId>) -> Seen {
-        Seen { group: GroupId(group), me, leader, leading: false, last_log: Some(10), caught_up: false }
+        Seen { group: GroupId(group), me, leader, term: 2, leading: false, last_log: Some(10), caught_up: false }
     }
 
     fn leader(last_log: u64, caught_up: bool) -> Seen {
-        Seen { group: GroupId(7), me: 1, leader: Some(1), leading: true, last_log: Some(last_log), caught_up }
+        Seen { group: GroupId(7), me: 1, leader: Some(1), term: 2, leading: true, last_log: Some(last_log), caught_up }
     }
 
     #[test]
@@ -324,7 +329,7 @@ mod tests {
         let t0 = Instant::now();
         let mut track = Track::new(t0);
         let seen = follower(7, 2, Some(1));
-        let a = d(&seen, &mut track, &t, t0, |_| PeerState::Up, |p| p == 1, Some(1));
+        let a = d(&seen, &mut track, &t, t0, |_| PeerState::Up, |p| p == 1, Some((1, 2)));
         assert_eq!(a, Action { tick: false, elect: false });
         // Before the peers have been heard, the timers run as usual.
         let a = d(&seen, &mut track, &t, t0, |_| PeerState::Unknown, |_| false, None);
@@ -372,7 +377,7 @@ mod tests {
         let a = d(&seen, &mut track, &t, t0 + ms(1_000), up, |_| false, None);
         assert!(a.elect, "still not leading after the grace: the group has lost its leader");
         // Named again: trusted again, nothing pending.
-        let a = d(&seen, &mut track, &t, t0 + ms(1_100), up, |p| p == 1, Some(1));
+        let a = d(&seen, &mut track, &t, t0 + ms(1_100), up, |p| p == 1, Some((1, 2)));
         assert_eq!(a, Action { tick: false, elect: false });
         assert!(track.lost_at.is_none());
     }
@@ -383,8 +388,27 @@ mod tests {
         let t0 = Instant::now();
         let mut track = Track::new(t0);
         let seen = follower(7, 2, None);
-        assert!(d(&seen, &mut track, &t, t0, |_| PeerState::Up, |p| p == 3, Some(3)).tick);
+        assert!(d(&seen, &mut track, &t, t0, |_| PeerState::Up, |p| p == 3, Some((3, 2))).tick);
         assert!(d(&seen, &mut track, &t, t0, |_| PeerState::Up, |_| false, None).tick);
+    }
+
+    #[test]
+    fn a_claim_from_an_older_term_is_not_trusted_when_the_leader_is_lost() {
+        let t = timing();
+        let t0 = Instant::now();
+        // Replica 2 follows 3 in term 2; 3 is down; 1 still says it leads, from term 1 (it
+        // went quiet before it heard of term 2).
+        let seen = follower(7, 2, Some(3));
+        let peer = |p| if p == 3 { PeerState::Down } else { PeerState::Up };
+        let leads = |p| p == 1;
+        let mut track = Track::new(t0);
+        let a = d(&seen, &mut track, &t, t0, peer, leads, Some((1, 1)));
+        assert!(track.lost_at.is_some(), "the stale claim must not stand in for a leader");
+        let late = d(&seen, &mut track, &t, t0 + ms(4_000), peer, leads, Some((1, 1)));
+        assert!(late.tick, "the timers take over: {a:?} then {late:?}");
+        // A claim of this term or a newer one is trusted.
+        let mut track = Track::new(t0);
+        assert_eq!(d(&seen, &mut track, &t, t0, peer, leads, Some((1, 2))), Action { tick: false, elect: false });
     }
 
     #[test]
