@@ -310,8 +310,10 @@ async fn measure(args: &Args, bin: &Path, dir: &Path, shards: u32) -> anyhow::Re
         "idle_cpu_cores": idle_cores, "rss_bytes": rss,
     });
     if !args.skip_writes {
+        eprintln!("writing to every shard for {} s", args.write_seconds);
         let spread = write(&client, &names, args.write_seconds).await;
         let (eight, _) = create_named(&client, "scale-eight", 8).await?;
+        eprintln!("writing to 8 shards for {} s", args.write_seconds);
         let narrow = write(&client, &eight, args.write_seconds).await;
         report["write_records_per_s"] = spread.into();
         report["write_records_per_s_8_shards"] = narrow.into();

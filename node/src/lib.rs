@@ -30,8 +30,8 @@
 //!   entries and votes, the log store (its newest entries cached in memory), the network
 //!   over the transport, snapshot streams, the async runtime (seeded; a panic in a Raft task stops the node).
 //! - `transport`: node-to-node channels and each peer's Raft stream, on which the Raft
-//!   messages of every group go in batches (client half), and the peer listener (server
-//!   half).
+//!   messages of every group and the writes forwarded to the peer go in batches (client
+//!   half), and the peer listener (server half).
 //! - `storage`: the `Engine` trait, RocksDB and in-memory engines, key kinds, the value
 //!   envelope (version, CRC), group commit, its metrics (fsync latency, batch size).
 //! - Leaves used by all: `domain` (newtypes), `limits` (quotas), `config`, `failstop`,

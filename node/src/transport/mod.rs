@@ -3,8 +3,9 @@
 //! - `wire`: the version byte and postcard encoding of every peer payload.
 //! - `peers` (client half): one lazily connected HTTP/2 channel per peer address, shared by
 //!   every group and every forwarded request, and the typed calls over it.
-//! - `raft_stream` (client half): the Raft messages of every group to one peer, batched into
-//!   frames on one long-lived stream over that channel instead of a call each.
+//! - `raft_stream` (client half): the Raft messages of every group to one peer, and the
+//!   writes forwarded to it, batched into frames on one long-lived stream over that channel
+//!   instead of a call each.
 //! - `server` (server half): the `Peer` gRPC service on the node's own peer listener,
 //!   separate from the client port, handing each message to a `PeerHandler` (the node
 //!   runtime implements it).
@@ -28,6 +29,10 @@ pub const PEER_MESSAGE_BYTES_MAX: usize = 64 * 1024 * 1024;
 /// appends of big entries) and snapshot installs are calls of their own, so that one never
 /// holds up the small messages of every other group behind it.
 pub const STREAMED_PAYLOAD_BYTES_MAX: usize = 1024 * 1024;
+/// Forwarded writes (`Peers::propose`) a node keeps waiting on its peers' streams at once;
+/// a stream's server handles `STREAM_CALLS_IN_FLIGHT_MAX` calls at a time, so Raft messages
+/// always keep most of that room.
+pub const STREAMED_PROPOSALS_MAX: usize = 1024;
 /// A frame of a Raft stream holds calls (or answers) of about this many payload bytes at the
 /// most (at least one, whatever its size)...
 pub const FRAME_BYTES_MAX: usize = 4 * 1024 * 1024;

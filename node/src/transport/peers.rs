@@ -2,8 +2,8 @@
 //! is injected so a simulation can carry the same traffic over its own network.
 
 use super::raft_stream::{Call, RaftStream};
-use super::server::RaftKind;
-use super::{PEER_MESSAGE_BYTES_MAX, STREAMED_PAYLOAD_BYTES_MAX};
+use super::server::{RaftKind, StreamedKind};
+use super::{PEER_MESSAGE_BYTES_MAX, STREAMED_PAYLOAD_BYTES_MAX, STREAMED_PROPOSALS_MAX};
 use crate::domain::GroupId;
 use crate::failstop;
 use runnel_proto::v1::peer::peer_client::PeerClient;
@@ -11,7 +11,7 @@ use runnel_proto::v1::peer::{AliveRequest, Proposal, RaftMessage, ReadRequest, S
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Semaphore};
 use tonic::transport::{Channel, Endpoint};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -72,11 +72,15 @@ pub struct Peers {
     channels: Arc<Mutex<HashMap<String, Channel>>>,
     /// Each peer's Raft stream, over its channel (`raft_stream`).
     streams: Arc<Mutex<HashMap<String, RaftStream>>>,
+    /// Forwarded writes on the streams waiting for their answer, bounded so that they
+    /// (each waits for a commit) never take all of a peer's room for Raft calls.
+    streamed_proposals: Arc<Semaphore>,
 }
 
 impl Peers {
     pub fn new(connector: Arc<dyn Connector>) -> Peers {
-        Peers { connector, channels: Arc::default(), streams: Arc::default() }
+        let streamed_proposals = Arc::new(Semaphore::new(STREAMED_PROPOSALS_MAX));
+        Peers { connector, channels: Arc::default(), streams: Arc::default(), streamed_proposals }
     }
 
     fn channel(&self, addr: &str) -> Result<Channel, CallError> {
@@ -108,6 +112,11 @@ impl Peers {
         Ok(stream)
     }
 
+    #[cfg(test)]
+    pub(super) fn streams_for_tests(&self) -> std::sync::MutexGuard<'_, HashMap<String, RaftStream>> {
+        failstop::lock(&self.streams, "peer raft streams")
+    }
+
     /// A Raft message for `group` at the peer at `addr`, and the peer's answer. Messages up
     /// to `STREAMED_PAYLOAD_BYTES_MAX` go on the peer's Raft stream; larger ones, and
     /// snapshot installs (which may take minutes), as calls of their own.
@@ -120,7 +129,7 @@ impl Peers {
         timeout: Duration,
     ) -> Result<Vec<u8>, CallError> {
         if kind != RaftKind::InstallSnapshot && payload.len() <= STREAMED_PAYLOAD_BYTES_MAX {
-            return self.raft_streamed(addr, group, kind, payload, timeout).await;
+            return self.streamed(addr, group, StreamedKind::Raft(kind), payload, timeout).await;
         }
         let mut client = self.client(addr)?;
         let msg = RaftMessage { group_id: group.0, kind: kind.as_str().to_string(), payload };
@@ -128,11 +137,11 @@ impl Peers {
         Ok(timed(&what, timeout, client.raft(msg)).await?.payload)
     }
 
-    async fn raft_streamed(
+    async fn streamed(
         &self,
         addr: &str,
         group: GroupId,
-        kind: RaftKind,
+        kind: StreamedKind,
         payload: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, CallError> {
@@ -167,6 +176,11 @@ impl Peers {
         Ok(timed(&what, timeout, client.snapshot_chunk(msg)).await?.payload)
     }
 
+    /// A write forwarded to the leader of `group` at `addr`, and its outcome. Like Raft
+    /// messages, proposals up to `STREAMED_PAYLOAD_BYTES_MAX` go on the peer's stream (a
+    /// PutRecords spread over many shards forwards one to each leader it does not reach
+    /// directly, and as calls of their own they cost an HTTP/2 stream each); larger ones, or
+    /// any past `STREAMED_PROPOSALS_MAX` waiting, are calls of their own.
     pub async fn propose(
         &self,
         addr: &str,
@@ -174,6 +188,11 @@ impl Peers {
         payload: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, CallError> {
+        if payload.len() <= STREAMED_PAYLOAD_BYTES_MAX {
+            if let Ok(_waiting) = self.streamed_proposals.try_acquire() {
+                return self.streamed(addr, group, StreamedKind::Propose, payload, timeout).await;
+            }
+        }
         let mut client = self.client(addr)?;
         let what = format!("proposal for {group} to {addr}");
         Ok(timed(&what, timeout, client.propose(Proposal { group_id: group.0, payload })).await?.payload)

@@ -1,5 +1,6 @@
 //! The client half of a peer's Raft stream: the Raft messages of every group this node
-//! sends to one peer, on one long-lived gRPC stream instead of a call each.
+//! sends to one peer, and the writes it forwards to the groups that peer leads, on one
+//! long-lived gRPC stream instead of a call each.
 //!
 //! A unary call costs an HTTP/2 stream of its own on both sides (headers, trailers, a task
 //! on the server, a hop through the channel's buffer), and a node sends a few per entry of
@@ -13,7 +14,7 @@
 //! Timeouts stay with the callers, as for unary calls.
 
 use super::peers::CallError;
-use super::server::RaftKind;
+use super::server::StreamedKind;
 use super::{CALLS_PER_FRAME_MAX, FRAME_BYTES_MAX, PEER_MESSAGE_BYTES_MAX};
 use crate::domain::GroupId;
 use crate::failstop;
@@ -34,10 +35,10 @@ const UNANSWERED_SWEEP_AT: usize = 4096;
 
 pub type Answer = Result<Vec<u8>, CallError>;
 
-/// A Raft message for the peer, and where its answer goes.
+/// A Raft message (or a forwarded write) for the peer, and where its answer goes.
 pub struct Call {
     pub group: GroupId,
-    pub kind: RaftKind,
+    pub kind: StreamedKind,
     pub payload: Vec<u8>,
     pub answer: oneshot::Sender<Answer>,
 }
@@ -186,7 +187,7 @@ fn outcome(outcome: Option<raft_answer::Outcome>) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::server::{serve, PeerError, PeerHandler};
+    use crate::transport::server::{serve, PeerError, PeerHandler, RaftKind};
     use crate::transport::wire::{pack, unpack};
     use crate::transport::{Peers, TcpConnector, STREAMED_PAYLOAD_BYTES_MAX};
     use std::time::Duration;
@@ -215,8 +216,9 @@ mod tests {
         async fn snapshot_chunk(&self, _: GroupId, _: Vec<u8>) -> Result<Vec<u8>, PeerError> {
             Err(PeerError::Internal("no".into()))
         }
-        async fn propose(&self, _: GroupId, _: Vec<u8>) -> Result<Vec<u8>, PeerError> {
-            Err(PeerError::Internal("no".into()))
+        async fn propose(&self, group: GroupId, payload: Vec<u8>) -> Result<Vec<u8>, PeerError> {
+            let body: Vec<u8> = unpack(&payload)?;
+            Ok(pack(&(group.0 + PROPOSED, body)).unwrap())
         }
         async fn read(&self, _: Vec<u8>) -> Result<Vec<u8>, PeerError> {
             Err(PeerError::Internal("no".into()))
@@ -228,6 +230,9 @@ mod tests {
             Err(PeerError::Internal("no".into()))
         }
     }
+
+    /// Added to the group in a proposal's answer, so a test tells it from a Raft call's.
+    const PROPOSED: u64 = 1_000_000;
 
     type Served = tokio::task::JoinHandle<Result<(), tonic::transport::Error>>;
 
@@ -296,6 +301,39 @@ mod tests {
         assert_eq!(call(&peers, &addr, 5, big.clone()).await.unwrap(), (5, big));
     }
 
+    /// Writes forwarded to a peer go on its stream beside the Raft calls, each answered as
+    /// a call of its own would be; one too large for the stream is a call of its own; one
+    /// to a peer nobody listens for was never sent (the forwarder then looks for the
+    /// leader again instead of reporting an outcome unknown).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn forwarded_writes_share_the_stream() {
+        let (addr, _stop, _) = peer(echo()).await;
+        let peers = Peers::new(Arc::new(TcpConnector));
+        let propose = |group: u64, body: Vec<u8>| {
+            let (peers, addr) = (peers.clone(), addr.clone());
+            async move {
+                let reply = peers.propose(&addr, GroupId(group), pack(&body).unwrap(), Duration::from_secs(10)).await;
+                unpack::<(u64, Vec<u8>)>(&reply.unwrap()).unwrap()
+            }
+        };
+        let proposals: Vec<_> =
+            (0..300u64).map(|i| tokio::spawn(propose(10 + i % 30, i.to_be_bytes().to_vec()))).collect();
+        for (i, proposal) in proposals.into_iter().enumerate() {
+            assert_eq!(proposal.await.unwrap(), (PROPOSED + 10 + i as u64 % 30, (i as u64).to_be_bytes().to_vec()));
+        }
+        assert!(peers.streams_for_tests().contains_key(&addr), "the proposals opened the peer's stream");
+        assert_eq!(call(&peers, &addr, 9, vec![1]).await.unwrap(), (9, vec![1]), "Raft calls share it");
+        let big = vec![3u8; STREAMED_PAYLOAD_BYTES_MAX + 1];
+        assert_eq!(propose(7, big.clone()).await, (PROPOSED + 7, big));
+
+        let closed = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}", listener.local_addr().unwrap())
+        };
+        let refused = peers.propose(&closed, GroupId(1), pack(&vec![1u8]).unwrap(), Duration::from_secs(5)).await;
+        assert!(matches!(refused, Err(CallError::NotSent(_))), "{refused:?}");
+    }
+
     /// Calls queued together go out as one frame, in order, each under its own id.
     #[tokio::test]
     async fn queued_calls_share_a_frame() {
@@ -305,7 +343,8 @@ mod tests {
         for i in 0..10u8 {
             let (answer, answered) = oneshot::channel();
             answers.push(answered);
-            tx.try_send(Call { group: GroupId(i as u64), kind: RaftKind::Vote, payload: vec![i], answer }).unwrap();
+            let kind = if i == 5 { StreamedKind::Propose } else { StreamedKind::Raft(RaftKind::Vote) };
+            tx.try_send(Call { group: GroupId(i as u64), kind, payload: vec![i], answer }).unwrap();
         }
         let unanswered = Shared::default();
         let mut frames = Box::pin(call_frames(rx, unanswered.clone()));
@@ -313,6 +352,8 @@ mod tests {
         assert_eq!(frame.calls.len(), 10);
         assert_eq!(frame.calls.iter().map(|c| c.id).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
         assert_eq!(frame.calls.iter().map(|c| c.payload[0]).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
+        assert_eq!(frame.calls[5].kind, "propose");
+        assert_eq!(frame.calls[4].kind, "vote");
         assert_eq!(lock(&unanswered).waiting.len(), 10);
         // Answers in another order reach their own callers; an unknown id is dropped.
         let answer = |id: u64| RaftAnswer { id, outcome: Some(raft_answer::Outcome::Payload(vec![id as u8])) };

@@ -70,6 +70,30 @@ impl RaftKind {
     }
 }
 
+/// What a call on a peer's stream carries: a Raft message, or a write forwarded to the
+/// group's leader (the unary `propose` call's payload).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamedKind {
+    Raft(RaftKind),
+    Propose,
+}
+
+impl StreamedKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamedKind::Raft(kind) => kind.as_str(),
+            StreamedKind::Propose => "propose",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StreamedKind> {
+        match s {
+            "propose" => Some(StreamedKind::Propose),
+            other => RaftKind::parse(other).map(StreamedKind::Raft),
+        }
+    }
+}
+
 /// Why a node did not handle a peer message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeerError {
@@ -151,9 +175,16 @@ async fn handle_raft(
     handler.raft(GroupId(group), kind, payload).await
 }
 
-/// Handles one call of a Raft stream, as the unary `raft` call would.
+/// Handles one call of a Raft stream, as the unary `raft` (or `propose`) call would.
 async fn answer(handler: &dyn PeerHandler, call: RaftCall) -> raft_answer::Outcome {
-    match handle_raft(handler, call.group_id, &call.kind, call.payload).await {
+    let handled = match StreamedKind::parse(&call.kind) {
+        Some(StreamedKind::Propose) => match check_version(&call.payload) {
+            Ok(()) => handler.propose(GroupId(call.group_id), call.payload).await,
+            Err(e) => Err(e.into()),
+        },
+        _ => handle_raft(handler, call.group_id, &call.kind, call.payload).await,
+    };
+    match handled {
         Ok(payload) => raft_answer::Outcome::Payload(payload),
         Err(e) => raft_answer::Outcome::Failure(failure(e)),
     }
@@ -315,7 +346,10 @@ mod tests {
     fn raft_kinds_round_trip_their_wire_names() {
         for kind in RaftKind::ALL {
             assert_eq!(RaftKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(StreamedKind::parse(kind.as_str()), Some(StreamedKind::Raft(kind)));
         }
         assert_eq!(RaftKind::parse("snapshot"), None);
+        assert_eq!(RaftKind::parse("propose"), None, "a proposal is no Raft message");
+        assert_eq!(StreamedKind::parse(StreamedKind::Propose.as_str()), Some(StreamedKind::Propose));
     }
 }
