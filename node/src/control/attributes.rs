@@ -518,7 +518,11 @@ mod tests {
         let snapshot = crate::control::applied::encode_state(&state).unwrap();
         assert_eq!(crate::control::applied::decode_state(&snapshot).unwrap(), state);
         let applied = crate::control::MetaApplied { state: state.clone(), ..Default::default() };
-        assert_eq!(crate::control::MetaApplied::decode(&applied.encode().unwrap()).unwrap(), applied);
+        let engine = crate::storage::memory::MemoryEngine::default();
+        let mut out = crate::storage::Batch::default();
+        applied.put_whole(&mut out, GroupId(0)).unwrap();
+        crate::storage::Engine::write(&engine, out).unwrap();
+        assert_eq!(crate::control::MetaApplied::load(&engine, GroupId(0)).unwrap(), applied);
         let stream = &state.streams[&name("s")];
         assert_eq!((stream.tags.len(), stream.policy.as_deref(), stream.shard_level_metrics.len()), (3, Some("{}"), 7));
     }

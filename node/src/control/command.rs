@@ -329,7 +329,8 @@ impl MetaState {
                 MetaResult::Ok
             }
             MetaCommand::ShardReady { group } => {
-                for stream in self.streams.values_mut() {
+                let name = self.streams.holding(*group).cloned();
+                if let Some(stream) = name.and_then(|name| self.streams.get_mut(&name)) {
                     if let Some(shard) = stream.shards.iter_mut().find(|s| s.group == *group) {
                         shard.ready = true;
                         stream.activate_when_ready();

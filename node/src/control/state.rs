@@ -3,8 +3,9 @@
 use super::attributes::{AccountSettings, ShardMetric, Tags};
 use super::consumers::ConsumerMeta;
 use crate::domain::{GroupId, HashKey, HashKeyRange, NodeId, ShardId, StreamName};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StreamStatus {
@@ -200,9 +201,97 @@ impl std::fmt::Debug for TokenKey {
     }
 }
 
+/// The streams by name, each behind its own `Arc`: a copy of the state (every apply starts
+/// from one) copies pointers, and a stream an apply changed is one it no longer shares with
+/// the state before, so only those rows are persisted (`control/applied.rs`). Encoded as a
+/// plain map.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Streams(BTreeMap<StreamName, Arc<StreamMeta>>);
+
+impl Streams {
+    pub fn get(&self, name: &StreamName) -> Option<&StreamMeta> {
+        self.0.get(name).map(|s| &**s)
+    }
+
+    /// The stream to change; copied first if an earlier state still shares it.
+    pub fn get_mut(&mut self, name: &StreamName) -> Option<&mut StreamMeta> {
+        self.0.get_mut(name).map(Arc::make_mut)
+    }
+
+    pub fn contains_key(&self, name: &StreamName) -> bool {
+        self.0.contains_key(name)
+    }
+
+    pub fn insert(&mut self, name: StreamName, stream: StreamMeta) {
+        self.0.insert(name, Arc::new(stream));
+    }
+
+    pub fn remove(&mut self, name: &StreamName) -> bool {
+        self.0.remove(name).is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// In name order.
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &StreamMeta> + ExactSizeIterator {
+        self.0.values().map(|s| &**s)
+    }
+
+    /// The name of the stream holding shard group `group`.
+    pub fn holding(&self, group: GroupId) -> Option<&StreamName> {
+        self.0.iter().find(|(_, s)| s.shards.iter().any(|sh| sh.group == group)).map(|(name, _)| name)
+    }
+
+    /// What changed from `before` to `self`: the streams written (new, or no longer shared
+    /// with `before`) and the names removed. Compares pointers, not contents.
+    pub fn changes<'a>(&'a self, before: &'a Streams) -> (Vec<&'a StreamMeta>, Vec<&'a StreamName>) {
+        let written = self
+            .0
+            .iter()
+            .filter(|(name, s)| before.0.get(*name).is_none_or(|b| !Arc::ptr_eq(b, s)))
+            .map(|(_, s)| &**s)
+            .collect();
+        let removed = before.0.keys().filter(|name| !self.0.contains_key(*name)).collect();
+        (written, removed)
+    }
+}
+
+impl std::ops::Index<&StreamName> for Streams {
+    type Output = StreamMeta;
+
+    fn index(&self, name: &StreamName) -> &StreamMeta {
+        &self.0[name]
+    }
+}
+
+impl FromIterator<StreamMeta> for Streams {
+    fn from_iter<I: IntoIterator<Item = StreamMeta>>(streams: I) -> Streams {
+        Streams(streams.into_iter().map(|s| (s.name.clone(), Arc::new(s))).collect())
+    }
+}
+
+impl Serialize for Streams {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, s)| (name, &**s)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Streams {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Streams, D::Error> {
+        let map = BTreeMap::<StreamName, StreamMeta>::deserialize(deserializer)?;
+        Ok(Streams(map.into_iter().map(|(name, s)| (name, Arc::new(s))).collect()))
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetaState {
-    pub streams: BTreeMap<StreamName, StreamMeta>,
+    pub streams: Streams,
     /// The next shard group id; ids below it that no stream holds were deleted.
     pub next_group: u64,
     /// Cluster nodes and their peer addresses, from the metadata group's membership.

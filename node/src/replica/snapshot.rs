@@ -8,7 +8,7 @@ use crate::domain::GroupId;
 use crate::raft::snapshot::{markers, ChunkMessage, SnapshotSource, StagedSnapshot, SNAPSHOT_CHUNK_BYTES_MAX};
 use crate::raft::types::SnapshotMeta;
 use crate::shard;
-use crate::storage::{Batch, Cf, Engine};
+use crate::storage::{Batch, Engine};
 use std::io;
 
 /// The metadata state as it was when the snapshot was taken, sent in slices.
@@ -70,7 +70,7 @@ pub fn install_meta(
     let state = decode_state(&staged_meta_bytes(engine, group, staged)?)?;
     let applied = MetaApplied { last_applied: meta.last_log_id, membership: meta.last_membership.clone(), state };
     let mut out = Batch::default();
-    out.put(Cf::State, MetaApplied::key(group), applied.encode()?);
+    applied.put_whole(&mut out, group)?;
     markers::clear(&mut out, group);
     engine.write(out)?;
     Ok(applied)

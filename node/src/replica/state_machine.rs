@@ -181,7 +181,8 @@ impl GroupStateMachine {
         Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
     {
         let mut replies = Vec::new();
-        let mut applied = (*meta.current()).clone();
+        let before = meta.current();
+        let mut applied = (*before).clone();
         while let Some((entry, responder)) = entries.try_next().await? {
             self.check_next(&applied.last_applied, &entry)?;
             let reply = match &entry.payload {
@@ -203,7 +204,7 @@ impl GroupStateMachine {
             replies.push((responder, reply));
         }
         let mut out = Batch::default();
-        out.put(Cf::State, MetaApplied::key(self.group), applied.encode()?);
+        applied.put_changes(&before.state, &mut out, self.group)?;
         self.write(out)?;
         meta.set(applied);
         for (responder, reply) in replies {

@@ -19,7 +19,9 @@ pub enum KeyKind {
     Purged = 4,
     /// `Cf::State`: a shard's applied state (shard/applied.rs).
     ShardApplied = 5,
-    /// `Cf::State`: the metadata group's applied state (control/).
+    /// `Cf::State`: the metadata group's whole applied state in one row, as releases before
+    /// `MetaHeader` and `MetaStream` wrote it; read once and rewritten as those
+    /// (control/applied.rs).
     MetaApplied = 6,
     /// `Cf::Index`: `| counter (u64)` -> where a record is (shard/index.rs).
     Record = 7,
@@ -35,11 +37,16 @@ pub enum KeyKind {
     /// `Cf::State`, under `NODE_KEYS`: this node takes part in the cluster, or is
     /// rebuilding from an empty volume (cluster/join.rs).
     Joined = 12,
+    /// `Cf::State`: the metadata group's applied log id, membership and the state's parts
+    /// other than streams (control/applied.rs).
+    MetaHeader = 13,
+    /// `Cf::State`: `| stream name` -> one stream of the metadata state.
+    MetaStream = 14,
 }
 
 impl KeyKind {
     /// Every kind that holds a group's data, i.e. all but the tombstone.
-    pub const GROUP_DATA: [KeyKind; 9] = [
+    pub const GROUP_DATA: [KeyKind; 11] = [
         KeyKind::LogEntry,
         KeyKind::Vote,
         KeyKind::Committed,
@@ -49,6 +56,8 @@ impl KeyKind {
         KeyKind::Record,
         KeyKind::ArrivalTime,
         KeyKind::SnapshotChunk,
+        KeyKind::MetaHeader,
+        KeyKind::MetaStream,
     ];
 }
 
@@ -163,6 +172,8 @@ mod tests {
             (KeyKind::SnapshotChunk, 10),
             (KeyKind::Format, 11),
             (KeyKind::Joined, 12),
+            (KeyKind::MetaHeader, 13),
+            (KeyKind::MetaStream, 14),
         ];
         for (kind, n) in pinned {
             assert_eq!(kind as u8, n, "{kind:?}");
