@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check: the setup logic's own tests, the Kubernetes manifests' validation,
 # formatting, clippy, unit and integration tests (real 3-node clusters on loopback, and a
-# 3-node docker compose cluster when a Docker engine answers) and the simulation's seeds.
+# 3-node docker compose cluster when a Docker engine answers), the simulation's seeds, and
+# boto3 and the AWS CLI against a dev cluster's AWS endpoint (installed from PyPI).
 # A first run builds RocksDB from source (10-15 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,3 +14,5 @@ require_cargo_tools fmt clippy
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# boto3 and the AWS CLI against the AWS endpoint, with the node binary the tests just built.
+bash scripts/tests/aws-clients.sh "$CARGO_TARGET_DIR/debug/runnel-node"

@@ -97,6 +97,9 @@ pub struct NodeConfig {
     /// Where the operations listener serves `/metrics` (Prometheus), `/healthz` and
     /// `/readyz`; off when `None`. Metrics are recorded only then.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where the AWS endpoint (Kinesis's own JSON protocol over HTTP, for the AWS CLI, boto3
+    /// and the AWS SDKs) listens; off when `None`.
+    pub aws_listen: Option<SocketAddr>,
     /// The operator confirmed that this node's volume came back empty: rebuild it from its
     /// peers instead of refusing to start (cluster/join.rs). Ignored when the database
     /// holds data.
@@ -113,7 +116,7 @@ pub enum ConfigError {
     SelfNotInPeers(NodeId),
     #[error("replication factor must be at least 1")]
     BadReplicationFactor,
-    #[error("the client, peer and metrics listeners must differ (two are {0})")]
+    #[error("the client, peer, metrics and AWS listeners must differ (two are {0})")]
     SameListeners(SocketAddr),
     #[error("limits: {0}")]
     BadLimits(String),
@@ -185,6 +188,7 @@ pub struct FileConfig {
     pub on_demand_window_ms: Option<u64>,
     pub subscription_ms: Option<u64>,
     pub metrics_listen: Option<SocketAddr>,
+    pub aws_listen: Option<SocketAddr>,
     /// A file holding the encryption key as 64 hexadecimal characters.
     pub encryption_key_file: Option<PathBuf>,
 }
@@ -214,8 +218,12 @@ impl NodeConfig {
         if self.listen == self.peer_listen {
             return Err(ConfigError::SameListeners(self.listen));
         }
-        if let Some(metrics) = self.metrics_listen.filter(|m| *m == self.listen || *m == self.peer_listen) {
-            return Err(ConfigError::SameListeners(metrics));
+        let mut listeners = vec![self.listen, self.peer_listen];
+        for extra in [self.metrics_listen, self.aws_listen].into_iter().flatten() {
+            if listeners.contains(&extra) {
+                return Err(ConfigError::SameListeners(extra));
+            }
+            listeners.push(extra);
         }
         // A GetRecords reserves its largest reply, and a PutRecords its whole batch: a
         // smaller budget would refuse them forever, not just while busy.
@@ -296,6 +304,7 @@ mod tests {
             encryption_key: None,
             subscription_ms: SUBSCRIPTION_MS_DEFAULT,
             metrics_listen: None,
+            aws_listen: None,
             rebuild_empty: false,
         };
         assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
@@ -309,6 +318,14 @@ mod tests {
         assert!(matches!(metrics.validate(), Err(ConfigError::SameListeners(_))));
         let mut metrics = config(64 * 1024 * 1024, 1);
         metrics.metrics_listen = Some("127.0.0.1:9090".parse().unwrap());
+        assert!(metrics.clone().validate().is_ok());
+        let mut aws = metrics.clone();
+        aws.aws_listen = metrics.metrics_listen;
+        assert!(matches!(aws.validate(), Err(ConfigError::SameListeners(_))));
+        let mut aws = metrics.clone();
+        aws.aws_listen = Some(aws.listen);
+        assert!(matches!(aws.validate(), Err(ConfigError::SameListeners(_))));
+        metrics.aws_listen = Some("127.0.0.1:4567".parse().unwrap());
         assert!(metrics.validate().is_ok());
         let mut account = config(64 * 1024 * 1024, 1);
         account.account_id = "12345".into();

@@ -286,6 +286,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     encryption_key: None,
                     subscription_ms: SUBSCRIPTION_MS,
                     metrics_listen: None,
+                    aws_listen: None,
                     rebuild_empty: false,
                 };
                 let deps = NodeDeps {

@@ -8,8 +8,13 @@
 //! - `server`: serving all of them on one listener.
 //! - `ops`: the operations listener (HTTP): `/metrics` for Prometheus, `/healthz`,
 //!   `/readyz`; the process's one metrics recorder.
+//! - `aws`: the AWS protocol (Kinesis JSON over HTTP, on its own listener), the same
+//!   service's other adapter.
+//! - `accept`: the HTTP listeners' accept loop (a bound on connections).
 
+pub mod accept;
 pub mod admin;
+pub mod aws;
 pub mod kinesis;
 pub mod ops;
 pub mod server;

@@ -23,7 +23,6 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 /// Connections served at once; more are closed at once (scrapers and probes are few).
 const CONNECTIONS_MAX: usize = 64;
@@ -94,24 +93,7 @@ pub async fn serve_ops(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) {
-    let connections = Arc::new(Semaphore::new(CONNECTIONS_MAX));
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            _ = &mut shutdown => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of file descriptors, say: wait rather than spin.
-                    tracing::warn!("metrics listener: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
-            continue; // Dropping the stream closes it.
-        };
+    let serve = |stream: tokio::net::TcpStream, permit: tokio::sync::OwnedSemaphorePermit| {
         let (node, metrics) = (node.clone(), metrics.clone());
         tokio::spawn(async move {
             let service = service_fn(move |req: Request<Incoming>| {
@@ -122,7 +104,8 @@ pub async fn serve_ops(
             let _ = tokio::time::timeout(CONNECTION_TIME_MAX, connection).await;
             drop(permit);
         });
-    }
+    };
+    super::accept::accept_until("metrics", listener, CONNECTIONS_MAX, shutdown, serve).await;
 }
 
 fn respond(node: &Node, metrics: &PrometheusHandle, method: &Method, path: &str) -> Response<Full<Bytes>> {

@@ -49,17 +49,7 @@ pub fn to_status(err: KinesisError) -> Status {
 /// member beyond its model length (a Data blob over 1 MiB, a string over its maximum, the
 /// longest being NextToken at 1 MiB), which Kinesis answers with ValidationException.
 pub fn oversized_request(action: &str, detail: &str) -> Status {
-    let err = if action == "PutRecords" {
-        KinesisError::InvalidArgument(format!(
-            "Records size exceeds {} bytes: {detail}",
-            crate::limits::PUT_RECORDS_BYTES_MAX
-        ))
-    } else {
-        KinesisError::Validation(format!(
-            "1 validation error detected: the {action} request is larger than any valid one: {detail}"
-        ))
-    };
-    to_status(err)
+    to_status(crate::kinesis::error::oversized_request(action, detail))
 }
 
 #[cfg(test)]

@@ -138,6 +138,10 @@ struct RunArgs {
     /// Off unless given.
     #[arg(long, env = "RUNNEL_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Serve Kinesis's AWS protocol (JSON over HTTP, for the AWS CLI, boto3 and the AWS
+    /// SDKs) here, e.g. 0.0.0.0:4567. Off unless given.
+    #[arg(long, env = "RUNNEL_AWS_LISTEN")]
+    aws_listen: Option<SocketAddr>,
     /// Confirms that this node's data directory came back empty (a lost or replaced
     /// volume) and that it is to be rebuilt from its peers. Without it such a node refuses
     /// to start. Ignored when the data directory holds data.
@@ -165,6 +169,10 @@ struct DevArgs {
     /// the next.
     #[arg(long, default_value_t = 9091)]
     metrics_base_port: u16,
+    /// AWS endpoint port of node 1 (`--endpoint-url http://127.0.0.1:PORT` for the AWS CLI
+    /// and SDKs; 4567 is kinesalite's); the others take the next.
+    #[arg(long, default_value_t = 4567)]
+    aws_base_port: u16,
 }
 
 /// Logs to stderr: text, or one JSON object a line with `RUNNEL_LOG_FORMAT=json` (for log
@@ -278,6 +286,7 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
         encryption_key,
         subscription_ms: args.subscription_ms.or(file.subscription_ms).unwrap_or(SUBSCRIPTION_MS_DEFAULT),
         metrics_listen: args.metrics_listen.or(file.metrics_listen),
+        aws_listen: args.aws_listen.or(file.aws_listen),
         rebuild_empty: args.rebuild_empty,
     };
     Ok(config.validate()?)
@@ -389,6 +398,14 @@ async fn start_node(
         }
         None => None,
     };
+    let aws = match config.aws_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (AWS endpoint)"))?,
+        ),
+        None => None,
+    };
     let deps = NodeDeps {
         engine: Arc::new(engine),
         connector: Arc::new(TcpConnector),
@@ -439,9 +456,16 @@ async fn start_node(
                 runnel_node::api::ops::serve_ops(node.clone(), recorder, listener, ops_stop).await;
             }
         };
+        // Like the gRPC clients, AWS clients are served while the leaderships move.
+        let aws_stop = until(stop.clone(), Stop::Peers);
+        let aws = async {
+            if let Some(listener) = aws {
+                runnel_node::api::aws::server::serve_aws(node.clone(), listener, aws_stop).await;
+            }
+        };
         let peers_stop = until(stop, Stop::Peers);
         let peers = runnel_node::transport::server::serve(node.clone(), nodelay(peer_listener), peers_stop);
-        let (clients, peers, ()) = tokio::join!(clients, peers, ops);
+        let (clients, peers, (), ()) = tokio::join!(clients, peers, ops, aws);
         node.shutdown().await;
         clients.with_context(|| format!("node {id} client server failed"))?;
         peers.with_context(|| format!("node {id} peer server failed"))?;
@@ -493,6 +517,7 @@ async fn main() -> anyhow::Result<()> {
             let peer_base = args.peer_base_port.map_or(args.base_port as u64 + 100, u64::from);
             let peer_port = |i: u64| peer_base + i - 1;
             let metrics_port = |i: u64| args.metrics_base_port as u64 + i - 1;
+            let aws_port = |i: u64| args.aws_base_port as u64 + i - 1;
             let clients: BTreeMap<u64, String> =
                 (1..=args.nodes).map(|i| (i, format!("http://127.0.0.1:{}", port(i)))).collect();
             let peers: BTreeMap<u64, String> =
@@ -523,6 +548,7 @@ async fn main() -> anyhow::Result<()> {
                     encryption_key: Some(encryption_key.clone()),
                     subscription_ms: SUBSCRIPTION_MS_DEFAULT,
                     metrics_listen: Some(format!("127.0.0.1:{}", metrics_port(id)).parse()?),
+                    aws_listen: Some(format!("127.0.0.1:{}", aws_port(id)).parse()?),
                     rebuild_empty: false,
                 };
                 // Every node stops at once: there is no one to hand leaderships to.
@@ -533,9 +559,11 @@ async fn main() -> anyhow::Result<()> {
             println!("  encryption key (StartStreamEncryption): {}", dir.join(DEV_KEY_FILE).display());
             for (id, url) in &clients {
                 println!(
-                    "  node {id}: {url} (peers on {}; metrics, /healthz, /readyz on http://127.0.0.1:{})",
+                    "  node {id}: {url} (peers on {}; metrics, /healthz, /readyz on http://127.0.0.1:{}; \
+                     AWS endpoint http://127.0.0.1:{})",
                     peers[id],
-                    metrics_port(*id)
+                    metrics_port(*id),
+                    aws_port(*id)
                 );
             }
             println!("Try:");
@@ -544,6 +572,11 @@ async fn main() -> anyhow::Result<()> {
                 endpoints[0]
             );
             println!("  grpcurl -plaintext 127.0.0.1:{} list", args.base_port);
+            println!(
+                "  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws kinesis list-streams --region {REGION_DEFAULT} \
+                 --endpoint-url http://127.0.0.1:{}",
+                args.aws_base_port
+            );
             println!("Ctrl-C stops the cluster; starting it again keeps the data.");
             drop(drained_tx);
             stop_requested().await;

@@ -572,6 +572,7 @@ pub(crate) mod tests {
             encryption_key: None,
             subscription_ms: SUBSCRIPTION_MS_DEFAULT,
             metrics_listen: None,
+            aws_listen: None,
             rebuild_empty: false,
         };
         let deps = NodeDeps {

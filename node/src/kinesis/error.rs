@@ -63,6 +63,21 @@ impl KinesisError {
     }
 }
 
+/// The error Kinesis gives a request too large for its largest member, whatever the wire
+/// (the adapters refuse such a request before reading it whole).
+pub fn oversized_request(action: &str, detail: &str) -> KinesisError {
+    if action == "PutRecords" {
+        KinesisError::InvalidArgument(format!(
+            "Records size exceeds {} bytes: {detail}",
+            crate::limits::PUT_RECORDS_BYTES_MAX
+        ))
+    } else {
+        KinesisError::Validation(format!(
+            "1 validation error detected: the {action} request is larger than any valid one: {detail}"
+        ))
+    }
+}
+
 impl From<ProposeError> for KinesisError {
     fn from(err: ProposeError) -> KinesisError {
         if let ProposeError::Throttled(_) = err {

@@ -1,0 +1,156 @@
+//! The AWS endpoint's listener: `POST /` with `X-Amz-Target: Kinesis_20131202.<Action>`,
+//! HTTP/1.1 (keep-alive) and HTTP/2 (prior knowledge) on one port, as the AWS CLI, boto3
+//! and the AWS SDKs send it. Any credentials are accepted, as the emulators do: the
+//! signature is not checked.
+
+use super::actions::{self, AwsError};
+use crate::cluster::Node;
+use crate::kinesis::error::oversized_request;
+use crate::kinesis::KinesisService;
+use crate::limits::{PUT_RECORDS_BYTES_MAX, RECORD_DATA_BYTES_MAX};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper::{header, Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The target header's prefix: the service and API version of Kinesis.
+const TARGET_PREFIX: &str = "Kinesis_20131202.";
+/// The content type of the JSON protocol, in requests and replies.
+pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// Client connections served at once; more are closed at once.
+const CONNECTIONS_MAX: usize = 1024;
+/// How long an HTTP/1.1 client may take to send a request's headers.
+const HEADER_READ_TIME_MAX: Duration = Duration::from_secs(30);
+/// The largest body: one record of the largest size, or a whole PutRecords, as base64
+/// (4 bytes for 3) with room for keys and JSON around it.
+const REQUEST_BYTES_MAX: usize = largest(RECORD_DATA_BYTES_MAX, PUT_RECORDS_BYTES_MAX) / 3 * 4 + 1024 * 1024;
+
+const fn largest(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Serves the AWS protocol for `node` on `listener` until `shutdown` resolves.
+pub async fn serve_aws(node: Arc<Node>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    let service = KinesisService::new(node.clone());
+    let request_ids = Arc::new(RequestIds::new(node.id));
+    let serve = |stream: tokio::net::TcpStream, permit: tokio::sync::OwnedSemaphorePermit| {
+        let _ = stream.set_nodelay(true);
+        let (service, request_ids) = (service.clone(), request_ids.clone());
+        tokio::spawn(async move {
+            let handler = service_fn(move |req: Request<Incoming>| {
+                let (service, request_ids) = (service.clone(), request_ids.clone());
+                async move { Ok::<_, Infallible>(respond(&service, &request_ids, req).await) }
+            });
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            // A client that opens a connection and sends nothing gives its place back.
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIME_MAX);
+            if let Err(e) = builder.serve_connection(TokioIo::new(stream), handler).await {
+                tracing::debug!("AWS connection: {e}");
+            }
+            drop(permit);
+        });
+    };
+    crate::api::accept::accept_until("AWS", listener, CONNECTIONS_MAX, shutdown, serve).await;
+}
+
+/// Request ids for `x-amzn-RequestId`: unique per node and process run.
+struct RequestIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new(node: u64) -> RequestIds {
+        RequestIds { prefix: format!("{node:08x}-{:08x}", rand::random::<u32>()), next: AtomicU64::new(0) }
+    }
+
+    fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{:04x}-{:012x}", self.prefix, (n >> 48) as u16, n & 0xffff_ffff_ffff)
+    }
+}
+
+async fn respond(service: &KinesisService, ids: &RequestIds, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let request_id = ids.next();
+    let mut response = match handle(service, req).await {
+        Ok(body) => reply(StatusCode::OK, body),
+        Err(e) => error_reply(&e),
+    };
+    if let Ok(value) = header::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-RequestId", value);
+    }
+    response
+}
+
+async fn handle(service: &KinesisService, req: Request<Incoming>) -> Result<Vec<u8>, AwsError> {
+    if req.method() != Method::POST {
+        return Err(AwsError::new(
+            "UnknownOperationException",
+            format!("{} is not served; Kinesis takes POST /", req.method()),
+            400,
+        ));
+    }
+    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let Some(action) = target.strip_prefix(TARGET_PREFIX).map(str::to_string) else {
+        return Err(AwsError::new(
+            "UnknownOperationException",
+            format!("X-Amz-Target {target:?} names no Kinesis action (Kinesis_20131202.<Action>)"),
+            400,
+        ));
+    };
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    // Parameters such as "; charset=utf-8" do not matter.
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if !media.is_empty() && media != JSON_CONTENT_TYPE && media != "application/json" {
+        return Err(AwsError::new(
+            "SerializationException",
+            format!("content type {media:?} is not served; send {JSON_CONTENT_TYPE}"),
+            400,
+        ));
+    }
+    let body = match Limited::new(req.into_body(), REQUEST_BYTES_MAX).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            let detail = format!("more than {REQUEST_BYTES_MAX} bytes");
+            return Err(AwsError::from(oversized_request(&action, &detail)));
+        }
+        Err(e) => return Err(AwsError::new("SerializationException", format!("reading the request: {e}"), 400)),
+    };
+    if actions::is_event_stream(&action) {
+        return Err(AwsError::new(
+            "UnknownOperationException",
+            format!("{action} is not served over the AWS protocol yet; use the gRPC API"),
+            400,
+        ));
+    }
+    actions::call(service, &action, &body).await
+}
+
+fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON_CONTENT_TYPE));
+    response
+}
+
+/// An error as Kinesis sends it: `{"__type": name, "message": text}` with its HTTP status,
+/// and the name in `x-amzn-ErrorType` too.
+fn error_reply(e: &AwsError) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "__type": e.type_name, "message": e.message });
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = reply(status, body.to_string().into_bytes());
+    response.headers_mut().insert("x-amzn-ErrorType", header::HeaderValue::from_static(e.type_name));
+    response
+}

@@ -1,0 +1,174 @@
+//! The AWS endpoint of real nodes, spoken at the HTTP level: Kinesis's JSON protocol over
+//! HTTP/1.1 keep-alive and HTTP/2, errors as the AWS SDKs parse them (`__type`,
+//! `message`, the status code), request ids, and the limits on what a request may be.
+//! boto3 and the AWS CLI themselves run in scripts/tests/aws-clients.sh.
+
+mod common;
+
+use base64::Engine as _;
+use common::*;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const TARGET: &str = "Kinesis_20131202.";
+
+struct Reply {
+    status: StatusCode,
+    request_id: String,
+    body: Value,
+}
+
+fn request(action: Option<&str>, body: Vec<u8>) -> Request<Full<Bytes>> {
+    let mut builder = Request::post("/")
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/x-amz-json-1.1")
+        // A signature no one checks: any credentials are accepted.
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=x/20261207/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00",
+        );
+    if let Some(action) = action {
+        builder = builder.header("x-amz-target", format!("{TARGET}{action}"));
+    }
+    builder.body(Full::new(Bytes::from(body))).expect("a valid request")
+}
+
+async fn read(response: hyper::Response<hyper::body::Incoming>) -> Reply {
+    let status = response.status();
+    let request_id = response
+        .headers()
+        .get("x-amzn-requestid")
+        .map(|v| v.to_str().expect("ascii").to_string())
+        .expect("every reply carries x-amzn-RequestId");
+    let content_type = response.headers().get("content-type").expect("a content type").to_str().unwrap().to_string();
+    assert_eq!(content_type, "application/x-amz-json-1.1");
+    let bytes = response.into_body().collect().await.expect("the body").to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {bytes:?}"));
+    Reply { status, request_id, body }
+}
+
+/// One HTTP/1.1 connection, kept alive across calls.
+struct Http1 {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+}
+
+impl Http1 {
+    async fn connect(addr: &str) -> Http1 {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the AWS endpoint");
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+        tokio::spawn(connection);
+        Http1 { sender }
+    }
+
+    async fn send(&mut self, req: Request<Full<Bytes>>) -> Reply {
+        self.sender.ready().await.expect("the connection stays open");
+        read(self.sender.send_request(req).await.expect("a reply")).await
+    }
+
+    async fn call(&mut self, action: &str, body: Value) -> Reply {
+        self.send(request(Some(action), body.to_string().into_bytes())).await
+    }
+
+    /// `call`, expecting success.
+    async fn ok(&mut self, action: &str, body: Value) -> Value {
+        let reply = self.call(action, body).await;
+        assert_eq!(reply.status, StatusCode::OK, "{action}: {}", reply.body);
+        reply.body
+    }
+}
+
+fn assert_error(reply: &Reply, status: StatusCode, type_name: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.body["__type"], type_name, "{}", reply.body);
+    assert!(reply.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", reply.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_protocol_over_http1_and_http2() {
+    let mut cluster = Cluster::prepare(3, None);
+    let aws: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
+    for (i, addr) in aws.iter().enumerate() {
+        cluster.start_node_with(i, &["--aws-listen", addr]);
+    }
+    cluster.wait_for_meta_leader(Duration::from_secs(60)).await;
+
+    // Through node 2, which need not lead anything.
+    let mut http = Http1::connect(&aws[1]).await;
+    let created = http.ok("CreateStream", json!({ "StreamName": "aws", "ShardCount": 2 })).await;
+    assert_eq!(created, json!({}), "CreateStream answers an empty object");
+    eventually("the stream is ACTIVE", Duration::from_secs(60), Duration::from_millis(200), || {
+        let addr = aws[1].clone();
+        async move {
+            let mut http = Http1::connect(&addr).await;
+            let summary = http.ok("DescribeStreamSummary", json!({ "StreamName": "aws" })).await;
+            (summary["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE").then_some(())
+        }
+    })
+    .await;
+
+    // The largest record (data and partition key: 1 MiB), by ARN, to the last hash key.
+    let data: Vec<u8> = (0..1024 * 1024 - 1).map(|i| (i * 7 % 251) as u8).collect();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
+    let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/aws";
+    let put = http
+        .ok(
+            "PutRecord",
+            json!({ "StreamARN": arn, "Data": encoded, "PartitionKey": "k",
+                    "ExplicitHashKey": u128::MAX.to_string() }),
+        )
+        .await;
+    assert_eq!(put["ShardId"], "shardId-000000000001", "{put}");
+    let sequence = put["SequenceNumber"].as_str().expect("a sequence number").to_string();
+    let iterator = http
+        .ok(
+            "GetShardIterator",
+            json!({ "StreamName": "aws", "ShardId": "shardId-000000000001",
+                    "ShardIteratorType": "AT_SEQUENCE_NUMBER", "StartingSequenceNumber": sequence }),
+        )
+        .await;
+    let got = http.ok("GetRecords", json!({ "ShardIterator": iterator["ShardIterator"] })).await;
+    let records = got["Records"].as_array().expect("Records");
+    assert_eq!(records.len(), 1, "{}", got["Records"].to_string().len());
+    assert_eq!(records[0]["SequenceNumber"], sequence.as_str());
+    assert_eq!(records[0]["Data"], encoded.as_str(), "the record comes back as sent");
+    assert_eq!(records[0]["PartitionKey"], "k");
+    assert!(records[0]["ApproximateArrivalTimestamp"].as_f64().is_some_and(|t| t > 1.7e9), "epoch seconds");
+    assert!(got["MillisBehindLatest"].is_number() && got["NextShardIterator"].is_string(), "{got}");
+
+    // Errors as the SDKs parse them; each reply has its own request id.
+    let missing = http.call("DescribeStream", json!({ "StreamName": "none" })).await;
+    assert_error(&missing, StatusCode::BAD_REQUEST, "ResourceNotFoundException");
+    let unknown = http.call("DescribeEverything", json!({})).await;
+    assert_error(&unknown, StatusCode::BAD_REQUEST, "UnknownOperationException");
+    assert_ne!(missing.request_id, unknown.request_id);
+    let no_target = http.send(request(None, b"{}".to_vec())).await;
+    assert_error(&no_target, StatusCode::BAD_REQUEST, "UnknownOperationException");
+    let not_json = http.send(request(Some("ListStreams"), b"{\"Limit\":".to_vec())).await;
+    assert_error(&not_json, StatusCode::BAD_REQUEST, "SerializationException");
+    let wrong_type = http.call("ListStreams", json!({ "Limit": "ten" })).await;
+    assert_error(&wrong_type, StatusCode::BAD_REQUEST, "SerializationException");
+    let invalid = http.call("CreateStream", json!({ "StreamName": "bad name!", "ShardCount": 1 })).await;
+    assert_error(&invalid, StatusCode::BAD_REQUEST, "ValidationException");
+    // A body larger than any valid request is refused before it is read whole.
+    let huge = json!({ "StreamName": "aws", "PartitionKey": "k", "Data": "A".repeat(15 * 1024 * 1024) });
+    let refused = http.call("PutRecord", huge).await;
+    assert_error(&refused, StatusCode::BAD_REQUEST, "ValidationException");
+
+    // HTTP/2 with prior knowledge, as the Rust SDK speaks it.
+    let stream = tokio::net::TcpStream::connect(&aws[2]).await.expect("connect");
+    let (mut h2, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.expect("h2 handshake");
+    tokio::spawn(connection);
+    let body = json!({ "Limit": 10 }).to_string().into_bytes();
+    let mut req = request(Some("ListStreams"), body);
+    *req.uri_mut() = "http://127.0.0.1/".parse().expect("a URI");
+    let listed = read(h2.send_request(req).await.expect("an h2 reply")).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(listed.body["StreamNames"], json!(["aws"]));
+    assert_eq!(listed.body["HasMoreStreams"], false);
+}
