@@ -11,6 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use runnel_node::api::aws::event_stream;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -158,6 +159,8 @@ async fn the_json_protocol_over_http1_and_http2() {
     let huge = json!({ "StreamName": "aws", "PartitionKey": "k", "Data": "A".repeat(15 * 1024 * 1024) });
     let refused = http.call("PutRecord", huge).await;
     assert_error(&refused, StatusCode::BAD_REQUEST, "ValidationException");
+    // The server closed that connection rather than read the rest of the body.
+    let mut http = Http1::connect(&aws[1]).await;
 
     // HTTP/2 with prior knowledge, as the Rust SDK speaks it.
     let stream = tokio::net::TcpStream::connect(&aws[2]).await.expect("connect");
@@ -171,4 +174,54 @@ async fn the_json_protocol_over_http1_and_http2() {
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
     assert_eq!(listed.body["StreamNames"], json!(["aws"]));
     assert_eq!(listed.body["HasMoreStreams"], false);
+
+    // SubscribeToShard over HTTP/2: an event stream, initial response first, then the
+    // record written above with its continuation number.
+    let consumer = http.ok("RegisterStreamConsumer", json!({ "StreamARN": arn, "ConsumerName": "c" })).await;
+    let consumer_arn = consumer["Consumer"]["ConsumerARN"].as_str().expect("a consumer ARN").to_string();
+    eventually("the consumer is ACTIVE", Duration::from_secs(60), Duration::from_millis(200), || {
+        let (addr, consumer_arn) = (aws[1].clone(), consumer_arn.clone());
+        async move {
+            let mut http = Http1::connect(&addr).await;
+            let d = http.ok("DescribeStreamConsumer", json!({ "ConsumerARN": consumer_arn })).await;
+            (d["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE").then_some(())
+        }
+    })
+    .await;
+    let body = json!({ "ConsumerARN": consumer_arn, "ShardId": "shardId-000000000001",
+                       "StartingPosition": { "Type": "TRIM_HORIZON" } });
+    let mut req = request(Some("SubscribeToShard"), body.to_string().into_bytes());
+    *req.uri_mut() = "http://127.0.0.1/".parse().expect("a URI");
+    let response = h2.send_request(req).await.expect("an h2 reply");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/vnd.amazon.eventstream");
+    let mut body = response.into_body();
+    let mut buffer = Vec::new();
+    let mut messages = Vec::new();
+    while messages.len() < 2 {
+        let frame = tokio::time::timeout(Duration::from_secs(30), body.frame())
+            .await
+            .expect("an event within 30 s")
+            .expect("the stream goes on")
+            .expect("a frame");
+        buffer.extend_from_slice(frame.data_ref().expect("data"));
+        while let Ok((headers, payload, rest)) = event_stream::decode(&buffer) {
+            messages.push((headers, serde_json::from_slice::<Value>(payload).expect("JSON payload")));
+            buffer = rest.to_vec();
+        }
+    }
+    let event_type = |i: usize| messages[i].0.iter().find(|(k, _)| k == ":event-type").map(|(_, v)| v.clone());
+    assert_eq!(event_type(0).as_deref(), Some("initial-response"));
+    assert_eq!(event_type(1).as_deref(), Some("SubscribeToShardEvent"));
+    let event = &messages[1].1;
+    assert_eq!(event["Records"][0]["Data"], encoded.as_str(), "pushed as written");
+    assert_eq!(event["Records"][0]["SequenceNumber"], sequence.as_str());
+    assert_eq!(event["ContinuationSequenceNumber"], sequence.as_str());
+    // A second subscription of the consumer to the shard while this one is live.
+    let taken = http.call("SubscribeToShard", body_of(&consumer_arn)).await;
+    assert_error(&taken, StatusCode::BAD_REQUEST, "ResourceInUseException");
+}
+
+fn body_of(consumer_arn: &str) -> Value {
+    json!({ "ConsumerARN": consumer_arn, "ShardId": "shardId-000000000001", "StartingPosition": { "Type": "LATEST" } })
 }

@@ -56,6 +56,61 @@ def expect_error(call, code):
     raise AssertionError(f"expected {code}, the call succeeded")
 
 
+def subscribe(k, stream_arn, shard_id, expected):
+    """SubscribeToShard through boto3's event stream: every record of the shard arrives in
+    order, the continuation number resumes exactly, and a second subscription of the same
+    consumer to the shard is refused while the first is live."""
+    consumer = k.register_stream_consumer(StreamARN=stream_arn, ConsumerName="boto3")["Consumer"]
+    arn = consumer["ConsumerARN"]
+    assert consumer["ConsumerStatus"] == "CREATING" and arn.startswith(stream_arn + "/consumer/boto3:"), consumer
+    for _ in range(120):
+        if k.describe_stream_consumer(ConsumerARN=arn)["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE":
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the consumer never became ACTIVE")
+    live = k.subscribe_to_shard(ConsumerARN=arn, ShardId=shard_id, StartingPosition={"Type": "TRIM_HORIZON"})
+    got, continuation = [], None
+    for event in live["EventStream"]:
+        e = event["SubscribeToShardEvent"]
+        got += [(r["SequenceNumber"], r["Data"]) for r in e["Records"]]
+        continuation = e["ContinuationSequenceNumber"]
+        assert "MillisBehindLatest" in e, e
+        if len(got) >= len(expected):
+            break
+    assert [seq for seq, _ in got] == sorted(expected, key=int), "pushed in sequence order, each once"
+    assert all(expected[seq] == data for seq, data in got), "a pushed record came back changed"
+    expect_error(
+        lambda: k.subscribe_to_shard(ConsumerARN=arn, ShardId=shard_id, StartingPosition={"Type": "LATEST"}),
+        "ResourceInUseException",
+    )
+    live["EventStream"].close()
+    # Resuming after the continuation number repeats nothing: the next record pushed is new.
+    for _ in range(60):
+        try:
+            resumed = k.subscribe_to_shard(
+                ConsumerARN=arn,
+                ShardId=shard_id,
+                StartingPosition={"Type": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": continuation},
+            )
+            break
+        except Exception as e:  # the first subscription's lease may outlive its connection briefly
+            if getattr(e, "response", {}).get("Error", {}).get("Code") != "ResourceInUseException":
+                raise
+            time.sleep(0.5)
+    else:
+        raise AssertionError("the consumer's lease never came free")
+    fresh = k.put_record(StreamARN=stream_arn, Data=b"after", PartitionKey="x", ExplicitHashKey="0")
+    for event in resumed["EventStream"]:
+        records = event["SubscribeToShardEvent"]["Records"]
+        if records:
+            assert [(r["SequenceNumber"], r["Data"]) for r in records] == [(fresh["SequenceNumber"], b"after")], records
+            break
+    resumed["EventStream"].close()
+    k.deregister_stream_consumer(ConsumerARN=arn)
+    return len(got)
+
+
 def wait_until_serving(k, seconds=60):
     deadline = time.monotonic() + seconds
     while True:
@@ -140,6 +195,8 @@ def main():
     )
     expect_error(lambda: k.create_stream(StreamName=name, ShardCount=1), "ResourceInUseException")
 
+    pushed = subscribe(k, arn, shards[0]["ShardId"], {key[1]: data for key, data in got.items() if key[0] == shards[0]["ShardId"]})
+
     k.add_tags_to_stream(StreamName=name, Tags={"team": "a"})
     assert k.list_tags_for_stream(StreamName=name)["Tags"] == [{"Key": "team", "Value": "a"}]
 
@@ -155,9 +212,12 @@ def main():
     failed = subprocess.run(cli + ["describe-stream", "--stream-name", "no-such-stream"], env=env, capture_output=True)
     assert failed.returncode != 0 and b"ResourceNotFoundException" in failed.stderr, failed.stderr
 
-    k.delete_stream(StreamName=name)
+    k.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
     k.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    print(f"aws clients: ok ({len(sent)} records written and read back, {len(pages)} ListShards pages)")
+    print(
+        f"aws clients: ok ({len(sent)} records written and read back, {len(pages)} ListShards pages, "
+        f"{pushed} records pushed by SubscribeToShard)"
+    )
 
 
 if __name__ == "__main__":

@@ -2,12 +2,12 @@
 //! the service, encode its response shape; and `AwsError`, the one mapping of
 //! `KinesisError` to the error Kinesis sends (`__type`, message, HTTP status).
 //!
-//! SubscribeToShard is not served here: its response is an event stream, which the
-//! listener writes (`is_event_stream`).
+//! SubscribeToShard is not served by `call`: its response is an event stream, which the
+//! listener writes (`is_event_stream`, `subscribe`).
 
 use super::shapes::*;
 use crate::kinesis::types::RetentionChange;
-use crate::kinesis::{KinesisError, KinesisService};
+use crate::kinesis::{KinesisError, KinesisService, SubscriptionEvents};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -73,6 +73,25 @@ fn refuse_dry_run(action: &str, dry_run: bool) -> Result<(), AwsError> {
         return Err(KinesisError::InvalidArgument(format!("{action}: DryRun is not supported by Runnel")).into());
     }
     Ok(())
+}
+
+/// SubscribeToShard: the request decoded and the subscription opened. The listener writes
+/// its events as an event stream (`event_stream.rs`); a refusal here is an ordinary error
+/// reply, as Kinesis sends one before the stream starts.
+pub async fn subscribe(service: &KinesisService, body: &[u8]) -> Result<SubscriptionEvents, AwsError> {
+    let req = decode::<SubscribeToShardRequest>(body)?;
+    refuse_dry_run("SubscribeToShard", req.dry_run)?;
+    Ok(service.subscribe_to_shard(req.into()).await?)
+}
+
+/// The exception a subscription's stream ends with when it fails after it started: the
+/// members of Kinesis's SubscribeToShardEventStream, InternalFailureException for the rest.
+pub fn stream_exception(err: &KinesisError) -> &'static str {
+    match err {
+        KinesisError::ResourceNotFound(_) => "ResourceNotFoundException",
+        KinesisError::ResourceInUse(_) => "ResourceInUseException",
+        _ => "InternalFailureException",
+    }
 }
 
 /// Serves one action: `body` is its JSON request, the result its JSON response.

@@ -1,15 +1,18 @@
 //! The AWS endpoint's listener: `POST /` with `X-Amz-Target: Kinesis_20131202.<Action>`,
 //! HTTP/1.1 (keep-alive) and HTTP/2 (prior knowledge) on one port, as the AWS CLI, boto3
-//! and the AWS SDKs send it. Any credentials are accepted, as the emulators do: the
-//! signature is not checked.
+//! and the AWS SDKs send it; SubscribeToShard's events go out as an AWS event stream.
+//! Any credentials are accepted, as the emulators do: the signature is not checked.
 
 use super::actions::{self, AwsError};
+use super::{event_stream, shapes};
 use crate::cluster::Node;
 use crate::kinesis::error::oversized_request;
-use crate::kinesis::KinesisService;
+use crate::kinesis::{KinesisService, SubscriptionEvents};
 use crate::limits::{PUT_RECORDS_BYTES_MAX, RECORD_DATA_BYTES_MAX};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use futures::StreamExt as _;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::service::service_fn;
 use hyper::{header, Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -82,10 +85,18 @@ impl RequestIds {
     }
 }
 
-async fn respond(service: &KinesisService, ids: &RequestIds, req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// What a request is answered with.
+enum Answer {
+    Json(Vec<u8>),
+    /// SubscribeToShard's events, to be written as an event stream.
+    Events(SubscriptionEvents),
+}
+
+async fn respond(service: &KinesisService, ids: &RequestIds, req: Request<Incoming>) -> Response<Body> {
     let request_id = ids.next();
     let mut response = match handle(service, req).await {
-        Ok(body) => reply(StatusCode::OK, body),
+        Ok(Answer::Json(body)) => reply(StatusCode::OK, JSON_CONTENT_TYPE, full(body)),
+        Ok(Answer::Events(events)) => reply(StatusCode::OK, event_stream::CONTENT_TYPE, event_body(events)),
         Err(e) => error_reply(&e),
     };
     if let Ok(value) = header::HeaderValue::from_str(&request_id) {
@@ -94,7 +105,7 @@ async fn respond(service: &KinesisService, ids: &RequestIds, req: Request<Incomi
     response
 }
 
-async fn handle(service: &KinesisService, req: Request<Incoming>) -> Result<Vec<u8>, AwsError> {
+async fn handle(service: &KinesisService, req: Request<Incoming>) -> Result<Answer, AwsError> {
     if req.method() != Method::POST {
         return Err(AwsError::new(
             "UnknownOperationException",
@@ -129,28 +140,51 @@ async fn handle(service: &KinesisService, req: Request<Incoming>) -> Result<Vec<
         Err(e) => return Err(AwsError::new("SerializationException", format!("reading the request: {e}"), 400)),
     };
     if actions::is_event_stream(&action) {
-        return Err(AwsError::new(
-            "UnknownOperationException",
-            format!("{action} is not served over the AWS protocol yet; use the gRPC API"),
-            400,
-        ));
+        return Ok(Answer::Events(actions::subscribe(service, &body).await?));
     }
-    actions::call(service, &action, &body).await
+    Ok(Answer::Json(actions::call(service, &action, &body).await?))
 }
 
-fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+fn full(bytes: Vec<u8>) -> Body {
+    Full::new(Bytes::from(bytes)).boxed_unsync()
+}
+
+/// A subscription's events as an event stream: the initial response, an event for each
+/// of the service's, and an exception if it fails. Dropped with the connection, which
+/// ends the subscription.
+fn event_body(events: SubscriptionEvents) -> Body {
+    let initial = futures::stream::once(std::future::ready(event_stream::event("initial-response", b"{}")));
+    let rest = futures::stream::unfold(Some(events), |events| async move {
+        let mut events = events?;
+        let message = match events.recv().await? {
+            Ok(event) => match serde_json::to_vec(&shapes::SubscribeToShardEvent::from(event)) {
+                Ok(json) => return Some((event_stream::event("SubscribeToShardEvent", &json), Some(events))),
+                Err(e) => event_stream::exception("InternalFailureException", &format!("encoding an event: {e}")),
+            },
+            Err(e) => event_stream::exception(actions::stream_exception(&e), &e.to_string()),
+        };
+        // An exception is the stream's last message.
+        Some((message, None))
+    });
+    let frames = initial.chain(rest).map(|bytes| Ok(Frame::data(Bytes::from(bytes))));
+    StreamBody::new(frames).boxed_unsync()
+}
+
+fn reply(status: StatusCode, content_type: &'static str, body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON_CONTENT_TYPE));
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
     response
 }
 
 /// An error as Kinesis sends it: `{"__type": name, "message": text}` with its HTTP status,
 /// and the name in `x-amzn-ErrorType` too.
-fn error_reply(e: &AwsError) -> Response<Full<Bytes>> {
+fn error_reply(e: &AwsError) -> Response<Body> {
     let body = serde_json::json!({ "__type": e.type_name, "message": e.message });
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = reply(status, body.to_string().into_bytes());
+    let mut response = reply(status, JSON_CONTENT_TYPE, full(body.to_string().into_bytes()));
     response.headers_mut().insert("x-amzn-ErrorType", header::HeaderValue::from_static(e.type_name));
     response
 }

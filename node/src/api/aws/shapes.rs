@@ -1134,6 +1134,29 @@ impl From<plain::GetRecordsOutput> for GetRecordsResponse {
     }
 }
 
+/// One event of a subscription, the payload of a `SubscribeToShardEvent` message.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SubscribeToShardEvent {
+    pub records: Vec<Record>,
+    pub continuation_sequence_number: String,
+    pub millis_behind_latest: i64,
+    /// Only with the end of a closed shard.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub child_shards: Vec<ChildShard>,
+}
+
+impl From<plain::SubscribeToShardEvent> for SubscribeToShardEvent {
+    fn from(e: plain::SubscribeToShardEvent) -> Self {
+        SubscribeToShardEvent {
+            records: e.records.into_iter().map(Record::from).collect(),
+            continuation_sequence_number: e.continuation_sequence_number.to_string(),
+            millis_behind_latest: e.millis_behind_latest,
+            child_shards: e.child_shards.into_iter().map(ChildShard::from).collect(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct UpdateShardCountResponse {
