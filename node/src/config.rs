@@ -1,6 +1,7 @@
 //! Node configuration, from flags, environment (`RUNNEL_*`) and an optional TOML file, in
 //! that order of precedence (see `bin/runnel-node.rs`).
 
+use crate::api::aws::sigv4::{AwsCredentials, CredentialsError};
 use crate::crypto::RecordKey;
 use crate::domain::NodeId;
 #[cfg(test)]
@@ -100,6 +101,10 @@ pub struct NodeConfig {
     /// Where the AWS endpoint (Kinesis's own JSON protocol over HTTP, for the AWS CLI, boto3
     /// and the AWS SDKs) listens; off when `None`.
     pub aws_listen: Option<SocketAddr>,
+    /// The access keys whose SigV4 signatures the AWS endpoint accepts (from
+    /// `aws_credentials_file`); `None` accepts any credentials, as the emulators do. Its
+    /// Debug never shows a secret.
+    pub aws_credentials: Option<AwsCredentials>,
     /// The operator confirmed that this node's volume came back empty: rebuild it from its
     /// peers instead of refusing to start (cluster/join.rs). Ignored when the database
     /// holds data.
@@ -128,6 +133,10 @@ pub enum ConfigError {
     KeyFile { path: PathBuf, source: std::io::Error },
     #[error("bad encryption key file {path}: {source}")]
     BadKey { path: PathBuf, source: crate::crypto::KeyError },
+    #[error("cannot read AWS credentials file {path}: {source}")]
+    CredentialsFile { path: PathBuf, source: std::io::Error },
+    #[error("bad AWS credentials file {path}: {source}")]
+    BadCredentials { path: PathBuf, source: CredentialsError },
     #[error(
         "cannot take the node id from host name {0:?}: it must end in -N, the ordinal of a \
          StatefulSet pod (runnel-0 is node 1)"
@@ -189,6 +198,9 @@ pub struct FileConfig {
     pub subscription_ms: Option<u64>,
     pub metrics_listen: Option<SocketAddr>,
     pub aws_listen: Option<SocketAddr>,
+    /// A file of `ACCESS_KEY_ID:SECRET_ACCESS_KEY` lines: the AWS endpoint then verifies
+    /// SigV4 signatures against them.
+    pub aws_credentials_file: Option<PathBuf>,
     /// A file holding the encryption key as 64 hexadecimal characters.
     pub encryption_key_file: Option<PathBuf>,
 }
@@ -198,6 +210,14 @@ pub struct FileConfig {
 pub fn load_encryption_key(path: &std::path::Path) -> Result<RecordKey, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::KeyFile { path: path.into(), source })?;
     RecordKey::from_hex(&text).map_err(|source| ConfigError::BadKey { path: path.into(), source })
+}
+
+/// The access keys in `path`, one `ACCESS_KEY_ID:SECRET_ACCESS_KEY` a line (blank lines and
+/// `#` comments skipped). The error names the file and the line, never a secret.
+pub fn load_aws_credentials(path: &std::path::Path) -> Result<AwsCredentials, ConfigError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::CredentialsFile { path: path.into(), source })?;
+    AwsCredentials::parse(&text).map_err(|source| ConfigError::BadCredentials { path: path.into(), source })
 }
 
 impl FileConfig {
@@ -305,6 +325,7 @@ mod tests {
             subscription_ms: SUBSCRIPTION_MS_DEFAULT,
             metrics_listen: None,
             aws_listen: None,
+            aws_credentials: None,
             rebuild_empty: false,
         };
         assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
@@ -356,6 +377,8 @@ mod tests {
         assert_eq!(metrics.metrics_listen, Some("0.0.0.0:9090".parse().unwrap()));
         let key: FileConfig = toml::from_str("encryption_key_file = \"/etc/runnel/key\"\n").unwrap();
         assert_eq!(key.encryption_key_file, Some(PathBuf::from("/etc/runnel/key")));
+        let aws: FileConfig = toml::from_str("aws_credentials_file = \"/etc/runnel/aws\"\n").unwrap();
+        assert_eq!(aws.aws_credentials_file, Some(PathBuf::from("/etc/runnel/aws")));
     }
 
     #[test]
@@ -375,5 +398,31 @@ mod tests {
         assert!(matches!(missing, ConfigError::KeyFile { .. }), "{missing}");
         let shown = format!("{:?}", Some(key.clone()));
         assert!(!shown.contains(&key.to_hex()[..16]), "{shown}");
+    }
+
+    #[test]
+    fn aws_credentials_files_load_and_errors_name_the_line_never_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good");
+        std::fs::write(&good, "# the team's keys\n\nAKIDONE:secret-one\nAKIDTWO:secret/two+\n").unwrap();
+        let credentials = load_aws_credentials(&good).unwrap();
+        assert_eq!(credentials.len(), 2);
+        let shown = format!("{:?}", Some(credentials));
+        assert!(shown.contains("AKIDONE") && !shown.contains("secret-one") && !shown.contains("secret/two"), "{shown}");
+
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, "AKIDONE:secret-one\n# fine\nsecret-on-its-own\n").unwrap();
+        let err = load_aws_credentials(&bad).unwrap_err();
+        assert!(matches!(err, ConfigError::BadCredentials { .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("line 3") && text.contains(bad.to_str().unwrap()), "{text}");
+        assert!(!text.contains("secret-on-its-own") && !text.contains("secret-one"), "{text}");
+        assert!(!format!("{err:?}").contains("secret-on-its-own"), "{err:?}");
+
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "# nobody yet\n").unwrap();
+        assert!(matches!(load_aws_credentials(&empty), Err(ConfigError::BadCredentials { .. })));
+        let missing = load_aws_credentials(&dir.path().join("missing")).unwrap_err();
+        assert!(matches!(missing, ConfigError::CredentialsFile { .. }), "{missing}");
     }
 }

@@ -1,11 +1,13 @@
 //! The AWS endpoint of real nodes, spoken at the HTTP level: Kinesis's JSON protocol over
 //! HTTP/1.1 keep-alive and HTTP/2, errors as the AWS SDKs parse them (`__type`,
-//! `message`, the status code), request ids, and the limits on what a request may be.
+//! `message`, the status code), request ids, and the limits on what a request may be; and
+//! its CBOR protocol, as the AWS SDK for Java v1 speaks it.
 //! boto3 and the AWS CLI themselves run in scripts/tests/aws-clients.sh.
 
 mod common;
 
 use base64::Engine as _;
+use ciborium::value::Value as Cbor;
 use common::*;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -89,14 +91,20 @@ fn assert_error(reply: &Reply, status: StatusCode, type_name: &str) {
     assert!(reply.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", reply.body);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_json_protocol_over_http1_and_http2() {
+/// Three nodes, each serving the AWS protocol; their AWS addresses.
+async fn cluster_with_aws_endpoints() -> (Cluster, Vec<String>) {
     let mut cluster = Cluster::prepare(3, None);
     let aws: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
     for (i, addr) in aws.iter().enumerate() {
         cluster.start_node_with(i, &["--aws-listen", addr]);
     }
     cluster.wait_for_meta_leader(Duration::from_secs(60)).await;
+    (cluster, aws)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_protocol_over_http1_and_http2() {
+    let (_cluster, aws) = cluster_with_aws_endpoints().await;
 
     // Through node 2, which need not lead anything.
     let mut http = Http1::connect(&aws[1]).await;
@@ -224,4 +232,156 @@ async fn the_json_protocol_over_http1_and_http2() {
 
 fn body_of(consumer_arn: &str) -> Value {
     json!({ "ConsumerARN": consumer_arn, "ShardId": "shardId-000000000001", "StartingPosition": { "Type": "LATEST" } })
+}
+
+// ---- The CBOR protocol (`application/x-amz-cbor-1.1`), as the AWS SDK for Java v1, the
+// KCL 1.x and the KPL speak it. Requests are built here as plain CBOR values, independent
+// of the node's shapes.
+
+const CBOR_CONTENT_TYPE: &str = "application/x-amz-cbor-1.1";
+
+/// A CBOR map of members, keyed by their AWS names.
+fn cbor_map(members: Vec<(&str, Cbor)>) -> Cbor {
+    Cbor::Map(members.into_iter().map(|(k, v)| (Cbor::Text(k.into()), v)).collect())
+}
+
+fn text(s: &str) -> Cbor {
+    Cbor::Text(s.into())
+}
+
+/// A map's member by name; panics if absent.
+fn member<'a>(map: &'a Cbor, name: &str) -> &'a Cbor {
+    let Cbor::Map(entries) = map else { panic!("not a map: {map:?}") };
+    entries.iter().find(|(k, _)| k.as_text() == Some(name)).map(|(_, v)| v).unwrap_or_else(|| panic!("no {name}"))
+}
+
+/// A timestamp as the Java SDK v1 writes and reads it: tag 1 around epoch milliseconds.
+fn tagged_millis(value: &Cbor) -> i64 {
+    match value {
+        Cbor::Tag(1, inner) => match **inner {
+            Cbor::Integer(ms) => i64::try_from(ms).expect("milliseconds fit i64"),
+            ref other => panic!("tag 1 around {other:?}, not an integer"),
+        },
+        other => panic!("not a tag 1 timestamp: {other:?}"),
+    }
+}
+
+/// `request` with a CBOR body and the CBOR content type.
+fn cbor_request(action: &str, body: Vec<u8>) -> Request<Full<Bytes>> {
+    let mut req = request(Some(action), body);
+    req.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static(CBOR_CONTENT_TYPE));
+    req
+}
+
+struct CborReply {
+    status: StatusCode,
+    error_type: Option<String>,
+    body: Cbor,
+}
+
+impl Http1 {
+    async fn cbor_send(&mut self, req: Request<Full<Bytes>>) -> CborReply {
+        self.sender.ready().await.expect("the connection stays open");
+        let response = self.sender.send_request(req).await.expect("a reply");
+        let status = response.status();
+        assert_eq!(response.headers()["content-type"], CBOR_CONTENT_TYPE, "a CBOR request is answered in CBOR");
+        assert!(response.headers().contains_key("x-amzn-requestid"));
+        let error_type = response.headers().get("x-amzn-errortype").map(|v| v.to_str().expect("ascii").to_string());
+        let bytes = response.into_body().collect().await.expect("the body").to_bytes();
+        let body = ciborium::de::from_reader(&bytes[..]).unwrap_or_else(|e| panic!("not CBOR ({e}): {bytes:?}"));
+        CborReply { status, error_type, body }
+    }
+
+    async fn cbor(&mut self, action: &str, body: Cbor) -> CborReply {
+        let mut bytes = Vec::new();
+        ciborium::ser::into_writer(&body, &mut bytes).expect("a CBOR request");
+        self.cbor_send(cbor_request(action, bytes)).await
+    }
+
+    /// `cbor`, expecting success.
+    async fn cbor_ok(&mut self, action: &str, body: Cbor) -> Cbor {
+        let reply = self.cbor(action, body).await;
+        assert_eq!(reply.status, StatusCode::OK, "{action}: {:?}", reply.body);
+        reply.body
+    }
+}
+
+fn assert_cbor_error(reply: &CborReply, status: StatusCode, type_name: &str) {
+    assert_eq!(reply.status, status, "{:?}", reply.body);
+    assert_eq!(member(&reply.body, "__type"), &text(type_name), "{:?}", reply.body);
+    assert!(member(&reply.body, "message").as_text().is_some_and(|m| !m.is_empty()), "{:?}", reply.body);
+    assert_eq!(reply.error_type.as_deref(), Some(type_name));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cbor_protocol() {
+    let (_cluster, aws) = cluster_with_aws_endpoints().await;
+
+    let mut http = Http1::connect(&aws[1]).await;
+    let created = http
+        .cbor_ok("CreateStream", cbor_map(vec![("StreamName", text("cbor")), ("ShardCount", Cbor::Integer(1.into()))]));
+    assert_eq!(created.await, Cbor::Map(Vec::new()), "CreateStream answers an empty map");
+    let created_ms = eventually("the stream is ACTIVE", Duration::from_secs(60), Duration::from_millis(200), || {
+        let addr = aws[1].clone();
+        async move {
+            let mut http = Http1::connect(&addr).await;
+            let summary = http.cbor_ok("DescribeStreamSummary", cbor_map(vec![("StreamName", text("cbor"))])).await;
+            let s = member(&summary, "StreamDescriptionSummary");
+            (member(s, "StreamStatus") == &text("ACTIVE")).then(|| tagged_millis(member(s, "StreamCreationTimestamp")))
+        }
+    })
+    .await;
+    let now_ms = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    assert!(created_ms > 1_700_000_000_000 && created_ms <= now_ms(), "epoch milliseconds: {created_ms}");
+
+    // Binary data, every byte value, as a byte string.
+    let data: Vec<u8> = (0..4096).map(|i| (i % 256) as u8).collect();
+    let put = http
+        .cbor_ok(
+            "PutRecord",
+            cbor_map(vec![
+                ("StreamName", text("cbor")),
+                ("Data", Cbor::Bytes(data.clone())),
+                ("PartitionKey", text("k")),
+            ]),
+        )
+        .await;
+    assert_eq!(member(&put, "ShardId"), &text("shardId-000000000000"));
+    let sequence = member(&put, "SequenceNumber").as_text().expect("a sequence number").to_string();
+
+    // AT_TIMESTAMP with the stream's creation time, tagged milliseconds: read as seconds it
+    // would lie 50 000 years ahead and find nothing.
+    let at = |ms: i64| {
+        cbor_map(vec![
+            ("StreamName", text("cbor")),
+            ("ShardId", text("shardId-000000000000")),
+            ("ShardIteratorType", text("AT_TIMESTAMP")),
+            ("Timestamp", Cbor::Tag(1, Box::new(Cbor::Integer(ms.into())))),
+        ])
+    };
+    let iterator = http.cbor_ok("GetShardIterator", at(created_ms)).await;
+    let iterator = member(&iterator, "ShardIterator").clone();
+    let got = http.cbor_ok("GetRecords", cbor_map(vec![("ShardIterator", iterator)])).await;
+    let Cbor::Array(records) = member(&got, "Records") else { panic!("Records: {got:?}") };
+    assert_eq!(records.len(), 1, "{got:?}");
+    assert_eq!(member(&records[0], "Data"), &Cbor::Bytes(data), "the bytes come back as sent");
+    assert_eq!(member(&records[0], "SequenceNumber"), &text(&sequence));
+    assert_eq!(member(&records[0], "PartitionKey"), &text("k"));
+    let arrival_ms = tagged_millis(member(&records[0], "ApproximateArrivalTimestamp"));
+    assert!(created_ms <= arrival_ms && arrival_ms <= now_ms(), "{created_ms} <= {arrival_ms} <= now");
+    assert!(member(&got, "MillisBehindLatest").is_integer() && member(&got, "NextShardIterator").is_text());
+    // To the millisecond: a millisecond after the record's arrival, there is nothing.
+    let iterator = http.cbor_ok("GetShardIterator", at(arrival_ms + 1)).await;
+    let got = http.cbor_ok("GetRecords", cbor_map(vec![("ShardIterator", member(&iterator, "ShardIterator").clone())]));
+    assert_eq!(member(&got.await, "Records"), &Cbor::Array(Vec::new()));
+
+    // Errors in CBOR, as the Java SDK v1 parses them.
+    let missing = http.cbor("DescribeStream", cbor_map(vec![("StreamName", text("none"))])).await;
+    assert_cbor_error(&missing, StatusCode::BAD_REQUEST, "ResourceNotFoundException");
+    let wrong_type = http.cbor("ListStreams", cbor_map(vec![("Limit", text("ten"))])).await;
+    assert_cbor_error(&wrong_type, StatusCode::BAD_REQUEST, "SerializationException");
+    let not_cbor = http.cbor_send(cbor_request("ListStreams", br#"{"Limit": 10}"#.to_vec())).await;
+    assert_cbor_error(&not_cbor, StatusCode::BAD_REQUEST, "SerializationException");
+    let unknown = http.cbor("DescribeEverything", cbor_map(Vec::new())).await;
+    assert_cbor_error(&unknown, StatusCode::BAD_REQUEST, "UnknownOperationException");
 }

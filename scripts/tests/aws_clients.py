@@ -3,6 +3,10 @@ unchanged, with dummy credentials. Every assertion compares what Runnel returned
 was sent, so a wrong member name, encoding or error shows as a failure here.
 
 Usage: aws_clients.py ENDPOINT_URL AWS_CLI_PATH
+       aws_clients.py --signed ENDPOINT_URL AWS_CLI_PATH
+           against a node that verifies SigV4 signatures: the access key in AWS_TEST_KEY_ID
+           and AWS_TEST_SECRET works, a wrong secret, an unknown key and no signature are
+           refused with the AWS errors.
 """
 
 import datetime
@@ -11,9 +15,16 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import boto3
+import cbor2
+import botocore
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
@@ -21,9 +32,9 @@ LARGEST_RECORD = 1024 * 1024
 HASH_KEY_MAX = 2**128 - 1
 
 
-def client(endpoint):
-    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name=REGION)
-    return session.client("kinesis", endpoint_url=endpoint, config=Config(retries={"max_attempts": 5}))
+def client(endpoint, key_id="x", secret="x", region=REGION, **config):
+    session = boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region)
+    return session.client("kinesis", endpoint_url=endpoint, config=Config(retries={"max_attempts": 5}, **config))
 
 
 def read_shard(k, stream, shard_id, iterator_type, **position):
@@ -109,6 +120,59 @@ def subscribe(k, stream_arn, shard_id, expected):
     resumed["EventStream"].close()
     k.deregister_stream_consumer(ConsumerARN=arn)
     return len(got)
+
+
+def cbor_call(endpoint, action, members, key_id="x", secret="x"):
+    """One action over the CBOR protocol (application/x-amz-cbor-1.1), as the AWS SDK for
+    Java v1 sends it, encoded and decoded by cbor2, independent of Runnel's codec. That SDK
+    puts epoch milliseconds in tag 1, not the seconds RFC 8949 gives it, so tag 1 is read
+    back as a plain tag. Returns (status, content type, decoded body)."""
+    body = cbor2.dumps(members)
+    headers = {"Content-Type": "application/x-amz-cbor-1.1", "X-Amz-Target": f"Kinesis_20131202.{action}"}
+    signed = AWSRequest(method="POST", url=endpoint, data=body, headers=headers)
+    SigV4Auth(Credentials(key_id, secret), "kinesis", REGION).add_auth(signed)
+    request = urllib.request.Request(endpoint, data=body, headers=dict(signed.headers.items()), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, content_type, reply = response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as e:
+        status, content_type, reply = e.code, e.headers["Content-Type"], e.read()
+    tag1 = {1: lambda value, immutable: cbor2.CBORTag(1, value)}
+    return status, content_type, cbor2.loads(reply, semantic_decoders=tag1)
+
+
+def cbor_protocol(endpoint, stream, shard_id):
+    """A record with binary data written and read back over CBOR: Data as a byte string,
+    AT_TIMESTAMP and ApproximateArrivalTimestamp as tag 1 around epoch milliseconds, and an
+    error as a CBOR map."""
+    before_ms = int(time.time() * 1000) - 1000
+    data = bytes(range(256)) * 4
+    status, content_type, put = cbor_call(
+        endpoint, "PutRecord", {"StreamName": stream, "Data": data, "PartitionKey": "cbor", "ExplicitHashKey": "0"}
+    )
+    assert status == 200 and content_type == "application/x-amz-cbor-1.1", (status, content_type, put)
+    assert put["ShardId"] == shard_id, put
+    at = {"StreamName": stream, "ShardId": shard_id, "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": cbor2.CBORTag(1, before_ms)}
+    status, _, it = cbor_call(endpoint, "GetShardIterator", at)
+    assert status == 200, it
+    iterator, found = it["ShardIterator"], None
+    for _ in range(100):
+        status, _, page = cbor_call(endpoint, "GetRecords", {"ShardIterator": iterator})
+        assert status == 200, page
+        for rec in page["Records"]:
+            arrival = rec["ApproximateArrivalTimestamp"]
+            assert isinstance(arrival, cbor2.CBORTag) and arrival.tag == 1 and isinstance(arrival.value, int), arrival
+            assert before_ms <= arrival.value <= time.time() * 1000 + 1000, (before_ms, arrival.value)
+            if rec["SequenceNumber"] == put["SequenceNumber"]:
+                found = rec
+        iterator = page.get("NextShardIterator")
+        if found or (not page["Records"] and page["MillisBehindLatest"] == 0):
+            break
+    assert found is not None, "the record written over CBOR was not read back at its timestamp"
+    assert found["Data"] == data and found["PartitionKey"] == "cbor", found
+    status, content_type, error = cbor_call(endpoint, "DescribeStream", {"StreamName": "no-such-stream"})
+    assert (status, content_type) == (400, "application/x-amz-cbor-1.1"), (status, content_type)
+    assert error["__type"] == "ResourceNotFoundException" and "no-such-stream" in error["message"], error
 
 
 def wait_until_serving(k, seconds=60):
@@ -200,6 +264,8 @@ def main():
     k.add_tags_to_stream(StreamName=name, Tags={"team": "a"})
     assert k.list_tags_for_stream(StreamName=name)["Tags"] == [{"Key": "team", "Value": "a"}]
 
+    cbor_protocol(endpoint, name, shards[0]["ShardId"])
+
     # The AWS CLI, as a user types it.
     env = dict(os.environ, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION=REGION)
     cli = [aws_cli, "kinesis", "--endpoint-url", endpoint, "--output", "json"]
@@ -220,5 +286,47 @@ def main():
     )
 
 
+def signed_main():
+    """Against a node given --aws-credentials-file: signatures are checked, and every
+    refusal is the error Kinesis sends."""
+    endpoint, aws_cli = sys.argv[2], sys.argv[3]
+    key_id, secret = os.environ["AWS_TEST_KEY_ID"], os.environ["AWS_TEST_SECRET"]
+    k = client(endpoint, key_id, secret)
+    wait_until_serving(k)
+    name = f"aws-signed-{os.getpid()}"
+    k.create_stream(StreamName=name, ShardCount=1)
+    k.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    assert name in k.list_streams()["StreamNames"]
+    # Any region signs: it is part of the signature, not checked against the node's.
+    assert name in client(endpoint, key_id, secret, region="eu-west-3").list_streams()["StreamNames"]
+
+    wrong = client(endpoint, key_id, secret + "x")
+    message = expect_error(lambda: wrong.list_streams(), "InvalidSignatureException")
+    assert secret not in message, "a message shows the secret"
+    # SubscribeToShard is checked before it is served.
+    consumer = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{name}/consumer/none:1"
+    subscribe = {"ConsumerARN": consumer, "ShardId": "shardId-000000000000", "StartingPosition": {"Type": "LATEST"}}
+    expect_error(lambda: wrong.subscribe_to_shard(**subscribe), "InvalidSignatureException")
+    expect_error(lambda: k.subscribe_to_shard(**subscribe), "ResourceNotFoundException")
+    unknown = client(endpoint, "AKIDNOBODYKNOWS", secret)
+    message = expect_error(lambda: unknown.describe_stream(StreamName=name), "UnrecognizedClientException")
+    assert message == "The security token included in the request is invalid.", message
+    unsigned = client(endpoint, signature_version=botocore.UNSIGNED)
+    expect_error(lambda: unsigned.list_streams(), "MissingAuthenticationTokenException")
+
+    # The AWS CLI with the right key, and with a wrong one.
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION=REGION)
+    cli = [aws_cli, "kinesis", "--endpoint-url", endpoint, "--output", "json"]
+    listed = json.loads(subprocess.run(cli + ["list-streams"], env=env, check=True, capture_output=True).stdout)
+    assert name in listed["StreamNames"], listed
+    env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
+    failed = subprocess.run(cli + ["list-streams"], env=env, capture_output=True)
+    assert failed.returncode != 0 and b"InvalidSignatureException" in failed.stderr, failed.stderr
+    print("aws clients, signatures verified: ok (right key served; wrong secret, unknown key, no signature refused)")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "--signed":
+        signed_main()
+    else:
+        main()

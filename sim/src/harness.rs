@@ -287,6 +287,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     subscription_ms: SUBSCRIPTION_MS,
                     metrics_listen: None,
                     aws_listen: None,
+                    aws_credentials: None,
                     rebuild_empty: false,
                 };
                 let deps = NodeDeps {

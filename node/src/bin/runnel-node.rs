@@ -9,8 +9,8 @@ use runnel_node::cluster::clock::SystemClock;
 use runnel_node::cluster::handoff::HANDOFF_TIMEOUT;
 use runnel_node::cluster::{Continuation, LostLeader, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{
-    id_from_hostname, load_encryption_key, parse_peer, ConfigError, FileConfig, NodeConfig, NodeLimits, RaftTiming,
-    ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT, REPLICATION_FACTOR_DEFAULT,
+    id_from_hostname, load_aws_credentials, load_encryption_key, parse_peer, ConfigError, FileConfig, NodeConfig,
+    NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT, REPLICATION_FACTOR_DEFAULT,
 };
 use runnel_node::crypto::RecordKey;
 use runnel_node::failstop::FailStop;
@@ -142,6 +142,12 @@ struct RunArgs {
     /// SDKs) here, e.g. 0.0.0.0:4567. Off unless given.
     #[arg(long, env = "RUNNEL_AWS_LISTEN")]
     aws_listen: Option<SocketAddr>,
+    /// Verify the AWS endpoint's SigV4 signatures against the access keys in this file, one
+    /// ACCESS_KEY_ID:SECRET_ACCESS_KEY a line (blank lines and # comments skipped): a wrong
+    /// or unknown key is refused with the AWS error. Without it any credentials are
+    /// accepted, as the emulators do. Keep the file readable by the node only.
+    #[arg(long, env = "RUNNEL_AWS_CREDENTIALS_FILE")]
+    aws_credentials_file: Option<PathBuf>,
     /// Confirms that this node's data directory came back empty (a lost or replaced
     /// volume) and that it is to be rebuilt from its peers. Without it such a node refuses
     /// to start. Ignored when the data directory holds data.
@@ -259,6 +265,10 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
         Some(path) => Some(load_encryption_key(&path)?),
         None => None,
     };
+    let aws_credentials = match args.aws_credentials_file.or(file.aws_credentials_file) {
+        Some(path) => Some(load_aws_credentials(&path)?),
+        None => None,
+    };
     let config = NodeConfig {
         id,
         listen,
@@ -287,6 +297,7 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
         subscription_ms: args.subscription_ms.or(file.subscription_ms).unwrap_or(SUBSCRIPTION_MS_DEFAULT),
         metrics_listen: args.metrics_listen.or(file.metrics_listen),
         aws_listen: args.aws_listen.or(file.aws_listen),
+        aws_credentials,
         rebuild_empty: args.rebuild_empty,
     };
     Ok(config.validate()?)
@@ -406,6 +417,9 @@ async fn start_node(
         ),
         None => None,
     };
+    if let (Some(addr), Some(credentials)) = (config.aws_listen, &config.aws_credentials) {
+        tracing::info!(%addr, access_keys = credentials.len(), "AWS endpoint verifies SigV4 signatures");
+    }
     let deps = NodeDeps {
         engine: Arc::new(engine),
         connector: Arc::new(TcpConnector),
@@ -549,6 +563,7 @@ async fn main() -> anyhow::Result<()> {
                     subscription_ms: SUBSCRIPTION_MS_DEFAULT,
                     metrics_listen: Some(format!("127.0.0.1:{}", metrics_port(id)).parse()?),
                     aws_listen: Some(format!("127.0.0.1:{}", aws_port(id)).parse()?),
+                    aws_credentials: None,
                     rebuild_empty: false,
                 };
                 // Every node stops at once: there is no one to hand leaderships to.

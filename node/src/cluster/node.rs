@@ -573,6 +573,7 @@ pub(crate) mod tests {
             subscription_ms: SUBSCRIPTION_MS_DEFAULT,
             metrics_listen: None,
             aws_listen: None,
+            aws_credentials: None,
             rebuild_empty: false,
         };
         let deps = NodeDeps {

@@ -1,9 +1,11 @@
 //! The AWS endpoint's listener: `POST /` with `X-Amz-Target: Kinesis_20131202.<Action>`,
 //! HTTP/1.1 (keep-alive) and HTTP/2 (prior knowledge) on one port, as the AWS CLI, boto3
 //! and the AWS SDKs send it; SubscribeToShard's events go out as an AWS event stream.
-//! Any credentials are accepted, as the emulators do: the signature is not checked.
+//! Any credentials are accepted, as the emulators do, unless access keys are configured:
+//! then every request's SigV4 signature is checked (`sigv4`) once its body is read.
 
 use super::actions::{self, AwsError};
+use super::codec::Codec;
 use super::{event_stream, shapes};
 use crate::cluster::Node;
 use crate::kinesis::error::oversized_request;
@@ -26,8 +28,6 @@ use tokio::net::TcpListener;
 
 /// The target header's prefix: the service and API version of Kinesis.
 const TARGET_PREFIX: &str = "Kinesis_20131202.";
-/// The content type of the JSON protocol, in requests and replies.
-pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// Client connections served at once; more are closed at once.
 const CONNECTIONS_MAX: usize = 1024;
 /// How long an HTTP/1.1 client may take to send a request's headers.
@@ -87,17 +87,22 @@ impl RequestIds {
 
 /// What a request is answered with.
 enum Answer {
-    Json(Vec<u8>),
+    /// A response in the request's codec.
+    Encoded(Vec<u8>),
     /// SubscribeToShard's events, to be written as an event stream.
     Events(SubscriptionEvents),
 }
 
 async fn respond(service: &KinesisService, ids: &RequestIds, req: Request<Incoming>) -> Response<Body> {
     let request_id = ids.next();
-    let mut response = match handle(service, req).await {
-        Ok(Answer::Json(body)) => reply(StatusCode::OK, JSON_CONTENT_TYPE, full(body)),
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let codec = Codec::of_content_type(content_type);
+    // Errors go back in the request's codec; JSON when it named none served.
+    let reply_codec = *codec.as_ref().unwrap_or(&Codec::Json);
+    let mut response = match handle(service, codec, req).await {
+        Ok(Answer::Encoded(body)) => reply(StatusCode::OK, reply_codec.content_type(), full(body)),
         Ok(Answer::Events(events)) => reply(StatusCode::OK, event_stream::CONTENT_TYPE, event_body(events)),
-        Err(e) => error_reply(&e),
+        Err(e) => error_reply(reply_codec, &e),
     };
     if let Ok(value) = header::HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", value);
@@ -105,7 +110,13 @@ async fn respond(service: &KinesisService, ids: &RequestIds, req: Request<Incomi
     response
 }
 
-async fn handle(service: &KinesisService, req: Request<Incoming>) -> Result<Answer, AwsError> {
+/// `codec` is the request's, or the refusal of its content type (reported after the method
+/// and the target, as before).
+async fn handle(
+    service: &KinesisService,
+    codec: Result<Codec, AwsError>,
+    req: Request<Incoming>,
+) -> Result<Answer, AwsError> {
     if req.method() != Method::POST {
         return Err(AwsError::new(
             "UnknownOperationException",
@@ -121,16 +132,9 @@ async fn handle(service: &KinesisService, req: Request<Incoming>) -> Result<Answ
             400,
         ));
     };
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    // Parameters such as "; charset=utf-8" do not matter.
-    let media = content_type.split(';').next().unwrap_or_default().trim();
-    if !media.is_empty() && media != JSON_CONTENT_TYPE && media != "application/json" {
-        return Err(AwsError::new(
-            "SerializationException",
-            format!("content type {media:?} is not served; send {JSON_CONTENT_TYPE}"),
-            400,
-        ));
-    }
+    let codec = codec?;
+    // The signature covers the body too: checked once it is read.
+    let signed = service.node().config.aws_credentials.as_ref().map(|keys| (keys, super::sigv4::RequestHead::of(&req)));
     let body = match Limited::new(req.into_body(), REQUEST_BYTES_MAX).collect().await {
         Ok(body) => body.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
@@ -139,10 +143,13 @@ async fn handle(service: &KinesisService, req: Request<Incoming>) -> Result<Answ
         }
         Err(e) => return Err(AwsError::new("SerializationException", format!("reading the request: {e}"), 400)),
     };
-    if actions::is_event_stream(&action) {
-        return Ok(Answer::Events(actions::subscribe(service, &body).await?));
+    if let Some((keys, head)) = signed {
+        keys.verify(&head, &body, std::time::SystemTime::now())?;
     }
-    Ok(Answer::Json(actions::call(service, &action, &body).await?))
+    if actions::is_event_stream(&action) {
+        return Ok(Answer::Events(actions::subscribe(service, codec, &body).await?));
+    }
+    Ok(Answer::Encoded(actions::call(service, codec, &action, &body).await?))
 }
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -179,12 +186,11 @@ fn reply(status: StatusCode, content_type: &'static str, body: Body) -> Response
     response
 }
 
-/// An error as Kinesis sends it: `{"__type": name, "message": text}` with its HTTP status,
-/// and the name in `x-amzn-ErrorType` too.
-fn error_reply(e: &AwsError) -> Response<Body> {
-    let body = serde_json::json!({ "__type": e.type_name, "message": e.message });
+/// An error as Kinesis sends it: `{"__type": name, "message": text}` in the request's codec
+/// with its HTTP status, and the name in `x-amzn-ErrorType` too.
+fn error_reply(codec: Codec, e: &AwsError) -> Response<Body> {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = reply(status, JSON_CONTENT_TYPE, full(body.to_string().into_bytes()));
+    let mut response = reply(status, codec.content_type(), full(codec.error_body(e)));
     response.headers_mut().insert("x-amzn-ErrorType", header::HeaderValue::from_static(e.type_name));
     response
 }

@@ -6,7 +6,8 @@
 //! Requests: an absent member takes its default (empty string, `None`, empty list), which
 //! the service reads as absent, and unknown members are ignored. Responses omit absent
 //! optional members. `Blob` and `Timestamp` pick their encoding by the format (base64 text
-//! in JSON, bytes in a binary one), so a CBOR codec reuses these shapes unchanged.
+//! and epoch seconds in JSON; bytes and tagged epoch milliseconds in CBOR), so both codecs
+//! use these shapes unchanged.
 //!
 //! Actions with the same members share one shape (`RetentionPeriodRequest`,
 //! `EnhancedMonitoringRequest`, `StreamEncryptionRequest`, `StreamConsumerRequest`,
@@ -60,21 +61,68 @@ impl Visitor<'_> for Base64Visitor {
     }
 }
 
-/// A timestamp member, in milliseconds since the epoch. On the wire: epoch seconds as a
-/// number, the milliseconds its fraction (botocore sends an integer when there are none,
-/// and microseconds when the datetime has them).
+/// A timestamp member, in milliseconds since the epoch. On the wire:
+/// - JSON: epoch seconds as a number, the milliseconds its fraction (botocore sends an
+///   integer when there are none, and microseconds when the datetime has them).
+/// - CBOR: tag 1 around an integer of epoch *milliseconds*, not the seconds RFC 8949 gives
+///   tag 1. That is what the AWS SDK for Java v1 (and with it the KCL 1.x and the KPL) writes
+///   and reads: in aws/aws-sdk-java's aws-java-sdk-core, `SdkCborGenerator.writeValue(Date)`
+///   writes `writeTag(1)` then `date.getTime()`, and `SimpleTypeCborUnmarshallers`'
+///   `DateCborUnmarshaller` reads `new Date(parser.getLongValue())`, the tag skipped. The
+///   SDK v2 does the same (aws-sdk-java-v2 #184, #979, #4661), and the emulators follow it
+///   (localstack #11071, #11286; kinesis-mock's `instances/borer.scala` reads tag 1 as a
+///   long). Decoding takes the number tagged or not, integer or float, a float cut to whole
+///   milliseconds as `getLongValue` cuts it.
+///
+/// Any binary format is read as CBOR: the CBOR codec is the one there is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timestamp(pub i64);
 
+/// CBOR's tag for an epoch-based date/time (RFC 8949 3.4.2), carrying milliseconds in AWS's use.
+pub const CBOR_EPOCH_TIME_TAG: u64 = 1;
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_f64(self.0 as f64 / 1000.0)
+        if serializer.is_human_readable() {
+            serializer.serialize_f64(self.0 as f64 / 1000.0)
+        } else {
+            ciborium::tag::Required::<i64, CBOR_EPOCH_TIME_TAG>(self.0).serialize(serializer)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
-        deserializer.deserialize_any(TimestampVisitor)
+        if deserializer.is_human_readable() {
+            deserializer.deserialize_any(TimestampVisitor)
+        } else {
+            cbor_timestamp(ciborium::value::Value::deserialize(deserializer)?)
+        }
+    }
+}
+
+/// A CBOR timestamp: epoch milliseconds, in tag 1 or bare, an integer or a float.
+fn cbor_timestamp<E: de::Error>(value: ciborium::value::Value) -> Result<Timestamp, E> {
+    use ciborium::value::Value;
+    let number = match value {
+        Value::Tag(CBOR_EPOCH_TIME_TAG, inner) => *inner,
+        other => other,
+    };
+    match number {
+        Value::Integer(ms) => i64::try_from(ms)
+            .map(Timestamp)
+            .map_err(|_| E::custom(format_args!("timestamp {} is out of range", i128::from(ms)))),
+        Value::Float(ms) => {
+            let whole = ms.trunc();
+            if !whole.is_finite() || whole.abs() >= i64::MAX as f64 {
+                return Err(E::custom(format_args!("timestamp {ms} is out of range")));
+            }
+            Ok(Timestamp(whole as i64))
+        }
+        Value::Tag(tag, _) => {
+            Err(E::custom(format_args!("a timestamp is tag 1 and epoch milliseconds, not tag {tag}")))
+        }
+        _ => Err(E::custom("a timestamp is epoch milliseconds as a number (in tag 1)")),
     }
 }
 
@@ -1403,6 +1451,7 @@ mod tests {
     use crate::control::{StreamMode, StreamStatus};
     use crate::domain::{HashKey, SequenceNumber, ShardId, StreamName};
     use crate::limits::RECORD_DATA_BYTES_MAX;
+    use ciborium::value::Value as Cbor;
     use serde_json::{json, Value};
 
     fn request<T: serde::de::DeserializeOwned>(body: &str) -> T {
@@ -1715,12 +1764,200 @@ mod tests {
         }
     }
 
-    /// A binary format (postcard here, CBOR later) carries a blob as its bytes, not base64.
+    // ---- CBOR: requests built by hand as the AWS SDK for Java v1 writes them (maps keyed by
+    // member name, Data a byte string, timestamps tag 1 around epoch milliseconds), and
+    // responses read back as plain CBOR values, independent of these shapes.
+
+    fn cbor_bytes(value: &Cbor) -> Vec<u8> {
+        let mut out = Vec::new();
+        ciborium::ser::into_writer(value, &mut out).expect("a value encodes");
+        out
+    }
+
+    fn cbor_request<T: serde::de::DeserializeOwned>(value: &Cbor) -> T {
+        let bytes = cbor_bytes(value);
+        ciborium::de::from_reader(&bytes[..]).unwrap_or_else(|e| panic!("{value:?}: {e}"))
+    }
+
+    fn cbor_encoded<T: Serialize>(response: T) -> Cbor {
+        let mut out = Vec::new();
+        ciborium::ser::into_writer(&response, &mut out).expect("a response encodes");
+        ciborium::de::from_reader(&out[..]).expect("the response is CBOR")
+    }
+
+    fn cbor_map(members: Vec<(&str, Cbor)>) -> Cbor {
+        Cbor::Map(members.into_iter().map(|(k, v)| (Cbor::Text(k.into()), v)).collect())
+    }
+
+    fn text(s: &str) -> Cbor {
+        Cbor::Text(s.into())
+    }
+
+    fn millis(ms: i64) -> Cbor {
+        Cbor::Tag(1, Box::new(Cbor::Integer(ms.into())))
+    }
+
+    /// A map's member by name; panics if absent.
+    fn member<'a>(map: &'a Cbor, name: &str) -> &'a Cbor {
+        let Cbor::Map(entries) = map else { panic!("not a map: {map:?}") };
+        entries
+            .iter()
+            .find(|(k, _)| k.as_text() == Some(name))
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no {name} in {map:?}"))
+    }
+
+    fn names(map: &Cbor) -> Vec<&str> {
+        let Cbor::Map(entries) = map else { panic!("not a map: {map:?}") };
+        entries.iter().map(|(k, _)| k.as_text().expect("text keys")).collect()
+    }
+
     #[test]
-    fn a_binary_format_carries_blobs_as_raw_bytes() {
+    fn cbor_requests_carry_data_as_bytes_and_timestamps_as_tagged_milliseconds() {
+        let put = cbor_map(vec![
+            ("StreamName", text("orders")),
+            (
+                "Records",
+                Cbor::Array(vec![
+                    cbor_map(vec![("Data", Cbor::Bytes(vec![0, 1, 2, 0xff])), ("PartitionKey", text("pk-1"))]),
+                    cbor_map(vec![
+                        ("Data", Cbor::Bytes(Vec::new())),
+                        ("PartitionKey", text("pk-2")),
+                        ("ExplicitHashKey", text("42")),
+                    ]),
+                ]),
+            ),
+        ]);
+        let input: plain::PutRecordsInput = cbor_request::<PutRecordsRequest>(&put).into();
+        assert_eq!(input.stream, plain::StreamRef { name: Some("orders".into()), arn: None });
+        assert_eq!(input.records[0].data, [0, 1, 2, 0xff], "the bytes as sent, not base64");
+        assert_eq!(input.records[0].partition_key, "pk-1");
+        assert!(input.records[1].data.is_empty());
+        assert_eq!(input.records[1].explicit_hash_key.as_deref(), Some("42"));
+
+        let at = cbor_map(vec![
+            ("StreamName", text("orders")),
+            ("ShardId", text("shardId-000000000001")),
+            ("ShardIteratorType", text("AT_TIMESTAMP")),
+            ("Timestamp", millis(1_700_000_000_123)),
+        ]);
+        let input: plain::GetShardIteratorInput = cbor_request::<GetShardIteratorRequest>(&at).into();
+        assert_eq!(input.shard_iterator_type, "AT_TIMESTAMP");
+        assert_eq!(input.timestamp_ms, Some(1_700_000_000_123), "milliseconds, as the Java SDK writes them");
+
+        let filtered = cbor_map(vec![
+            ("StreamName", text("orders")),
+            ("ShardFilter", cbor_map(vec![("Type", text("AT_TIMESTAMP")), ("Timestamp", millis(1_700_000_000_500))])),
+            ("MaxResults", Cbor::Integer(1000.into())),
+        ]);
+        let input: plain::ListShardsInput = cbor_request::<ListShardsRequest>(&filtered).into();
+        assert_eq!(input.shard_filter.expect("a filter").timestamp_ms, Some(1_700_000_000_500));
+        assert_eq!(input.max_results, Some(1000));
+
+        let created = cbor_map(vec![("StreamName", text("orders")), ("ShardCount", Cbor::Integer(2.into()))]);
+        let input: plain::CreateStreamInput = cbor_request::<CreateStreamRequest>(&created).into();
+        assert_eq!((input.stream_name.as_str(), input.shard_count), ("orders", Some(2)));
+    }
+
+    #[test]
+    fn a_cbor_timestamp_is_read_tagged_or_not_integer_or_float() {
+        for (value, ms) in [
+            (millis(1_700_000_000_123), 1_700_000_000_123),
+            (Cbor::Integer(1_700_000_000_123i64.into()), 1_700_000_000_123),
+            (Cbor::Tag(1, Box::new(Cbor::Float(1_700_000_000_123.0))), 1_700_000_000_123),
+            (Cbor::Float(1_700_000_000_123.9), 1_700_000_000_123),
+            (millis(-1500), -1500),
+            (millis(0), 0),
+        ] {
+            assert_eq!(cbor_request::<Timestamp>(&value), Timestamp(ms), "{value:?}");
+        }
+        for bad in [
+            text("1700000000123"),
+            Cbor::Tag(0, Box::new(text("2023-11-14T22:13:20Z"))),
+            Cbor::Integer(u64::MAX.into()),
+            Cbor::Float(f64::INFINITY),
+            Cbor::Float(1e300),
+            Cbor::Null,
+        ] {
+            let bytes = cbor_bytes(&bad);
+            assert!(ciborium::de::from_reader::<Timestamp, _>(&bytes[..]).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cbor_responses_name_members_as_aws_does_with_bytes_and_tagged_milliseconds() {
+        let record = plain::Record {
+            sequence_number: SequenceNumber::new(ShardId(0), 7),
+            arrival_ms: 1_700_000_000_123,
+            data: vec![0, 1, 2, 0xff],
+            partition_key: "pk".into(),
+            encrypted: false,
+        };
+        let out = plain::GetRecordsOutput {
+            records: vec![record],
+            next_shard_iterator: Some("iterator".into()),
+            millis_behind_latest: 5,
+            child_shards: Vec::new(),
+        };
+        let cbor = cbor_encoded(GetRecordsResponse::from(out));
+        assert_eq!(names(&cbor), ["Records", "NextShardIterator", "MillisBehindLatest"]);
+        let Cbor::Array(records) = member(&cbor, "Records") else { panic!("Records: {cbor:?}") };
+        let r = &records[0];
+        assert_eq!(member(r, "SequenceNumber"), &text(&SequenceNumber::new(ShardId(0), 7).to_string()));
+        assert_eq!(member(r, "Data"), &Cbor::Bytes(vec![0, 1, 2, 0xff]), "a byte string, not base64");
+        assert_eq!(member(r, "ApproximateArrivalTimestamp"), &millis(1_700_000_000_123), "tag 1, milliseconds");
+        assert_eq!(member(r, "PartitionKey"), &text("pk"));
+        assert_eq!(member(&cbor, "MillisBehindLatest"), &Cbor::Integer(5.into()));
+
+        let summary = plain::StreamSummary {
+            stream_name: StreamName::parse("orders").expect("a name"),
+            stream_arn: "arn:aws:kinesis:us-east-1:000000000000:stream/orders".into(),
+            status: StreamStatus::Active,
+            mode: StreamMode::Provisioned,
+            retention_period_hours: 24,
+            created_ms: 1_690_000_000_001,
+            open_shard_count: 1,
+            consumer_count: 0,
+            shard_level_metrics: Vec::new(),
+            max_record_size_kib: 1024,
+            warm_throughput: None,
+            encryption_key_id: None,
+        };
+        let cbor = cbor_encoded(DescribeStreamSummaryResponse::from(summary));
+        let s = member(&cbor, "StreamDescriptionSummary");
+        assert_eq!(member(s, "StreamCreationTimestamp"), &millis(1_690_000_000_001));
+        assert_eq!(member(s, "StreamStatus"), &text("ACTIVE"));
+        assert_eq!(member(member(s, "StreamModeDetails"), "StreamMode"), &text("PROVISIONED"));
+        // The same shapes still write JSON as before: epoch seconds, base64.
+        assert_eq!(serde_json::to_value(Timestamp(1_690_000_000_001)).expect("JSON"), json!(1_690_000_000.001));
+    }
+
+    #[test]
+    fn the_largest_data_blobs_round_trip_through_cbor_as_raw_bytes() {
+        for len in [1024 * 1024, RECORD_DATA_BYTES_MAX] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let body = cbor_bytes(&cbor_map(vec![
+                ("StreamName", text("s")),
+                ("PartitionKey", text("k")),
+                ("Data", Cbor::Bytes(data.clone())),
+            ]));
+            let input: plain::PutRecordInput =
+                ciborium::de::from_reader::<PutRecordRequest, _>(&body[..]).expect("a request").into();
+            assert!(input.data == data, "{len} bytes come back as sent");
+            let mut out = Vec::new();
+            ciborium::ser::into_writer(&Blob(data.clone()), &mut out).expect("a blob encodes");
+            assert_eq!(out.len(), 1 + 4 + len, "a byte string header with a 4-byte length, then the bytes");
+            assert!(ciborium::de::from_reader::<Blob, _>(&out[..]).expect("a blob decodes").0 == data);
+        }
+    }
+
+    #[test]
+    fn a_cbor_blob_is_a_byte_string() {
         let data = vec![0u8, 1, 2, 0xff, b'='];
-        let bytes = postcard::to_allocvec(&Blob(data.clone())).expect("a blob encodes");
-        assert_eq!(bytes, [&[5u8][..], &data].concat(), "a length, then the bytes");
-        assert_eq!(postcard::from_bytes::<Blob>(&bytes).expect("a blob decodes"), Blob(data));
+        let bytes = cbor_bytes(&Cbor::Bytes(data.clone()));
+        assert_eq!(bytes, [&[0x45u8][..], &data].concat(), "major type 2, length 5, then the bytes");
+        assert_eq!(ciborium::de::from_reader::<Blob, _>(&bytes[..]).expect("a blob decodes"), Blob(data));
+        let base64 = cbor_bytes(&text("aGVsbG8="));
+        assert!(ciborium::de::from_reader::<Blob, _>(&base64[..]).is_err(), "text is not a blob in CBOR");
     }
 }
