@@ -91,17 +91,6 @@ fn assert_error(reply: &Reply, status: StatusCode, type_name: &str) {
     assert!(reply.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", reply.body);
 }
 
-/// Three nodes, each serving the AWS protocol; their AWS addresses.
-async fn cluster_with_aws_endpoints() -> (Cluster, Vec<String>) {
-    let mut cluster = Cluster::prepare(3, None);
-    let aws: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
-    for (i, addr) in aws.iter().enumerate() {
-        cluster.start_node_with(i, &["--aws-listen", addr]);
-    }
-    cluster.wait_for_meta_leader(Duration::from_secs(60)).await;
-    (cluster, aws)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_json_protocol_over_http1_and_http2() {
     let (_cluster, aws) = cluster_with_aws_endpoints().await;

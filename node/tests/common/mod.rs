@@ -533,3 +533,14 @@ pub fn sum(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     }
     total
 }
+
+/// Three nodes, each also serving the AWS protocol (`--aws-listen`); their AWS addresses.
+pub async fn cluster_with_aws_endpoints() -> (Cluster, Vec<String>) {
+    let mut cluster = Cluster::prepare(3, None);
+    let aws: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
+    for (i, addr) in aws.iter().enumerate() {
+        cluster.start_node_with(i, &["--aws-listen", addr]);
+    }
+    cluster.wait_for_meta_leader(Duration::from_secs(60)).await;
+    (cluster, aws)
+}
