@@ -14,5 +14,7 @@ require_cargo_tools fmt clippy
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
-# boto3 and the AWS CLI against the AWS endpoint, with the node binary the tests just built.
+# boto3 and the AWS CLI against the AWS endpoint, with the binaries the tests just built (the
+# `runnel` CLI reads what boto3 wrote through the gRPC API).
+cargo build --workspace --locked --bins
 bash scripts/tests/aws-clients.sh "$CARGO_TARGET_DIR/debug/runnel-node"

@@ -2,13 +2,15 @@
 unchanged, with dummy credentials. Every assertion compares what Runnel returned with what
 was sent, so a wrong member name, encoding or error shows as a failure here.
 
-Usage: aws_clients.py ENDPOINT_URL AWS_CLI_PATH
+Usage: aws_clients.py ENDPOINT_URL AWS_CLI_PATH RUNNEL_CLI_PATH GRPC_ENDPOINT_URL
+           (what boto3 writes is also read through Runnel's gRPC API, with the `runnel` CLI)
        aws_clients.py --signed ENDPOINT_URL AWS_CLI_PATH
            against a node that verifies SigV4 signatures: the access key in AWS_TEST_KEY_ID
            and AWS_TEST_SECRET works, a wrong secret, an unknown key and no signature are
            refused with the AWS errors.
 """
 
+import base64
 import datetime
 import json
 import os
@@ -186,8 +188,18 @@ def wait_until_serving(k, seconds=60):
             time.sleep(0.5)
 
 
+def read_through_grpc(runnel_cli, grpc_endpoint, stream):
+    """Every record of the stream as Runnel's own gRPC API returns it (the `runnel` CLI)."""
+    out = subprocess.run(
+        [runnel_cli, "--endpoint", grpc_endpoint, "get", stream, "--json"], check=True, capture_output=True
+    ).stdout
+    records = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return {(r["shard_id"], r["sequence_number"]): base64.b64decode(r["data"]) for r in records}
+
+
 def main():
     endpoint, aws_cli = sys.argv[1], sys.argv[2]
+    runnel_cli, grpc_endpoint = sys.argv[3], sys.argv[4]
     k = client(endpoint)
     wait_until_serving(k)
     name = f"aws-clients-{os.getpid()}"
@@ -239,6 +251,8 @@ def main():
         got.update(read_shard(k, name, s["ShardId"], "TRIM_HORIZON"))
     assert got.keys() == sent.keys(), (len(got), len(sent))
     assert all(got[key] == data for key, data in sent.items()), "a record came back changed"
+    # What boto3 wrote, read through the other door: Runnel's gRPC API.
+    assert read_through_grpc(runnel_cli, grpc_endpoint, name) == sent, "gRPC reads what boto3 wrote"
 
     # AT_SEQUENCE_NUMBER from the first record; AT_TIMESTAMP from a time before the writes.
     (shard_id, seq) = next(iter(sent))
