@@ -105,10 +105,31 @@ pub struct NodeConfig {
     /// `aws_credentials_file`); `None` accepts any credentials, as the emulators do. Its
     /// Debug never shows a secret.
     pub aws_credentials: Option<AwsCredentials>,
+    /// The AWS endpoint's certificate chain and private key (PEM); plain HTTP when `None`.
+    pub aws_tls: Option<TlsFiles>,
     /// The operator confirmed that this node's volume came back empty: rebuild it from its
     /// peers instead of refusing to start (cluster/join.rs). Ignored when the database
     /// holds data.
     pub rebuild_empty: bool,
+}
+
+/// A certificate chain and its private key, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    /// Both files or neither: one alone is a mistake, not plain HTTP.
+    pub fn pair(cert: Option<PathBuf>, key: Option<PathBuf>) -> Result<Option<TlsFiles>, ConfigError> {
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::Missing("aws_tls_key (a certificate needs its key)")),
+            (None, Some(_)) => Err(ConfigError::Missing("aws_tls_cert (a key needs its certificate)")),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +222,8 @@ pub struct FileConfig {
     /// A file of `ACCESS_KEY_ID:SECRET_ACCESS_KEY` lines: the AWS endpoint then verifies
     /// SigV4 signatures against them.
     pub aws_credentials_file: Option<PathBuf>,
+    pub aws_tls_cert: Option<PathBuf>,
+    pub aws_tls_key: Option<PathBuf>,
     /// A file holding the encryption key as 64 hexadecimal characters.
     pub encryption_key_file: Option<PathBuf>,
 }
@@ -326,6 +349,7 @@ mod tests {
             metrics_listen: None,
             aws_listen: None,
             aws_credentials: None,
+            aws_tls: None,
             rebuild_empty: false,
         };
         assert!(config(NodeLimits::default().bytes_in_flight_max, 1).validate().is_ok());
@@ -398,6 +422,20 @@ mod tests {
         assert!(matches!(missing, ConfigError::KeyFile { .. }), "{missing}");
         let shown = format!("{:?}", Some(key.clone()));
         assert!(!shown.contains(&key.to_hex()[..16]), "{shown}");
+    }
+
+    #[test]
+    fn tls_takes_a_certificate_and_its_key_or_neither() {
+        let (cert, key) = (Some(PathBuf::from("c.pem")), Some(PathBuf::from("k.pem")));
+        assert_eq!(
+            TlsFiles::pair(cert.clone(), key.clone()).unwrap(),
+            Some(TlsFiles { cert: "c.pem".into(), key: "k.pem".into() })
+        );
+        assert_eq!(TlsFiles::pair(None, None).unwrap(), None);
+        assert!(matches!(TlsFiles::pair(cert, None), Err(ConfigError::Missing(_))));
+        assert!(matches!(TlsFiles::pair(None, key), Err(ConfigError::Missing(_))));
+        let file: FileConfig = toml::from_str("aws_tls_cert = \"/c.pem\"\naws_tls_key = \"/k.pem\"\n").unwrap();
+        assert_eq!((file.aws_tls_cert, file.aws_tls_key), (Some("/c.pem".into()), Some("/k.pem".into())));
     }
 
     #[test]

@@ -305,6 +305,8 @@ def signed_main():
     refusal is the error Kinesis sends."""
     endpoint, aws_cli = sys.argv[2], sys.argv[3]
     key_id, secret = os.environ["AWS_TEST_KEY_ID"], os.environ["AWS_TEST_SECRET"]
+    # Over TLS when the node has a certificate; the clients trust it through AWS_CA_BUNDLE.
+    assert endpoint.startswith("https://") == ("AWS_CA_BUNDLE" in os.environ), endpoint
     k = client(endpoint, key_id, secret)
     wait_until_serving(k)
     name = f"aws-signed-{os.getpid()}"
@@ -336,7 +338,8 @@ def signed_main():
     env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
     failed = subprocess.run(cli + ["list-streams"], env=env, capture_output=True)
     assert failed.returncode != 0 and b"InvalidSignatureException" in failed.stderr, failed.stderr
-    print("aws clients, signatures verified: ok (right key served; wrong secret, unknown key, no signature refused)")
+    tls = " over TLS" if endpoint.startswith("https://") else ""
+    print(f"aws clients, signatures verified{tls}: ok (right key served; wrong secret, unknown key, no signature refused)")
 
 
 if __name__ == "__main__":

@@ -288,6 +288,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
                     metrics_listen: None,
                     aws_listen: None,
                     aws_credentials: None,
+                    aws_tls: None,
                     rebuild_empty: false,
                 };
                 let deps = NodeDeps {

@@ -10,7 +10,8 @@ use runnel_node::cluster::handoff::HANDOFF_TIMEOUT;
 use runnel_node::cluster::{Continuation, LostLeader, Node, NodeDeps, ParentEnd, ReadCheck, SecretSource, TrimPath};
 use runnel_node::config::{
     id_from_hostname, load_aws_credentials, load_encryption_key, parse_peer, ConfigError, FileConfig, NodeConfig,
-    NodeLimits, RaftTiming, ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT, REPLICATION_FACTOR_DEFAULT,
+    NodeLimits, RaftTiming, TlsFiles, ACCOUNT_ID_DEFAULT, META_SNAPSHOT_LOGS_DEFAULT, REGION_DEFAULT,
+    REPLICATION_FACTOR_DEFAULT,
 };
 use runnel_node::crypto::RecordKey;
 use runnel_node::failstop::FailStop;
@@ -148,6 +149,13 @@ struct RunArgs {
     /// accepted, as the emulators do. Keep the file readable by the node only.
     #[arg(long, env = "RUNNEL_AWS_CREDENTIALS_FILE")]
     aws_credentials_file: Option<PathBuf>,
+    /// Serve the AWS endpoint over TLS with this certificate chain (PEM), and
+    /// --aws-tls-key's private key; HTTP/2 and HTTP/1.1 by ALPN. Plain HTTP without them.
+    #[arg(long, env = "RUNNEL_AWS_TLS_CERT", requires = "aws_tls_key")]
+    aws_tls_cert: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of --aws-tls-cert.
+    #[arg(long, env = "RUNNEL_AWS_TLS_KEY", requires = "aws_tls_cert")]
+    aws_tls_key: Option<PathBuf>,
     /// Confirms that this node's data directory came back empty (a lost or replaced
     /// volume) and that it is to be rebuilt from its peers. Without it such a node refuses
     /// to start. Ignored when the data directory holds data.
@@ -298,6 +306,7 @@ fn resolve(args: RunArgs) -> anyhow::Result<NodeConfig> {
         metrics_listen: args.metrics_listen.or(file.metrics_listen),
         aws_listen: args.aws_listen.or(file.aws_listen),
         aws_credentials,
+        aws_tls: TlsFiles::pair(args.aws_tls_cert.or(file.aws_tls_cert), args.aws_tls_key.or(file.aws_tls_key))?,
         rebuild_empty: args.rebuild_empty,
     };
     Ok(config.validate()?)
@@ -410,11 +419,16 @@ async fn start_node(
         None => None,
     };
     let aws = match config.aws_listen {
-        Some(addr) => Some(
-            tokio::net::TcpListener::bind(addr)
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .with_context(|| format!("cannot listen on {addr} (AWS endpoint)"))?,
-        ),
+                .with_context(|| format!("cannot listen on {addr} (AWS endpoint)"))?;
+            let tls = match &config.aws_tls {
+                Some(files) => Some(runnel_node::api::aws::tls::server_config(&files.cert, &files.key)?),
+                None => None,
+            };
+            Some((listener, tls))
+        }
         None => None,
     };
     if let (Some(addr), Some(credentials)) = (config.aws_listen, &config.aws_credentials) {
@@ -473,8 +487,8 @@ async fn start_node(
         // Like the gRPC clients, AWS clients are served while the leaderships move.
         let aws_stop = until(stop.clone(), Stop::Peers);
         let aws = async {
-            if let Some(listener) = aws {
-                runnel_node::api::aws::server::serve_aws(node.clone(), listener, aws_stop).await;
+            if let Some((listener, tls)) = aws {
+                runnel_node::api::aws::server::serve_aws(node.clone(), listener, tls, aws_stop).await;
             }
         };
         let peers_stop = until(stop, Stop::Peers);
@@ -564,6 +578,7 @@ async fn main() -> anyhow::Result<()> {
                     metrics_listen: Some(format!("127.0.0.1:{}", metrics_port(id)).parse()?),
                     aws_listen: Some(format!("127.0.0.1:{}", aws_port(id)).parse()?),
                     aws_credentials: None,
+                    aws_tls: None,
                     rebuild_empty: false,
                 };
                 // Every node stops at once: there is no one to hand leaderships to.

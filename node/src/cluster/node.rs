@@ -574,6 +574,7 @@ pub(crate) mod tests {
             metrics_listen: None,
             aws_listen: None,
             aws_credentials: None,
+            aws_tls: None,
             rebuild_empty: false,
         };
         let deps = NodeDeps {

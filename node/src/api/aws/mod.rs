@@ -13,6 +13,7 @@
 //! - `event_stream`: the AWS event stream framing of SubscribeToShard's response.
 //! - `sigv4`: the AWS Signature Version 4 check, when access keys are configured
 //!   (`aws_credentials_file`); without them any credentials are accepted.
+//! - `tls`: the certificate and key loaded into a rustls configuration (ALPN h2, http/1.1).
 //! - `server`: the listener (HTTP/1.1 and HTTP/2 on one port), the target header, body
 //!   limits, request ids, and errors in the request's codec.
 
@@ -22,3 +23,4 @@ pub mod event_stream;
 pub mod server;
 pub mod shapes;
 pub mod sigv4;
+pub mod tls;

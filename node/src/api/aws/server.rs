@@ -30,7 +30,8 @@ use tokio::net::TcpListener;
 const TARGET_PREFIX: &str = "Kinesis_20131202.";
 /// Client connections served at once; more are closed at once.
 const CONNECTIONS_MAX: usize = 1024;
-/// How long an HTTP/1.1 client may take to send a request's headers.
+/// How long a client may take to finish the TLS handshake, and an HTTP/1.1 client to send
+/// a request's headers.
 const HEADER_READ_TIME_MAX: Duration = Duration::from_secs(30);
 /// The largest body: one record of the largest size, or a whole PutRecords, as base64
 /// (4 bytes for 3) with room for keys and JSON around it.
@@ -45,12 +46,18 @@ const fn largest(a: usize, b: usize) -> usize {
 }
 
 /// Serves the AWS protocol for `node` on `listener` until `shutdown` resolves.
-pub async fn serve_aws(node: Arc<Node>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+pub async fn serve_aws(
+    node: Arc<Node>,
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let service = KinesisService::new(node.clone());
     let request_ids = Arc::new(RequestIds::new(node.id));
     let serve = |stream: tokio::net::TcpStream, permit: tokio::sync::OwnedSemaphorePermit| {
         let _ = stream.set_nodelay(true);
-        let (service, request_ids) = (service.clone(), request_ids.clone());
+        let (service, request_ids, tls) = (service.clone(), request_ids.clone(), tls.clone());
         tokio::spawn(async move {
             let handler = service_fn(move |req: Request<Incoming>| {
                 let (service, request_ids) = (service.clone(), request_ids.clone());
@@ -59,7 +66,15 @@ pub async fn serve_aws(node: Arc<Node>, listener: TcpListener, shutdown: impl Fu
             let mut builder = auto::Builder::new(TokioExecutor::new());
             // A client that opens a connection and sends nothing gives its place back.
             builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIME_MAX);
-            if let Err(e) = builder.serve_connection(TokioIo::new(stream), handler).await {
+            let served = match tls {
+                None => builder.serve_connection(TokioIo::new(stream), handler).await,
+                Some(tls) => match tokio::time::timeout(HEADER_READ_TIME_MAX, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => builder.serve_connection(TokioIo::new(stream), handler).await,
+                    Ok(Err(e)) => Err(e.into()),
+                    Err(_) => Err("TLS handshake timed out".into()),
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!("AWS connection: {e}");
             }
             drop(permit);
