@@ -15,6 +15,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # boto3 and the AWS CLI against the AWS endpoint, with the binaries the tests just built (the
-# `runnel` CLI reads what boto3 wrote through the gRPC API).
-cargo build --workspace --locked --bins
+# `runnel` CLI reads what boto3 wrote through the gRPC API, an example subscribes to it with
+# the AWS SDK for Rust).
+cargo build --workspace --locked --bins --examples
 bash scripts/tests/aws-clients.sh "$CARGO_TARGET_DIR/debug/runnel-node"

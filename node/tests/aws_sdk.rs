@@ -1,59 +1,22 @@
 //! The AWS SDK for Rust (`aws-sdk-kinesis`), unchanged, against real nodes' AWS endpoint
 //! over HTTP/2: PutRecords, GetRecords and SubscribeToShard, and the same records seen
 //! through Runnel's own gRPC API. The SDK gets an HTTP/2 client of our own (prior
-//! knowledge, no TLS), since its bundled one speaks HTTP/2 only over TLS.
+//! knowledge, no TLS: `support/aws_sdk_h2.rs`), since its bundled one speaks HTTP/2 only
+//! over TLS.
 
+#[path = "support/aws_sdk_h2.rs"]
+mod aws_sdk_h2;
 mod common;
 
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_h2::sdk_client;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{
     PutRecordsRequestEntry, ShardIteratorType, StartingPosition, SubscribeToShardEventStream,
 };
-use aws_smithy_runtime_api::client::http::{http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector};
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_smithy_runtime_api::http::Response;
-use aws_smithy_types::body::SdkBody;
 use common::*;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use runnel_proto::v1 as pb;
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// Every SDK call on one HTTP/2 connection.
-#[derive(Debug, Clone)]
-struct Http2 {
-    sender: hyper::client::conn::http2::SendRequest<SdkBody>,
-}
-
-impl HttpConnector for Http2 {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let mut sender = self.sender.clone();
-        HttpConnectorFuture::new(async move {
-            let request = request.try_into_http1x().map_err(|e| ConnectorError::other(e.into(), None))?;
-            let response = sender.send_request(request).await.map_err(|e| ConnectorError::io(e.into()))?;
-            let response = response.map(SdkBody::from_body_1_x);
-            Response::try_from(response).map_err(|e| ConnectorError::other(e.into(), None))
-        })
-    }
-}
-
-async fn sdk_client(addr: &str) -> aws_sdk_kinesis::Client {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the AWS endpoint");
-    let (sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.expect("h2 handshake");
-    tokio::spawn(connection);
-    let connector = SharedHttpConnector::new(Http2 { sender });
-    let config = aws_sdk_kinesis::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("x", "x", None, None, "test"))
-        .endpoint_url(format!("http://{addr}"))
-        .http_client(http_client_fn(move |_, _| connector.clone()))
-        .build();
-    aws_sdk_kinesis::Client::from_conf(config)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rust_sdk_writes_reads_and_subscribes_over_http2() {

@@ -56,8 +56,12 @@ trap cleanup EXIT
 
 endpoint="http://127.0.0.1:$((base + 31))"
 runnel_cli="$(dirname "$node_bin")/runnel"
-[ -x "$runnel_cli" ] || { echo "error: no runnel CLI at $runnel_cli (cargo build --workspace first)" >&2; exit 1; }
-if ! "$venv/bin/python" scripts/tests/aws_clients.py "$endpoint" "$venv/bin/aws" "$runnel_cli" "http://127.0.0.1:$base" ||
+rust_sdk="$(dirname "$node_bin")/examples/aws_sdk_subscribe"
+for program in "$runnel_cli" "$rust_sdk"; do
+    [ -x "$program" ] || { echo "error: no $program (cargo build --workspace --bins --examples first)" >&2; exit 1; }
+done
+if ! "$venv/bin/python" scripts/tests/aws_clients.py "$endpoint" "$venv/bin/aws" "$runnel_cli" \
+    "http://127.0.0.1:$base" "$rust_sdk" ||
     ! "$venv/bin/python" scripts/tests/aws_actions.py "$endpoint"; then
     echo "--- cluster log (last 50 lines)" >&2
     tail -50 "$dir/cluster.log" >&2

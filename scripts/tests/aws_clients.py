@@ -2,8 +2,9 @@
 unchanged, with dummy credentials. Every assertion compares what Runnel returned with what
 was sent, so a wrong member name, encoding or error shows as a failure here.
 
-Usage: aws_clients.py ENDPOINT_URL AWS_CLI_PATH RUNNEL_CLI_PATH GRPC_ENDPOINT_URL
-           (what boto3 writes is also read through Runnel's gRPC API, with the `runnel` CLI)
+Usage: aws_clients.py ENDPOINT_URL AWS_CLI_PATH RUNNEL_CLI_PATH GRPC_ENDPOINT_URL RUST_SDK_SUBSCRIBE
+           (what boto3 writes is also read through Runnel's gRPC API with the `runnel` CLI,
+           and pushed to the AWS SDK for Rust: node/examples/aws_sdk_subscribe.rs)
        aws_clients.py --signed ENDPOINT_URL AWS_CLI_PATH
            against a node that verifies SigV4 signatures: the access key in AWS_TEST_KEY_ID
            and AWS_TEST_SECRET works, a wrong secret, an unknown key and no signature are
@@ -197,9 +198,26 @@ def read_through_grpc(runnel_cli, grpc_endpoint, stream):
     return {(r["shard_id"], r["sequence_number"]): base64.b64decode(r["data"]) for r in records}
 
 
+def subscribe_with_rust_sdk(k, program, endpoint, stream_arn, shard_id, count):
+    """The first `count` records the AWS SDK for Rust is pushed from the shard's start, as
+    (sequence number, data), through a consumer of its own."""
+    consumer = k.register_stream_consumer(StreamARN=stream_arn, ConsumerName="rust-sdk")["Consumer"]["ConsumerARN"]
+    for _ in range(120):
+        if k.describe_stream_consumer(ConsumerARN=consumer)["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE":
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the rust-sdk consumer never became ACTIVE")
+    addr = endpoint.removeprefix("http://")
+    out = subprocess.run([program, addr, consumer, shard_id, str(count)], check=True, capture_output=True, timeout=120)
+    records = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    k.deregister_stream_consumer(ConsumerARN=consumer)
+    return [(r["sequence_number"], base64.b64decode(r["data"])) for r in records]
+
+
 def main():
     endpoint, aws_cli = sys.argv[1], sys.argv[2]
-    runnel_cli, grpc_endpoint = sys.argv[3], sys.argv[4]
+    runnel_cli, grpc_endpoint, rust_sdk_subscribe = sys.argv[3], sys.argv[4], sys.argv[5]
     k = client(endpoint)
     wait_until_serving(k)
     name = f"aws-clients-{os.getpid()}"
@@ -253,6 +271,11 @@ def main():
     assert all(got[key] == data for key, data in sent.items()), "a record came back changed"
     # What boto3 wrote, read through the other door: Runnel's gRPC API.
     assert read_through_grpc(runnel_cli, grpc_endpoint, name) == sent, "gRPC reads what boto3 wrote"
+    # And the third door: the AWS SDK for Rust subscribes to a shard over HTTP/2.
+    shard_id = shards[1]["ShardId"]
+    expected = sorted(((seq, data) for (s, seq), data in sent.items() if s == shard_id), key=lambda r: int(r[0]))
+    assert subscribe_with_rust_sdk(k, rust_sdk_subscribe, endpoint, arn, shard_id, len(expected)) == expected
+    rust_sdk_pushed = len(expected)
 
     # AT_SEQUENCE_NUMBER from the first record; AT_TIMESTAMP from a time before the writes.
     (shard_id, seq) = next(iter(sent))
@@ -296,7 +319,8 @@ def main():
     k.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     print(
         f"aws clients: ok ({len(sent)} records written and read back, {len(pages)} ListShards pages, "
-        f"{pushed} records pushed by SubscribeToShard)"
+        f"{pushed} records pushed by SubscribeToShard; what boto3 wrote read through gRPC and "
+        f"{rust_sdk_pushed} of it pushed to the AWS SDK for Rust over HTTP/2)"
     )
 
 
