@@ -70,6 +70,14 @@ def expect_error(call, code):
     raise AssertionError(f"expected {code}, the call succeeded")
 
 
+def wait_consumer_active(k, consumer_arn):
+    for _ in range(120):
+        if k.describe_stream_consumer(ConsumerARN=consumer_arn)["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE":
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"consumer {consumer_arn} never became ACTIVE")
+
+
 def subscribe(k, stream_arn, shard_id, expected):
     """SubscribeToShard through boto3's event stream: every record of the shard arrives in
     order, the continuation number resumes exactly, and a second subscription of the same
@@ -77,12 +85,7 @@ def subscribe(k, stream_arn, shard_id, expected):
     consumer = k.register_stream_consumer(StreamARN=stream_arn, ConsumerName="boto3")["Consumer"]
     arn = consumer["ConsumerARN"]
     assert consumer["ConsumerStatus"] == "CREATING" and arn.startswith(stream_arn + "/consumer/boto3:"), consumer
-    for _ in range(120):
-        if k.describe_stream_consumer(ConsumerARN=arn)["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE":
-            break
-        time.sleep(0.5)
-    else:
-        raise AssertionError("the consumer never became ACTIVE")
+    wait_consumer_active(k, arn)
     live = k.subscribe_to_shard(ConsumerARN=arn, ShardId=shard_id, StartingPosition={"Type": "TRIM_HORIZON"})
     got, continuation = [], None
     for event in live["EventStream"]:
@@ -202,12 +205,7 @@ def subscribe_with_rust_sdk(k, program, endpoint, stream_arn, shard_id, count):
     """The first `count` records the AWS SDK for Rust is pushed from the shard's start, as
     (sequence number, data), through a consumer of its own."""
     consumer = k.register_stream_consumer(StreamARN=stream_arn, ConsumerName="rust-sdk")["Consumer"]["ConsumerARN"]
-    for _ in range(120):
-        if k.describe_stream_consumer(ConsumerARN=consumer)["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE":
-            break
-        time.sleep(0.5)
-    else:
-        raise AssertionError("the rust-sdk consumer never became ACTIVE")
+    wait_consumer_active(k, consumer)
     addr = endpoint.removeprefix("http://")
     out = subprocess.run([program, addr, consumer, shard_id, str(count)], check=True, capture_output=True, timeout=120)
     records = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
