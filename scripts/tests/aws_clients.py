@@ -204,7 +204,8 @@ def read_through_grpc(runnel_cli, grpc_endpoint, stream):
 def subscribe_with_rust_sdk(k, program, endpoint, stream_arn, shard_id, count):
     """The first `count` records the AWS SDK for Rust is pushed from the shard's start, as
     (sequence number, data), through a consumer of its own."""
-    consumer = k.register_stream_consumer(StreamARN=stream_arn, ConsumerName="rust-sdk")["Consumer"]["ConsumerARN"]
+    name = f"rust-sdk-{shard_id}"
+    consumer = k.register_stream_consumer(StreamARN=stream_arn, ConsumerName=name)["Consumer"]["ConsumerARN"]
     wait_consumer_active(k, consumer)
     addr = endpoint.removeprefix("http://")
     out = subprocess.run([program, addr, consumer, shard_id, str(count)], check=True, capture_output=True, timeout=120)
@@ -269,11 +270,14 @@ def main():
     assert all(got[key] == data for key, data in sent.items()), "a record came back changed"
     # What boto3 wrote, read through the other door: Runnel's gRPC API.
     assert read_through_grpc(runnel_cli, grpc_endpoint, name) == sent, "gRPC reads what boto3 wrote"
-    # And the third door: the AWS SDK for Rust subscribes to a shard over HTTP/2.
-    shard_id = shards[1]["ShardId"]
-    expected = sorted(((seq, data) for (s, seq), data in sent.items() if s == shard_id), key=lambda r: int(r[0]))
-    assert subscribe_with_rust_sdk(k, rust_sdk_subscribe, endpoint, arn, shard_id, len(expected)) == expected
-    rust_sdk_pushed = len(expected)
+    # And the third door: the AWS SDK for Rust subscribes to every shard over HTTP/2.
+    rust_sdk_pushed = 0
+    for shard in shards:
+        shard_id = shard["ShardId"]
+        expected = sorted(((q, data) for (s, q), data in sent.items() if s == shard_id), key=lambda r: int(r[0]))
+        assert subscribe_with_rust_sdk(k, rust_sdk_subscribe, endpoint, arn, shard_id, len(expected)) == expected
+        rust_sdk_pushed += len(expected)
+    assert rust_sdk_pushed == len(sent)
 
     # AT_SEQUENCE_NUMBER from the first record; AT_TIMESTAMP from a time before the writes.
     (shard_id, seq) = next(iter(sent))
@@ -318,7 +322,7 @@ def main():
     print(
         f"aws clients: ok ({len(sent)} records written and read back, {len(pages)} ListShards pages, "
         f"{pushed} records pushed by SubscribeToShard; what boto3 wrote read through gRPC and "
-        f"{rust_sdk_pushed} of it pushed to the AWS SDK for Rust over HTTP/2)"
+        f"all {rust_sdk_pushed} of it pushed to the AWS SDK for Rust over HTTP/2)"
     )
 
 
