@@ -1,7 +1,6 @@
 //! Node configuration, from flags, environment (`RUNNEL_*`) and an optional TOML file, in
 //! that order of precedence (see `bin/runnel-node.rs`).
 
-use crate::api::aws::sigv4::{AwsCredentials, CredentialsError};
 use crate::crypto::RecordKey;
 use crate::domain::NodeId;
 #[cfg(test)]
@@ -11,6 +10,7 @@ use crate::limits::{
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -111,6 +111,93 @@ pub struct NodeConfig {
     /// peers instead of refusing to start (cluster/join.rs). Ignored when the database
     /// holds data.
     pub rebuild_empty: bool,
+}
+
+/// Lines of a credentials file, and access keys in it: a bound, not a quota.
+const CREDENTIALS_LINES_MAX: usize = 100_000;
+
+/// The access keys whose signatures are accepted: access key ID -> secret access key. Its
+/// Debug shows the IDs, never a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AwsCredentials {
+    secrets: BTreeMap<String, Secret>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct Secret(String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl fmt::Debug for AwsCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsCredentials").field("access_key_ids", &self.secrets.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+/// What is wrong with a credentials file: the line and why, never the line itself (it may
+/// hold a secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("line {line}: {reason}")]
+    Line { line: usize, reason: &'static str },
+    #[error("no access keys (lines of ACCESS_KEY_ID:SECRET_ACCESS_KEY)")]
+    Empty,
+    #[error("more than {CREDENTIALS_LINES_MAX} lines")]
+    TooLong,
+}
+
+impl AwsCredentials {
+    /// Access keys, one `ACCESS_KEY_ID:SECRET_ACCESS_KEY` a line; blank lines and lines
+    /// starting with `#` are skipped.
+    pub fn parse(text: &str) -> Result<AwsCredentials, CredentialsError> {
+        let mut secrets = BTreeMap::new();
+        for (index, line) in text.lines().enumerate() {
+            if index >= CREDENTIALS_LINES_MAX {
+                return Err(CredentialsError::TooLong);
+            }
+            let line_number = index + 1;
+            let bad = |reason| CredentialsError::Line { line: line_number, reason };
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (id, secret) = line.split_once(':').ok_or_else(|| bad("not ACCESS_KEY_ID:SECRET_ACCESS_KEY"))?;
+            // The ID travels in the Credential parameter, between slashes and before commas.
+            let id_char = |c: char| c.is_ascii_graphic() && !matches!(c, '/' | ',' | '=');
+            if id.is_empty() || !id.chars().all(id_char) {
+                return Err(bad("the access key ID is empty or holds a character other than visible ASCII \
+                                (except / , =)"));
+            }
+            if secret.is_empty() || !secret.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(bad("the secret access key is empty or holds a character other than visible ASCII"));
+            }
+            if secrets.insert(id.to_string(), Secret(secret.to_string())).is_some() {
+                return Err(bad("the access key ID appears on an earlier line too"));
+            }
+        }
+        if secrets.is_empty() {
+            return Err(CredentialsError::Empty);
+        }
+        Ok(AwsCredentials { secrets })
+    }
+
+    /// The secret access key of `access_key_id`, if it is one of these.
+    pub fn secret(&self, access_key_id: &str) -> Option<&str> {
+        self.secrets.get(access_key_id).map(|s| s.0.as_str())
+    }
+
+    /// How many access keys are configured.
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
 }
 
 /// A certificate chain and its private key, as PEM files.
@@ -303,6 +390,34 @@ impl NodeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_files_parse_and_errors_never_show_a_secret() {
+        let credentials = AwsCredentials::parse("# test keys\n\nOTHERKEY:other-secret\nAKIDTEST:s3cr3t\n").unwrap();
+        assert_eq!(credentials.len(), 2);
+        assert_eq!(credentials.secret("AKIDTEST"), Some("s3cr3t"));
+        assert_eq!(credentials.secret("AKIDNONE"), None);
+        let shown = format!("{credentials:?}");
+        assert!(shown.contains("AKIDTEST") && !shown.contains("s3cr3t") && !shown.contains("other-secret"), "{shown}");
+        // A secret may hold ':'; spaces around a line do not count.
+        let colon = AwsCredentials::parse("  A:b:c  \r\n").unwrap();
+        assert_eq!(colon.secret("A"), Some("b:c"));
+
+        let secret = "s3cr3t-value";
+        for (text, line) in [
+            (format!("# c\nA:x\n{secret}\n"), 3),
+            (format!("A:{secret}\n:{secret}\n"), 2),
+            (format!("A:{secret}\nB:\n"), 2),
+            (format!("A:{secret}\nA:{secret}x\n"), 2),
+            (format!("A/B:{secret}\n"), 1),
+            (format!("A:{secret} with spaces\n"), 1),
+        ] {
+            let err = AwsCredentials::parse(&text).unwrap_err();
+            assert!(matches!(err, CredentialsError::Line { line: l, .. } if l == line), "{text:?}: {err}");
+            assert!(!err.to_string().contains(secret), "{err}");
+        }
+        assert_eq!(AwsCredentials::parse("# nobody\n\n"), Err(CredentialsError::Empty));
+    }
 
     #[test]
     fn peers_parse_as_id_equals_url() {

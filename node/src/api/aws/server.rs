@@ -159,7 +159,7 @@ async fn handle(
         Err(e) => return Err(AwsError::new("SerializationException", format!("reading the request: {e}"), 400)),
     };
     if let Some((keys, head)) = signed {
-        keys.verify(&head, &body, std::time::SystemTime::now())?;
+        super::sigv4::verify(keys, &head, &body, std::time::SystemTime::now())?;
     }
     if actions::is_event_stream(&action) {
         return Ok(Answer::Events(actions::subscribe(service, codec, &body).await?));

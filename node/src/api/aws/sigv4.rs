@@ -19,12 +19,11 @@
 //! Debug output.
 
 use super::actions::AwsError;
+use crate::config::AwsCredentials;
 use hmac::{Hmac, Mac};
 use hyper::header::{HeaderMap, AUTHORIZATION, DATE, HOST};
 use hyper::{Method, Request, Uri};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The one algorithm served.
@@ -34,8 +33,6 @@ pub const REQUEST_SKEW_MAX: Duration = Duration::from_secs(5 * 60);
 /// What a client sends as `x-amz-content-sha256` when it leaves the body out of the
 /// signature; it then stands in the canonical request for the body's hash.
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
-/// Lines of a credentials file, and access keys in it: a bound, not a quota.
-const CREDENTIALS_LINES_MAX: usize = 100_000;
 
 const MISSING_TOKEN: &str = "MissingAuthenticationTokenException";
 const INCOMPLETE: &str = "IncompleteSignatureException";
@@ -46,128 +43,49 @@ const REFUSAL_STATUS: u16 = 400;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The access keys whose signatures are accepted: access key ID -> secret access key. Its
-/// Debug shows the IDs, never a secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AwsCredentials {
-    secrets: BTreeMap<String, Secret>,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-struct Secret(String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(..)")
+/// Checks the request's signature: Ok when it was signed by one of the access keys
+/// within `REQUEST_SKEW_MAX` of `now`, else the error Kinesis would send.
+pub fn verify(keys: &AwsCredentials, head: &RequestHead, body: &[u8], now: SystemTime) -> Result<(), AwsError> {
+    let Some(authorization) = head.headers.get(AUTHORIZATION) else {
+        return Err(refuse(MISSING_TOKEN, "Missing Authentication Token".into()));
+    };
+    let authorization =
+        authorization.to_str().map_err(|_| refuse(INCOMPLETE, "the Authorization header is not ASCII".into()))?;
+    let auth = Authorization::parse(authorization, &head.headers)?;
+    let time = request_time(&head.headers)?;
+    let Some(secret) = keys.secret(auth.access_key_id) else {
+        return Err(refuse(UNRECOGNIZED, "The security token included in the request is invalid.".into()));
+    };
+    check_skew(time, now)?;
+    let amz_date = format_amz_date(time);
+    if auth.date != &amz_date[..8] {
+        return Err(refuse(
+            INVALID,
+            format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: \
+                 '{}' != '{}', from '{amz_date}'.",
+                auth.date,
+                &amz_date[..8]
+            ),
+        ));
     }
-}
-
-impl fmt::Debug for AwsCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AwsCredentials").field("access_key_ids", &self.secrets.keys().collect::<Vec<_>>()).finish()
-    }
-}
-
-/// What is wrong with a credentials file: the line and why, never the line itself (it may
-/// hold a secret).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CredentialsError {
-    #[error("line {line}: {reason}")]
-    Line { line: usize, reason: &'static str },
-    #[error("no access keys (lines of ACCESS_KEY_ID:SECRET_ACCESS_KEY)")]
-    Empty,
-    #[error("more than {CREDENTIALS_LINES_MAX} lines")]
-    TooLong,
-}
-
-impl AwsCredentials {
-    /// Access keys, one `ACCESS_KEY_ID:SECRET_ACCESS_KEY` a line; blank lines and lines
-    /// starting with `#` are skipped.
-    pub fn parse(text: &str) -> Result<AwsCredentials, CredentialsError> {
-        let mut secrets = BTreeMap::new();
-        for (index, line) in text.lines().enumerate() {
-            if index >= CREDENTIALS_LINES_MAX {
-                return Err(CredentialsError::TooLong);
-            }
-            let line_number = index + 1;
-            let bad = |reason| CredentialsError::Line { line: line_number, reason };
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (id, secret) = line.split_once(':').ok_or_else(|| bad("not ACCESS_KEY_ID:SECRET_ACCESS_KEY"))?;
-            // The ID travels in the Credential parameter, between slashes and before commas.
-            let id_char = |c: char| c.is_ascii_graphic() && !matches!(c, '/' | ',' | '=');
-            if id.is_empty() || !id.chars().all(id_char) {
-                return Err(bad("the access key ID is empty or holds a character other than visible ASCII \
-                                (except / , =)"));
-            }
-            if secret.is_empty() || !secret.chars().all(|c| c.is_ascii_graphic()) {
-                return Err(bad("the secret access key is empty or holds a character other than visible ASCII"));
-            }
-            if secrets.insert(id.to_string(), Secret(secret.to_string())).is_some() {
-                return Err(bad("the access key ID appears on an earlier line too"));
-            }
-        }
-        if secrets.is_empty() {
-            return Err(CredentialsError::Empty);
-        }
-        Ok(AwsCredentials { secrets })
-    }
-
-    /// How many access keys are configured.
-    pub fn len(&self) -> usize {
-        self.secrets.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.secrets.is_empty()
-    }
-
-    /// Checks the request's signature: Ok when it was signed by one of the access keys
-    /// within `REQUEST_SKEW_MAX` of `now`, else the error Kinesis would send.
-    pub fn verify(&self, head: &RequestHead, body: &[u8], now: SystemTime) -> Result<(), AwsError> {
-        let Some(authorization) = head.headers.get(AUTHORIZATION) else {
-            return Err(refuse(MISSING_TOKEN, "Missing Authentication Token".into()));
-        };
-        let authorization =
-            authorization.to_str().map_err(|_| refuse(INCOMPLETE, "the Authorization header is not ASCII".into()))?;
-        let auth = Authorization::parse(authorization, &head.headers)?;
-        let time = request_time(&head.headers)?;
-        let Some(secret) = self.secrets.get(auth.access_key_id) else {
-            return Err(refuse(UNRECOGNIZED, "The security token included in the request is invalid.".into()));
-        };
-        check_skew(time, now)?;
-        let amz_date = format_amz_date(time);
-        if auth.date != &amz_date[..8] {
-            return Err(refuse(
-                INVALID,
-                format!(
-                    "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: \
-                     '{}' != '{}', from '{amz_date}'.",
-                    auth.date,
-                    &amz_date[..8]
-                ),
-            ));
-        }
-        let payload_hash = payload_hash(&head.headers, body)?;
-        let canonical = canonical_request(head, &auth.signed_headers, &payload_hash);
-        let scope = format!("{}/{}/{}/aws4_request", auth.date, auth.region, auth.service);
-        let string_to_sign = format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", hex(&Sha256::digest(&canonical)));
-        let key = signing_key(secret, auth.date, auth.region, auth.service);
-        let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC takes a key of any length");
-        mac.update(string_to_sign.as_bytes());
-        // verify_slice compares in constant time: the time taken tells nothing of the
-        // expected signature.
-        match unhex_32(auth.signature) {
-            Some(signature) if mac.verify_slice(&signature).is_ok() => Ok(()),
-            _ => Err(refuse(
-                INVALID,
-                "The request signature we calculated does not match the signature you provided. Check your AWS \
-                 Secret Access Key and signing method. Consult the service documentation for details."
-                    .into(),
-            )),
-        }
+    let payload_hash = payload_hash(&head.headers, body)?;
+    let canonical = canonical_request(head, &auth.signed_headers, &payload_hash);
+    let scope = format!("{}/{}/{}/aws4_request", auth.date, auth.region, auth.service);
+    let string_to_sign = format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", hex(&Sha256::digest(&canonical)));
+    let key = signing_key(secret, auth.date, auth.region, auth.service);
+    let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC takes a key of any length");
+    mac.update(string_to_sign.as_bytes());
+    // verify_slice compares in constant time: the time taken tells nothing of the
+    // expected signature.
+    match unhex_32(auth.signature) {
+        Some(signature) if mac.verify_slice(&signature).is_ok() => Ok(()),
+        _ => Err(refuse(
+            INVALID,
+            "The request signature we calculated does not match the signature you provided. Check your AWS \
+             Secret Access Key and signing method. Consult the service documentation for details."
+                .into(),
+        )),
     }
 }
 
@@ -445,8 +363,8 @@ fn percent_decode(text: &str) -> Vec<u8> {
 }
 
 /// `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
-fn signing_key(secret: &Secret, date: &str, region: &str, service: &str) -> Vec<u8> {
-    let mut key = format!("AWS4{}", secret.0).into_bytes();
+fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
+    let mut key = format!("AWS4{secret}").into_bytes();
     for part in [date, region, service, "aws4_request"] {
         let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC takes a key of any length");
         mac.update(part.as_bytes());
@@ -605,7 +523,7 @@ mod tests {
         }
 
         fn verify(&self, credentials: &AwsCredentials, now: SystemTime) -> Result<(), AwsError> {
-            credentials.verify(&self.head(), self.body, now)
+            verify(credentials, &self.head(), self.body, now)
         }
     }
 
@@ -822,31 +740,5 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }
-    }
-
-    #[test]
-    fn credentials_files_parse_and_errors_never_show_a_secret() {
-        let credentials = credentials();
-        assert_eq!(credentials.len(), 2);
-        let shown = format!("{credentials:?}");
-        assert!(shown.contains(KEY_ID) && !shown.contains(SECRET) && !shown.contains("other-secret"), "{shown}");
-        // A secret may hold ':'; spaces around a line do not count.
-        let colon = AwsCredentials::parse("  A:b:c  \r\n").unwrap();
-        assert_eq!(colon.secrets["A"], Secret("b:c".into()));
-
-        let secret = "s3cr3t-value";
-        for (text, line) in [
-            (format!("# c\nA:x\n{secret}\n"), 3),
-            (format!("A:{secret}\n:{secret}\n"), 2),
-            (format!("A:{secret}\nB:\n"), 2),
-            (format!("A:{secret}\nA:{secret}x\n"), 2),
-            (format!("A/B:{secret}\n"), 1),
-            (format!("A:{secret} with spaces\n"), 1),
-        ] {
-            let err = AwsCredentials::parse(&text).unwrap_err();
-            assert!(matches!(err, CredentialsError::Line { line: l, .. } if l == line), "{text:?}: {err}");
-            assert!(!err.to_string().contains(secret), "{err}");
-        }
-        assert_eq!(AwsCredentials::parse("# nobody\n\n"), Err(CredentialsError::Empty));
     }
 }
