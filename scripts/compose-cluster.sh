@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the 3-node cluster of deploy/docker-compose.yml in Docker: builds the image from this
 # checkout (deploy/docker/build-image.sh: nothing is pulled), starts the nodes and waits
-# until all three report each other healthy. Clients on 127.0.0.1:50051-50053, metrics on
-# 127.0.0.1:9091-9093, data on the volumes runnel_data-1..3.
+# until all three report each other healthy. Clients on 127.0.0.1:50051-50053, AWS clients
+# (--endpoint-url) on 127.0.0.1:4567-4569, metrics on 127.0.0.1:9091-9093, data on the
+# volumes runnel_data-1..3.
 #
 #   scripts/compose-cluster.sh [up] [--profile release|debug] [--no-build]
 #   scripts/compose-cluster.sh down [-v]     stop and remove the containers (-v: and the data)
@@ -54,6 +55,8 @@ for _ in $(seq 1 60); do
         echo
         echo "Runnel is up: clients on ${RUNNEL_PUBLISH_HOST:-127.0.0.1}:${RUNNEL_PORT_1:-50051}-${RUNNEL_PORT_3:-50053}."
         echo "  runnel --endpoint http://127.0.0.1:${RUNNEL_PORT_1:-50051} stream create demo --shards 4"
+        echo "AWS clients on ${RUNNEL_PUBLISH_HOST:-127.0.0.1}:${RUNNEL_AWS_PORT_1:-4567}-${RUNNEL_AWS_PORT_3:-4569} (any credentials):"
+        echo "  aws kinesis list-streams --endpoint-url http://127.0.0.1:${RUNNEL_AWS_PORT_1:-4567} --region us-east-1"
         echo "  $0 logs -f        # follow the nodes' logs"
         echo "  $0 down           # stop (the data stays); down -v removes it"
         exit 0

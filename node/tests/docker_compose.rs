@@ -5,11 +5,14 @@
 mod common;
 mod compose;
 
+use base64::Engine as _;
 use common::{admin_at, create_active, eventually, kinesis_at, shard_ids};
 use compose::{ComposeCluster, Docker};
 use runnel_proto::v1::*;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const STREAM: &str = "smoke";
 /// Hang detectors, not performance bounds: a debug build in a container starts in seconds.
@@ -66,6 +69,51 @@ async fn put(cluster: &ComposeCluster, i: usize, numbers: std::ops::Range<u32>, 
     panic!("records {pending:?} never acknowledged through node {}", i + 1);
 }
 
+/// One call to node `i`'s published AWS port (Kinesis's JSON protocol over HTTP/1.1, the
+/// way the AWS CLI sends it): the status code and the JSON reply, or `None` if the node
+/// did not answer (the caller tries again).
+async fn try_aws_call(cluster: &ComposeCluster, i: usize, action: &str, body: &Value) -> Option<(u16, Value)> {
+    let addr = cluster.aws_addr(i);
+    let body = body.to_string();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: Kinesis_20131202.{action}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let call = async {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.ok()?;
+        stream.write_all(head.as_bytes()).await.ok()?;
+        stream.write_all(body.as_bytes()).await.ok()?;
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).await.ok()?;
+        let reply = String::from_utf8(reply).ok()?;
+        let (head, body) = reply.split_once("\r\n\r\n")?;
+        let status = head.split_whitespace().nth(1)?.parse().ok()?;
+        Some((status, serde_json::from_str(body).ok()?))
+    };
+    tokio::time::timeout(Duration::from_secs(10), call).await.ok()?
+}
+
+/// Puts record `n` through node `i`'s AWS port until it is acknowledged.
+async fn put_through_aws(cluster: &ComposeCluster, i: usize, n: u32, acked: &mut Acked) {
+    let data = base64::engine::general_purpose::STANDARD.encode(data_of(n));
+    let body = json!({ "StreamName": STREAM, "PartitionKey": format!("key-{n}"), "Data": data });
+    let what = format!("PutRecord through node {}'s AWS port", i + 1);
+    let reply = eventually(&what, SERVING_TIMEOUT, RETRY_EVERY, || async {
+        match try_aws_call(cluster, i, "PutRecord", &body).await {
+            Some((200, reply)) => Some(reply),
+            other => {
+                eprintln!("{what}: {other:?}, trying again");
+                None
+            }
+        }
+    })
+    .await;
+    let shard = reply["ShardId"].as_str().expect("a ShardId").to_string();
+    let sequence = reply["SequenceNumber"].as_str().expect("a SequenceNumber").parse().expect("a sequence number");
+    acked.entry(shard).or_default().insert(sequence, data_of(n));
+}
+
 /// Every record of `shard` from TRIM_HORIZON through node `i`, or `None` if a call failed
 /// (the caller tries again).
 async fn try_read_shard(cluster: &ComposeCluster, i: usize, shard: &str) -> Option<Vec<Record>> {
@@ -117,7 +165,8 @@ async fn assert_read_back(cluster: &ComposeCluster, i: usize, acked: &Acked) {
 
 /// The cluster forms from service names, advertises the host's published ports, serves
 /// writes through one node and reads through another, and a node killed with -9 comes
-/// back with its volume at a new address, which its peers find again by name.
+/// back with its volume at a new address, which its peers find again by name. The AWS
+/// protocol ports are published beside the client ports.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compose_cluster_serves_and_a_killed_node_rejoins_at_a_new_address() {
     let docker = match Docker::detect() {
@@ -160,5 +209,14 @@ async fn a_compose_cluster_serves_and_a_killed_node_rejoins_at_a_new_address() {
     cluster.wait_serving(SERVING_TIMEOUT).await;
     cluster.wait_caught_up(0, SERVING_TIMEOUT).await;
     put(&cluster, 1, 200..250, &mut acked).await;
+
+    // The AWS protocol port is published too: a record written through node 3's is read
+    // back with the others through the gRPC API, and the stream is described there.
+    put_through_aws(&cluster, 2, 250, &mut acked).await;
+    let (status, summary) = try_aws_call(&cluster, 0, "DescribeStreamSummary", &json!({ "StreamName": STREAM }))
+        .await
+        .expect("node 1's AWS port answers");
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["StreamDescriptionSummary"]["OpenShardCount"], 2, "{summary}");
     assert_read_back(&cluster, 1, &acked).await;
 }

@@ -66,7 +66,7 @@ def main():
 
     (container,) = pod["spec"]["containers"]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    check(ports == {"client": 50051, "peer": 50151, "metrics": 9090}, f"container ports {ports}")
+    check(ports == {"client": 50051, "peer": 50151, "metrics": 9090, "aws": 4567}, f"container ports {ports}")
     for svc in (headless, client):
         for port in svc["spec"]["ports"]:
             check(port["targetPort"] in ports, f"Service {svc['metadata']['name']} targets unknown port {port}")
@@ -78,6 +78,9 @@ def main():
     check(env.get("RUNNEL_ID_FROM_HOSTNAME") == "true", "node ids must come from the pod ordinals")
     check(env.get("RUNNEL_METRICS_LISTEN", "").endswith(":9090"), "metrics must listen on the metrics port")
     check(env.get("RUNNEL_PEER_LISTEN", "").endswith(":50151"), "peers must listen on the peer port")
+    check(env.get("RUNNEL_AWS_LISTEN", "").endswith(":4567"), "the AWS protocol must listen on the aws port")
+    client_ports = {p["name"] for p in client["spec"]["ports"]}
+    check({"client", "aws"} <= client_ports, f"the client Service must offer the gRPC and AWS ports, has {client_ports}")
     check(env.get("RUNNEL_LISTEN", "").endswith(":50051"), "clients must be served on the client port")
     # Ordinal i is node i + 1, reached through the headless Service by its pod name.
     peers = dict(spec.split("=", 1) for spec in env["RUNNEL_PEERS"].split(","))

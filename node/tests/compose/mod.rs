@@ -102,6 +102,8 @@ pub struct ComposeCluster {
     pub image: String,
     /// Host ports of the nodes' client ports, node 1 first.
     pub ports: [u16; 3],
+    /// Host ports of the nodes' AWS protocol ports.
+    pub aws_ports: [u16; 3],
     /// Host ports of the nodes' metrics ports.
     pub metrics_ports: [u16; 3],
     /// Whether the binaries have `runnel-node probe`, so containers report their health.
@@ -139,6 +141,7 @@ impl ComposeCluster {
             project,
             image,
             ports: [free_port(), free_port(), free_port()],
+            aws_ports: [free_port(), free_port(), free_port()],
             metrics_ports: [free_port(), free_port(), free_port()],
             health_checked,
             holders: Default::default(),
@@ -162,7 +165,15 @@ impl ComposeCluster {
             command.env(format!("RUNNEL_PORT_{}", i + 1), port.to_string());
             command.env(format!("RUNNEL_METRICS_PORT_{}", i + 1), metrics_port.to_string());
         }
+        for (i, aws_port) in self.aws_ports.iter().enumerate() {
+            command.env(format!("RUNNEL_AWS_PORT_{}", i + 1), aws_port.to_string());
+        }
         command
+    }
+
+    /// Node `i`'s (0-based) AWS protocol address on this host.
+    pub fn aws_addr(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.aws_ports[i])
     }
 
     /// Node `i`'s (0-based) client URL on this host, as it advertises it.
