@@ -16,6 +16,7 @@
 //! - write throughput: PutRecords of 500 records of 100 B with random keys, 8 calls in
 //!   flight, for `--write-seconds`, each call to a random stream (so spread over every
 //!   shard), against the same load on a stream of 8 shards created afterwards;
+//! - idle CPU and RSS again once the writes are over and `--settle-seconds` have passed;
 //! - failover: kill -9 of node 3; for every shard it led, the time until a PutRecord to
 //!   that shard (through nodes 1 and 2) is acknowledged, p50 / p99 / max over those shards;
 //! - idle CPU again once node 3 is back and has caught up.
@@ -317,6 +318,12 @@ async fn measure(args: &Args, bin: &Path, dir: &Path, shards: u32) -> anyhow::Re
         let narrow = write(&client, &eight, args.write_seconds).await;
         report["write_records_per_s"] = spread.into();
         report["write_records_per_s_8_shards"] = narrow.into();
+        // Written once, then left alone: what the idle cluster costs now (the groups' cached
+        // entries, the allocator's free pages).
+        tokio::time::sleep(Duration::from_secs(args.settle_seconds)).await;
+        let (idle_after, rss_after) = idle(&cluster.pids(), args.idle_seconds).await?;
+        report["idle_cpu_cores_after_writes"] = idle_after.into();
+        report["rss_bytes_after_writes"] = rss_after.into();
     }
     if !args.skip_failover {
         tokio::time::sleep(Duration::from_secs(args.settle_seconds)).await;
@@ -369,6 +376,11 @@ fn print(r: &serde_json::Value) {
     );
     if let (Some(spread), Some(narrow)) = (f("write_records_per_s"), f("write_records_per_s_8_shards")) {
         println!("  writes: {spread:.0} rec/s over every shard, {narrow:.0} over 8 shards ({:.2}x)", spread / narrow);
+        println!(
+            "  idle after the writes: {:.1}% of one core, RSS {:.0} MiB",
+            100.0 * f("idle_cpu_cores_after_writes").unwrap_or(0.0),
+            f("rss_bytes_after_writes").unwrap_or(0.0) / 1048576.0
+        );
     }
     if let Some(p50) = f("failover_ms_p50") {
         println!(
