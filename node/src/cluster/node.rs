@@ -13,7 +13,7 @@ use crate::domain::{GroupId, NodeId, META_GROUP};
 use crate::failstop::{self, FailStop};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::NetworkFactory;
-use crate::raft::recent::{self, CacheBudget, RecentEntries};
+use crate::raft::recent::{self, CacheBudget};
 use crate::raft::types::Runtime;
 use crate::replica::{GroupStateMachine, Holds, MetaShared, Raft};
 use crate::shard::{ShardApplied, ShardShared};
@@ -127,8 +127,6 @@ pub struct ShardGroup {
     pub traffic: ShardTraffic,
     /// Appends proposed here while this node leads it, coalesced into entries.
     pub coalescer: Coalescer,
-    /// Its log's newest entries in memory (let go when the group goes quiet).
-    pub log_cache: Arc<RecentEntries>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -399,11 +397,6 @@ impl Node {
         failstop::read(&self.groups, "group map").iter().map(|(g, s)| (*g, s.raft.clone())).collect()
     }
 
-    /// Lets go of the log entries shard group `group` keeps in memory; the bytes let go.
-    pub fn forget_cached_entries(&self, group: GroupId) -> usize {
-        self.group(group).map_or(0, |g| g.log_cache.clear())
-    }
-
     /// The Raft handle of any group hosted here, the metadata group included.
     pub fn raft(&self, group: GroupId) -> Option<Raft> {
         if group == META_GROUP {
@@ -479,7 +472,6 @@ impl Node {
             self.log_cache.clone(),
             self.fail_stop.clone(),
         );
-        let log_cache = log.recent();
         let raft = Runtime::scope(
             seed,
             self.fail_stop.clone(),
@@ -489,7 +481,7 @@ impl Node {
         .map_err(|e| StartError::Raft(e.to_string()))?;
         let traffic = ShardTraffic::new(shard.group, self.config.kinesis_limits);
         let coalescer = Coalescer::start(shard.group, self.id, raft.clone());
-        let group = Arc::new(ShardGroup { raft, shared, traffic, coalescer, log_cache });
+        let group = Arc::new(ShardGroup { raft, shared, traffic, coalescer });
         failstop::write(&self.groups, "group map").insert(shard.group, group.clone());
         tokio::spawn(leadership::follow(self.id, shard.group, group.clone(), self.leading.clone()));
         tracing::info!(node = self.id, group = %shard.group, shard = %shard.id, "started shard group");

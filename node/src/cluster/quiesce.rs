@@ -18,11 +18,6 @@
 //!
 //! Election safety is openraft's and untouched: this only decides when to tick and when to
 //! ask for an election, both of which a replica may do at any time.
-//!
-//! Memory goes quiet too: once a replica's log has taken no entry for `idle_after` and it has
-//! applied them all, the entries its log keeps in memory (`raft/recent.rs`) are let go and the
-//! freed pages handed back to the system, so thousands of groups written once and then left
-//! idle do not each hold their share of the node's cache.
 
 use super::liveness::{ask_peers, Liveness, PeerState};
 use super::metrics::QUIET_GROUPS;
@@ -84,8 +79,6 @@ pub struct Seen {
     /// This node is the leader.
     pub leading: bool,
     pub last_log: Option<u64>,
-    /// The last entry this replica has applied.
-    pub applied: Option<u64>,
     /// Leader only: every replica holds the last entry and it is committed.
     pub caught_up: bool,
 }
@@ -101,63 +94,12 @@ pub struct Track {
     elected_at: Option<Instant>,
     /// Whether the group ticks, as last set here (`None`: as it started, ticking).
     ticking: Option<bool>,
-    /// The last log index `cache_cold` saw, since when, and whether the cache went since.
-    cache_log: Option<u64>,
-    cache_log_at: Instant,
-    cache_let_go: bool,
 }
 
 impl Track {
     pub fn new(now: Instant) -> Track {
-        Track {
-            last_log: None,
-            active_at: now,
-            lost_at: None,
-            elected_at: None,
-            ticking: None,
-            cache_log: None,
-            cache_log_at: now,
-            cache_let_go: false,
-        }
+        Track { last_log: None, active_at: now, lost_at: None, elected_at: None, ticking: None }
     }
-}
-
-/// Whether the group's cached log entries should go now: its log has taken nothing for
-/// `idle_after`, this replica has applied all of it, and the cache has not been let go since
-/// the last entry. Any role: only a replica that fell behind reads those entries again, and
-/// the engine serves it.
-pub fn cache_cold(seen: &Seen, track: &mut Track, timing: &Timing, now: Instant) -> bool {
-    if seen.last_log != track.cache_log {
-        track.cache_log = seen.last_log;
-        track.cache_log_at = now;
-        track.cache_let_go = false;
-        return false;
-    }
-    if track.cache_let_go
-        || seen.applied != seen.last_log
-        || now.saturating_duration_since(track.cache_log_at) < timing.idle_after
-    {
-        return false;
-    }
-    track.cache_let_go = true;
-    true
-}
-
-/// Bytes let go of in one scan past which the allocator is asked to hand free pages back.
-const GIVE_BACK_BYTES_MIN: usize = 8 * 1024 * 1024;
-
-/// Asks the allocator to return its free pages to the system: glibc's malloc keeps freed
-/// memory in its arenas (RSS stays where the writes took it) until asked. Only in a real
-/// process (`io_blocks`): a simulation's memory is not the system's.
-async fn give_memory_back(io_blocks: bool) {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if io_blocks {
-        // SAFETY: malloc_trim only walks the allocator's own free lists, under its locks.
-        let trim = || unsafe { libc::malloc_trim(0) };
-        let _ = tokio::task::spawn_blocking(trim).await;
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = io_blocks;
 }
 
 /// What to do with a group now.
@@ -265,8 +207,7 @@ fn seen(me: NodeId, group: GroupId, raft: &Raft) -> Seen {
     let caught_up = leading
         && m.local_committed.map(|c| c.index) == last_log
         && m.replication.as_ref().is_some_and(|r| r.values().all(|matched| matched.map(|l| l.index) == last_log));
-    let applied = m.last_applied.as_ref().map(|l| l.index);
-    Seen { group, me, leader: m.current_leader, term: m.current_term, leading, last_log, applied, caught_up }
+    Seen { group, me, leader: m.current_leader, term: m.current_term, leading, last_log, caught_up }
 }
 
 fn voters(raft: &Raft) -> Vec<NodeId> {
@@ -303,13 +244,9 @@ pub async fn run(node: Arc<Node>) {
         let groups = node.group_rafts();
         tracks.retain(|g, _| groups.binary_search_by_key(g, |(id, _)| *id).is_ok());
         let mut quiet = 0usize;
-        let mut let_go = 0usize;
         for (group, raft) in groups {
             let seen = seen(node.id, group, &raft);
             let track = tracks.entry(group).or_insert_with(|| Track::new(now));
-            if cache_cold(&seen, track, &timing, now) && false {
-                let_go += node.forget_cached_entries(group);
-            }
             let peers = Peers {
                 state: |p| liveness.state(p, now),
                 leads: |p| liveness.leads(p, group, now),
@@ -330,10 +267,6 @@ pub async fn run(node: Arc<Node>) {
                     tracing::debug!(%group, "election not started: {e}");
                 }
             }
-        }
-        if let_go >= GIVE_BACK_BYTES_MIN {
-            tracing::debug!(node = node.id, bytes = let_go, "cached entries of idle groups let go");
-            give_memory_back(node.engine.io_blocks()).await;
         }
         node.set_quiet_groups(quiet);
         metrics::gauge!(QUIET_GROUPS, &label).set(quiet as f64);
@@ -366,30 +299,11 @@ mod tests {
     }
 
     fn follower(group: u64, me: NodeId, leader: Option<NodeId>) -> Seen {
-        Seen {
-            group: GroupId(group),
-            me,
-            leader,
-            term: 2,
-            leading: false,
-            last_log: Some(10),
-            applied: Some(10),
-            caught_up: false,
-        }
+        Seen { group: GroupId(group), me, leader, term: 2, leading: false, last_log: Some(10), caught_up: false }
     }
 
     fn leader(last_log: u64, caught_up: bool) -> Seen {
-        let applied = Some(last_log);
-        Seen {
-            group: GroupId(7),
-            me: 1,
-            leader: Some(1),
-            term: 2,
-            leading: true,
-            last_log: Some(last_log),
-            applied,
-            caught_up,
-        }
+        Seen { group: GroupId(7), me: 1, leader: Some(1), term: 2, leading: true, last_log: Some(last_log), caught_up }
     }
 
     #[test]
@@ -407,29 +321,6 @@ mod tests {
         // A voter behind keeps it ticking, however long nothing is written.
         assert!(act(&leader(6, false), &mut track, t0 + ms(9_000)).tick);
         assert!(act(&leader(6, false), &mut track, t0 + ms(20_000)).tick);
-    }
-
-    #[test]
-    fn a_replica_lets_its_cached_entries_go_once_idle_and_applied_and_again_after_a_write() {
-        let t = timing();
-        let t0 = Instant::now();
-        let mut track = Track::new(t0);
-        let mut f = follower(7, 2, Some(1));
-        let cold = |s: &Seen, tr: &mut Track, at| cache_cold(s, tr, &t, at);
-        assert!(!cold(&f, &mut track, t0), "first look: the entries just arrived");
-        assert!(!cold(&f, &mut track, t0 + ms(1_900)));
-        assert!(cold(&f, &mut track, t0 + ms(2_000)), "idle for idle_after and applied: let go");
-        assert!(!cold(&f, &mut track, t0 + ms(2_500)), "once per quiet spell");
-        // A new entry: cached again, let go again once idle; not while it is unapplied.
-        f.last_log = Some(11);
-        assert!(!cold(&f, &mut track, t0 + ms(3_000)));
-        assert!(!cold(&f, &mut track, t0 + ms(6_000)), "entry 11 is not applied yet");
-        f.applied = Some(11);
-        assert!(cold(&f, &mut track, t0 + ms(6_100)));
-        // Leaders alike, whether or not they tick.
-        let mut track = Track::new(t0);
-        assert!(!cold(&leader(5, false), &mut track, t0));
-        assert!(cold(&leader(5, false), &mut track, t0 + ms(2_000)));
     }
 
     #[test]

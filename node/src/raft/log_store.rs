@@ -57,11 +57,6 @@ impl LogStore {
         LogStore { group, engine, commit, recent: Arc::new(RecentEntries::new(budget)), fail_stop }
     }
 
-    /// Its newest entries in memory (shared with every clone of this store).
-    pub fn recent(&self) -> Arc<RecentEntries> {
-        self.recent.clone()
-    }
-
     fn entry_key(&self, index: u64) -> Vec<u8> {
         keys::numbered(self.group, KeyKind::LogEntry, index)
     }

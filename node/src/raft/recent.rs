@@ -141,18 +141,6 @@ impl RecentEntries {
         }
     }
 
-    /// Lets every cached entry go (the group has gone quiet: what it holds is read again
-    /// only by a replica that fell behind, which the engine serves); the bytes let go.
-    pub fn clear(&self) -> usize {
-        let mut inner = self.lock();
-        let bytes = inner.bytes;
-        while !inner.entries.is_empty() {
-            inner.pop_front(&self.budget);
-        }
-        inner.entries.shrink_to_fit();
-        bytes
-    }
-
     /// The entries in `[start, end)` that the log holds, in order, stopping before
     /// `bytes_max` stored bytes or `entries_max` entries (at least one entry), when the
     /// cache holds `start`; `None` sends the read to the engine.
@@ -240,22 +228,6 @@ mod tests {
         assert_eq!(cache.indexes(), vec![9]);
         drop(cache);
         assert_eq!(budget.used(), 0, "a dropped cache gives its bytes back");
-    }
-
-    #[test]
-    fn a_cleared_cache_gives_its_bytes_back_and_caches_again() {
-        let budget = CacheBudget::new(NODE_BYTES_MAX);
-        let (a, b) = (RecentEntries::new(budget.clone()), RecentEntries::new(budget.clone()));
-        a.appended((1..=10).map(|i| entry(i, 100)));
-        b.appended((1..=3).map(|i| entry(i, 50)));
-        assert_eq!(a.clear(), 1_000);
-        assert_eq!(budget.used(), 150, "only the other group's bytes are left");
-        assert!(a.read(5, 6, usize::MAX, usize::MAX).is_none(), "cleared entries are read from the engine");
-        assert_eq!(a.clear(), 0);
-        // The next append starts a new suffix.
-        a.appended([entry(11, 100)]);
-        assert_eq!(indexes(&a.read(11, 12, usize::MAX, usize::MAX).unwrap()), vec![11]);
-        assert_eq!(budget.used(), 250);
     }
 
     #[test]
