@@ -318,8 +318,8 @@ async fn measure(args: &Args, bin: &Path, dir: &Path, shards: u32) -> anyhow::Re
         let narrow = write(&client, &eight, args.write_seconds).await;
         report["write_records_per_s"] = spread.into();
         report["write_records_per_s_8_shards"] = narrow.into();
-        // Written once, then left alone: what the idle cluster costs now (the groups' cached
-        // entries, the allocator's free pages).
+        // Written once, then left alone: what the writes left behind in the idle cluster,
+        // apart from what the failover and the restart add later.
         tokio::time::sleep(Duration::from_secs(args.settle_seconds)).await;
         let (idle_after, rss_after) = idle(&cluster.pids(), args.idle_seconds).await?;
         report["idle_cpu_cores_after_writes"] = idle_after.into();
