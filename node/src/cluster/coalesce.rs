@@ -18,6 +18,7 @@
 //! (never proposed) are told `NotLeader` at once, so that the caller follows the new
 //! leader instead of waiting for an outcome a deposed leader may not learn for seconds.
 
+use super::metrics::{APPEND_QUEUE_SECONDS, ENTRY_SECONDS};
 use super::propose::{ProposeError, Proposed};
 use crate::domain::{GroupId, NodeId};
 use crate::limits::{COALESCED_BYTES_MAX, COALESCED_RECORDS_MAX, COALESCE_QUEUE_MAX};
@@ -25,9 +26,12 @@ use crate::raft::types::{Command, CommandKind};
 use crate::replica::GroupReply;
 use crate::replica::Raft;
 use crate::shard::batch::{BatchError, BatchView};
+use metrics::SharedString;
 use openraft::async_runtime::WatchReceiver as _;
 use openraft::error::{ClientWriteError, RaftError};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 /// An append waiting for an entry.
 struct Pending {
@@ -37,6 +41,7 @@ struct Pending {
     /// Proposed as an entry of its own.
     alone: bool,
     answer: oneshot::Sender<Result<Proposed, ProposeError>>,
+    queued_at: Instant,
 }
 
 /// A shard group's append queue at this node. Its task ends when this is dropped (the
@@ -59,7 +64,7 @@ impl Coalescer {
     /// `propose_local` does (`throttled` left at 0 for the caller).
     pub async fn append(&self, command: Command, records: usize, alone: bool) -> Result<Proposed, ProposeError> {
         let (answer, answered) = oneshot::channel();
-        let pending = Pending { command, records, alone, answer };
+        let pending = Pending { command, records, alone, answer, queued_at: Instant::now() };
         if self.queue.send(pending).await.is_err() {
             // The task is gone, so the group stopped here; the append never left the queue.
             return Err(ProposeError::NotLeader { group: self.group, node: self.node, leader: None });
@@ -75,6 +80,7 @@ async fn run(group: GroupId, node: NodeId, raft: Raft, mut waiting: mpsc::Receiv
     let mut held: Option<Pending> = None;
     // Changes only with the vote and the leader, not with every entry.
     let mut leadership = raft.server_metrics();
+    let label = SharedString::from_shared(Arc::<str>::from(node.to_string()));
     loop {
         let first = match held.take() {
             Some(p) => p,
@@ -103,7 +109,7 @@ async fn run(group: GroupId, node: NodeId, raft: Raft, mut waiting: mpsc::Receiv
         // One entry in flight: what arrives meanwhile gathers for the next. (Proposing
         // from tasks of their own, two at a time, made the simulation's runs of one seed
         // differ; one at a time keeps them identical.)
-        let proposing = propose(group, node, &raft, entry, bytes);
+        let proposing = propose(group, node, &raft, entry, bytes, &label);
         tokio::pin!(proposing);
         loop {
             tokio::select! {
@@ -136,8 +142,21 @@ fn turn_away(waiting: &mut mpsc::Receiver<Pending>, held: &mut Option<Pending>, 
     }
 }
 
-/// Proposes `entry`'s appends as one entry and answers each with its own part.
-async fn propose(group: GroupId, node: NodeId, raft: &Raft, mut entry: Vec<Pending>, bytes: usize) {
+/// Proposes `entry`'s appends as one entry and answers each with its own part; records
+/// how long they queued and how long the entry took (`label`: this node).
+async fn propose(
+    group: GroupId,
+    node: NodeId,
+    raft: &Raft,
+    mut entry: Vec<Pending>,
+    bytes: usize,
+    label: &SharedString,
+) {
+    let proposed_at = Instant::now();
+    let queued = metrics::histogram!(APPEND_QUEUE_SECONDS, "node" => label.clone());
+    for p in &entry {
+        queued.record(proposed_at.saturating_duration_since(p.queued_at).as_secs_f64());
+    }
     let command = match entry.as_mut_slice() {
         // Alone: proposed as it came, without a copy.
         [only] => Ok(std::mem::replace(&mut only.command, Command(Vec::new()))),
@@ -160,6 +179,8 @@ async fn propose(group: GroupId, node: NodeId, raft: &Raft, mut entry: Vec<Pendi
     let written = raft.client_write(command).await;
     match written {
         Ok(reply) => {
+            let took = proposed_at.elapsed().as_secs_f64();
+            metrics::histogram!(ENTRY_SECONDS, "node" => label.clone()).record(took);
             let log_index = reply.log_id.index;
             let answers = split(GroupReply::decode(&reply.data), entry.iter().map(|p| p.records));
             for (p, reply) in entry.into_iter().zip(answers) {
@@ -242,7 +263,7 @@ mod tests {
         let mut pending = || {
             let (answer, answered) = oneshot::channel();
             answers.push(answered);
-            Pending { command: Command(vec![1]), records: 1, alone: false, answer }
+            Pending { command: Command(vec![1]), records: 1, alone: false, answer, queued_at: Instant::now() }
         };
         let mut held = Some(pending());
         for _ in 0..3 {

@@ -1,6 +1,7 @@
 //! Raft and storage series, sampled: leader changes, leaderships, commit and apply lag per
 //! kind of group, the log cache (bytes held, reads served from memory or the engine), and
-//! bytes on disk.
+//! bytes on disk. Also described here, recorded by `coalesce.rs` per entry: a shard
+//! leader's append queue and entry times.
 //!
 //! A sampler task reads every group's Raft metrics once a second (a watch borrow each, no
 //! I/O) instead of watching them: a watch wakes on every append, a sample costs the same
@@ -29,12 +30,18 @@ pub const LOG_CACHE_BYTES: &str = "runnel_raft_log_cache_bytes";
 pub const LOG_READS: &str = "runnel_raft_log_reads_total";
 /// Set by `quiesce.rs`, label `node` only.
 pub const QUIET_GROUPS: &str = "runnel_raft_quiet_groups";
+/// Recorded by `coalesce.rs` at a shard's leader, label `node` only: how long an append
+/// waited for an entry, and how long an entry took from proposal to applied (the write's
+/// replication, quorum fsync and apply). With the PutRecords latency they say where a
+/// write's time goes.
+pub const APPEND_QUEUE_SECONDS: &str = "runnel_shard_append_queue_seconds";
+pub const ENTRY_SECONDS: &str = "runnel_shard_entry_seconds";
 
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 const DISK_SAMPLE_EVERY: u32 = 10;
 
 pub fn describe() {
-    use metrics::{describe_counter, describe_gauge, Unit};
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(
         LEADER_CHANGES,
         Unit::Count,
@@ -50,6 +57,16 @@ pub fn describe() {
         QUIET_GROUPS,
         Unit::Count,
         "Shard groups here whose Raft ticker is off: idle leaders and followers of a trusted leader (no heartbeats)"
+    );
+    describe_histogram!(
+        APPEND_QUEUE_SECONDS,
+        Unit::Seconds,
+        "At a shard's leader, how long an append waited behind the entry in flight before its own entry was proposed"
+    );
+    describe_histogram!(
+        ENTRY_SECONDS,
+        Unit::Seconds,
+        "At a shard's leader, one coalesced entry from proposal to applied (replication, quorum fsync, apply)"
     );
     let gauges = [
         (LEADERS, "Groups this node leads"),
