@@ -129,6 +129,13 @@ async fn nodes_serve_health_readiness_and_kinesis_metrics() {
         assert!(sum(&text, "runnel_storage_group_commit_batch_size_count", &[("node", &node)]) == Some(fsyncs));
         assert!(sum(&text, "runnel_storage_disk_bytes", &[("node", &node)]).is_some(), "node {node}");
     }
+    // At the shards' leaders: every append (the 6 PutRecord calls, and the PutRecords call's
+    // part for each shard it touched; one turned away by a deposed leader counts again
+    // where it lands) was timed in the queue, and every entry that took them.
+    let appends = cluster_sum(&cluster, "runnel_shard_append_queue_seconds_count", &[]);
+    assert!(appends >= 7.0, "appends timed: {appends}");
+    let entries = cluster_sum(&cluster, "runnel_shard_entry_seconds_count", &[]);
+    assert!((1.0..=appends).contains(&entries), "entries timed: {entries} for {appends} appends");
 
     // Enhanced monitoring of IncomingRecords only: that shard series appears, no other.
     k.enable_enhanced_monitoring(EnableEnhancedMonitoringRequest {
