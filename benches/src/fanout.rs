@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Use a new stream each run (readers start at its TRIM_HORIZON). A producer writes
-//! `--rate` records a second (PutRecords every 10 ms), each carrying the
+//! `--rate` records a second (PutRecords every `--tick-ms`, 10 ms by default), each carrying the
 //! time it was sent; every subscriber (a registered consumer following the stream with
 //! `Client::subscribe`, or with `--polling` a GetRecords poller per shard sharing Kinesis's
 //! 5 calls/s per shard among the consumers) records how long each record took to reach
@@ -28,7 +28,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use hdrhistogram::Histogram;
 use runnel_client::proto::{GetRecordsRequest, GetShardIteratorRequest, PutRecordsRequest, PutRecordsRequestEntry};
-use runnel_client::{is_closed, Client, ConsumerKey, Delivery, ErrorCode, LineageStart};
+use runnel_client::{is_closed, Client, ClientConfig, ConsumerKey, Delivery, ErrorCode, LineageStart};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,8 +36,6 @@ use std::time::{Duration, Instant};
 
 /// Calls to PutRecords in flight at once, at the most.
 const PRODUCER_IN_FLIGHT: usize = 64;
-/// How often the producer sends a batch.
-const PRODUCER_TICK: Duration = Duration::from_millis(10);
 /// Kinesis's GetRecords quota: calls per second per shard, shared by its pollers.
 const POLLS_PER_SHARD_S: u32 = 5;
 /// Kinesis's limit of registered consumers per stream.
@@ -58,6 +56,11 @@ struct Args {
     /// Records written per second, all shards together.
     #[arg(long, default_value_t = 1_000)]
     rate: u64,
+    /// How often the producer sends, in milliseconds: each tick's records go out at once,
+    /// in as few PutRecords calls as hold them. A longer tick makes the load burstier
+    /// (a producer library buffering records for a while); a shorter one spreads it.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    tick_ms: u64,
     #[arg(long, default_value_t = 20)]
     seconds: u64,
     /// Seconds at the start that are not measured.
@@ -69,6 +72,10 @@ struct Args {
     /// Poll with GetRecords instead of subscribing.
     #[arg(long)]
     polling: bool,
+    /// Send each PutRecords' records to their shards' leaders in one call per leader
+    /// (`ClientConfig::split_put_records`) instead of whole to one node.
+    #[arg(long)]
+    split: bool,
     #[arg(long)]
     json: bool,
     /// Also hold this many idle subscriptions (20 consumers on each shard of a second
@@ -116,10 +123,11 @@ async fn produce(
     stop_at: Instant,
     acks: Arc<Sink>,
 ) -> anyhow::Result<u64> {
-    let per_tick = (args.rate as f64 * PRODUCER_TICK.as_secs_f64()).ceil().max(1.0) as usize;
+    let tick_every = Duration::from_millis(args.tick_ms);
+    let per_tick = (args.rate as f64 * tick_every.as_secs_f64()).ceil().max(1.0) as usize;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(PRODUCER_IN_FLIGHT));
     let acked = Arc::new(AtomicU64::new(0));
-    let mut tick = tokio::time::interval(PRODUCER_TICK);
+    let mut tick = tokio::time::interval(tick_every);
     let mut n = 0u64;
     while Instant::now() < stop_at {
         tick.tick().await;
@@ -259,7 +267,8 @@ async fn main() -> anyhow::Result<()> {
     if !(1..=20).contains(&args.subscribers) {
         bail!("--subscribers must be 1 to 20");
     }
-    let client = Client::connect(args.endpoints.clone()).await.context("connect")?;
+    let config = ClientConfig { split_put_records: args.split, ..ClientConfig::default() };
+    let client = Client::with_config(args.endpoints.clone(), config).await.context("connect")?;
     stream::ready(&client, &args.stream, args.shards).await?;
     let open: Vec<String> =
         client.list_shards(&args.stream).await?.into_iter().filter(|s| !is_closed(s)).map(|s| s.shard_id).collect();
@@ -321,7 +330,8 @@ async fn main() -> anyhow::Result<()> {
     let how = if args.polling { "polling" } else { "subscribe" };
     if args.json {
         let out = serde_json::json!({
-            "how": how, "subscribers": args.subscribers, "rate": args.rate, "acked": acked,
+            "how": how, "subscribers": args.subscribers, "rate": args.rate, "tick_ms": args.tick_ms, "split": args.split,
+            "acked": acked,
             "received": received, "expected": acked * args.subscribers as u64,
             "p50_ms": ms(0.5), "p99_ms": ms(0.99), "p999_ms": ms(0.999), "max_ms": hist.max() as f64 / 1000.0,
             "ack_p50_ms": ack_ms(0.5), "ack_p99_ms": ack_ms(0.99),
@@ -329,9 +339,10 @@ async fn main() -> anyhow::Result<()> {
         println!("{out}");
     } else {
         println!(
-            "{how}, {} subscriber(s), {} records/s: {acked} acknowledged, {received} received of {} expected",
+            "{how}, {} subscriber(s), {} records/s sent every {} ms: {acked} acknowledged, {received} received of {} expected",
             args.subscribers,
             args.rate,
+            args.tick_ms,
             acked * args.subscribers as u64
         );
         println!(

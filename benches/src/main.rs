@@ -23,7 +23,7 @@ use hdrhistogram::Histogram;
 use load::{LoadArgs, Mode, Totals};
 use rand::SeedableRng;
 use runnel_client::proto::{PutRecordRequest, PutRecordsRequest, PutRecordsRequestEntry};
-use runnel_client::Client;
+use runnel_client::{Client, ClientConfig};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -48,6 +48,10 @@ struct Args {
     /// Seconds to wait after the writes before the disk writes are read again.
     #[arg(long, default_value_t = 0)]
     settle_seconds: u64,
+    /// Send each PutRecords' records to their shards' leaders in one call per leader
+    /// (`ClientConfig::split_put_records`) instead of whole to one node.
+    #[arg(long)]
+    split: bool,
 }
 
 /// Bytes the processes caused to be written to storage so far (all their threads).
@@ -105,7 +109,8 @@ async fn worker(client: Client, args: Arc<Args>, totals: Arc<Totals>, seed: u64)
 async fn main() -> anyhow::Result<()> {
     let args = Arc::new(Args::parse());
     args.load.check()?;
-    let client = Client::connect(args.endpoints.clone()).await.context("connect")?;
+    let config = ClientConfig { split_put_records: args.split, ..ClientConfig::default() };
+    let client = Client::with_config(args.endpoints.clone(), config).await.context("connect")?;
     stream::ready(&client, &args.stream, args.shards).await?;
 
     let totals = Arc::new(Totals::new(args.load.records));

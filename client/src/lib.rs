@@ -26,9 +26,11 @@
 //!
 //! # Layout
 //! - `client/`: the `Client` handle and `ClientConfig`. `mod.rs` builds it and hands out
-//!   raw stubs; `call.rs` is the retry loop and routing-cache upkeep; `streams.rs`,
-//!   `reshard.rs`, `records.rs`, `attributes.rs`, `consumers.rs` (enhanced fan-out
-//!   consumers) and `cluster.rs` are the actions, grouped by what they touch;
+//!   raw stubs; `call.rs` is the retry loop, routing-cache upkeep and the choice of
+//!   leaders for a write; `streams.rs`, `reshard.rs`, `records.rs` (PutRecords split per
+//!   leader when `ClientConfig::split_put_records` says so), `attributes.rs`,
+//!   `consumers.rs` (enhanced fan-out consumers) and `cluster.rs` are the actions, grouped
+//!   by what they touch;
 //!   `subscribe.rs` is SubscribeToShard and `subscribe`, which follows a whole stream for a
 //!   fan-out consumer.
 //! - `error`: `ClientError` and `ErrorCode`, decoded from gRPC statuses, and which

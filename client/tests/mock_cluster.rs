@@ -342,6 +342,9 @@ impl Kinesis for MockNode {
     }
     async fn put_records(&self, request: Request<PutRecordsRequest>) -> Result<Response<PutRecordsResponse>, Status> {
         self.served("PutRecords");
+        if let Some(status) = self.put.next() {
+            return Err(status);
+        }
         let records = request
             .get_ref()
             .records
@@ -666,7 +669,8 @@ async fn listener() -> (TcpListener, String) {
 
 fn serve(listener: TcpListener, node: MockNode) {
     let server = tonic::transport::Server::builder()
-        .add_service(KinesisServer::new(node.clone()))
+        // Room for the largest PutRecords the tests send whole (tonic's default is 4 MiB).
+        .add_service(KinesisServer::new(node.clone()).max_decoding_message_size(16 * 1024 * 1024))
         .add_service(AdminServer::new(node))
         .serve_with_incoming(TcpListenerStream::new(listener));
     tokio::spawn(server);
@@ -690,6 +694,7 @@ fn quick_config() -> ClientConfig {
             max_elapsed: Duration::from_secs(5),
         },
         jitter_seed: None,
+        split_put_records: false,
     }
 }
 
@@ -727,6 +732,18 @@ async fn two_nodes(put_on_1: PutScript, put_on_2: PutScript) -> (Arc<World>, Str
     serve(l1, MockNode { id: 1, put: put_on_1, world: world.clone() });
     serve(l2, MockNode { id: 2, put: put_on_2, world: world.clone() });
     (world, a1, a2)
+}
+
+/// Two nodes; node 1 leads shard 0 of stream `s`, node 2 shard 1.
+async fn two_leaders(put_on_1: PutScript, put_on_2: PutScript) -> (Arc<World>, String) {
+    let (l1, a1) = listener().await;
+    let (l2, a2) = listener().await;
+    let mut view = cluster(&[&a1, &a2], 1);
+    view.groups[1].leader = Some(2);
+    let world = Arc::new(World::new(view, two_shards()));
+    serve(l1, MockNode { id: 1, put: put_on_1, world: world.clone() });
+    serve(l2, MockNode { id: 2, put: put_on_2, world: world.clone() });
+    (world, a1)
 }
 
 /// One node, leading both shards of stream `s`.
@@ -780,6 +797,124 @@ async fn puts_go_straight_to_the_shard_leader() {
     // The routing cache was filled once, not per record.
     assert_eq!(served(&world, "ListShards").len(), 2, "two pages, once");
     assert_eq!(served(&world, "DescribeCluster").len(), 1);
+}
+
+fn splitting() -> ClientConfig {
+    ClientConfig { split_put_records: true, ..quick_config() }
+}
+
+fn batch_of(keys: &[String], data_bytes: usize) -> PutRecordsRequest {
+    PutRecordsRequest {
+        stream_name: STREAM.into(),
+        records: keys
+            .iter()
+            .map(|k| PutRecordsRequestEntry {
+                partition_key: k.clone(),
+                data: vec![7; data_bytes],
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// `count` keys, the shard each hashes to alternating between the two shards' halves.
+fn keys_over_both_shards(world: &World, count: usize) -> Vec<String> {
+    let (mut low, mut high): (Vec<String>, Vec<String>) =
+        (0..4 * count).map(|i| format!("key-{i}")).partition(|k| world.owner(k, None) == "shardId-000000000000");
+    assert!(low.len() >= count / 2 && high.len() >= count / 2, "md5 spreads keys over both halves");
+    (0..count).map(|i| if i % 2 == 0 { low.remove(0) } else { high.remove(0) }).collect()
+}
+
+#[tokio::test]
+async fn a_put_records_over_two_leaders_goes_to_each_leader_and_is_answered_in_request_order() {
+    let (world, a1) = two_leaders(PutScript::accept(), PutScript::accept()).await;
+    let client = Client::with_config(vec![a1], splitting()).await.expect("client");
+    let keys = keys_over_both_shards(&world, 500);
+    let response = client.put_records(batch_of(&keys, 10)).await.expect("put records");
+    assert_eq!(response.failed_record_count, 0);
+    assert_eq!(response.records.len(), keys.len());
+    for (key, result) in keys.iter().zip(&response.records) {
+        let shard = world.owner(key, None);
+        let leader = if shard == "shardId-000000000000" { 1 } else { 2 };
+        assert_eq!(result.shard_id.as_deref(), Some(shard.as_str()), "{key}");
+        assert_eq!(result.sequence_number, Some(format!("served-by-{leader}")), "{key}");
+    }
+    let mut calls = served(&world, "PutRecords");
+    calls.sort();
+    assert_eq!(calls, [1, 2], "one call to each leader, none forwarded");
+
+    // Off (the default), the same request goes whole to one node, which forwards.
+    let whole = Client::with_config(vec![client.endpoints()[0].clone()], quick_config()).await.expect("client");
+    whole.put_records(batch_of(&keys, 10)).await.expect("put records");
+    assert_eq!(served(&world, "PutRecords").len(), 3);
+}
+
+#[tokio::test]
+async fn a_put_records_kinesis_refuses_whole_is_sent_whole() {
+    let (world, a1) = two_leaders(PutScript::accept(), PutScript::accept()).await;
+    let client = Client::with_config(vec![a1], splitting()).await.expect("client");
+    let keys = keys_over_both_shards(&world, 501);
+    let too_many = batch_of(&keys, 1);
+    let mut key_too_long = batch_of(&keys[..4], 1);
+    key_too_long.records[3].partition_key = "k".repeat(257);
+    let mut empty_key = batch_of(&keys[..4], 1);
+    empty_key.records[0].partition_key.clear();
+    // Records at the smallest record limit a stream may have (data and key together)...
+    let sized = || {
+        let mut batch = batch_of(&keys[..2], 0);
+        for r in &mut batch.records {
+            r.data = vec![7; 1024 * 1024 - r.partition_key.len()];
+        }
+        batch
+    };
+    let at_limit = sized();
+    // ... and one a byte over it.
+    let mut over_limit = sized();
+    over_limit.records[1].data.push(7);
+    // Over 5 MiB in all, of records each within the limit.
+    let too_big = batch_of(&keys[..6], 1024 * 1024 - 16);
+    let mut bad_hash_key = batch_of(&keys[..4], 1);
+    bad_hash_key.records[2].explicit_hash_key = Some("not-a-number".into());
+    for (name, request, calls) in [
+        ("501 records", too_many, 1),
+        ("a key of 257 characters", key_too_long, 1),
+        ("an empty key", empty_key, 1),
+        ("a record at the limit", at_limit, 2),
+        ("a record over the limit", over_limit, 1),
+        ("over 5 MiB", too_big, 1),
+        ("a malformed explicit hash key", bad_hash_key, 1),
+    ] {
+        let before = served(&world, "PutRecords").len();
+        client.put_records(request).await.expect("the mock takes anything");
+        assert_eq!(served(&world, "PutRecords").len() - before, calls, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_part_whose_leader_refuses_it_fails_only_its_own_records() {
+    let refuse = || kinesis_error(Code::InvalidArgument, "ValidationException");
+    let (world, a1) = two_leaders(PutScript::accept(), PutScript::always(refuse())).await;
+    let client = Client::with_config(vec![a1], splitting()).await.expect("client");
+    let keys = keys_over_both_shards(&world, 10);
+    let response = client.put_records(batch_of(&keys, 10)).await.expect("put records");
+    assert_eq!(response.failed_record_count, 5);
+    for (i, result) in response.records.iter().enumerate() {
+        if i % 2 == 0 {
+            assert_eq!(result.sequence_number.as_deref(), Some("served-by-1"));
+            assert_eq!(result.error_code, None);
+        } else {
+            assert_eq!(result.error_code.as_deref(), Some("InternalFailure"));
+            assert!(result.error_message.as_deref().is_some_and(|m| m.starts_with("Not written")), "{result:?}");
+            assert_eq!((result.shard_id.as_deref(), result.sequence_number.as_deref()), (None, None));
+        }
+    }
+
+    // When every part is refused, so is the call, with the first part's error.
+    let (world, a1) = two_leaders(PutScript::always(refuse()), PutScript::always(refuse())).await;
+    let client = Client::with_config(vec![a1], splitting()).await.expect("client");
+    let err = client.put_records(batch_of(&keys_over_both_shards(&world, 10), 10)).await.expect_err("refused");
+    assert_eq!(err.code(), Some(&ErrorCode::ValidationException));
 }
 
 #[tokio::test(start_paused = true)]

@@ -7,14 +7,13 @@
 /// may hold: the largest record any stream takes (UpdateMaxRecordSize). A stream's own
 /// limit (1 MiB unless raised) then bounds its data and partition key together.
 pub const RECORD_DATA_BYTES_MAX: usize = 10 * 1024 * 1024;
-/// A partition key is 1 to 256 Unicode characters.
-pub const PARTITION_KEY_CHARS_MIN: usize = 1;
-pub const PARTITION_KEY_CHARS_MAX: usize = 256;
-/// PutRecords takes 1 to 500 records per call...
-pub const PUT_RECORDS_COUNT_MIN: usize = 1;
-pub const PUT_RECORDS_COUNT_MAX: usize = 500;
-/// ...and at most 5 MiB per call, partition keys included.
-pub const PUT_RECORDS_BYTES_MAX: usize = 5 * 1024 * 1024;
+/// Partition keys (1 to 256 characters), PutRecords' 1 to 500 records and 5 MiB, and a
+/// stream's record size limits (1,024 to 10,240 KiB): shared with the client, which checks
+/// a request against them before it splits it over the shards' leaders.
+pub use runnel_proto::limits::{
+    MAX_RECORD_SIZE_KIB_MAX, MAX_RECORD_SIZE_KIB_MIN, PARTITION_KEY_CHARS_MAX, PARTITION_KEY_CHARS_MIN,
+    PUT_RECORDS_BYTES_MAX, PUT_RECORDS_COUNT_MAX, PUT_RECORDS_COUNT_MIN,
+};
 
 /// Stream names: 1 to 128 characters of `[a-zA-Z0-9_.-]`.
 pub const STREAM_NAME_CHARS_MIN: usize = 1;
@@ -67,10 +66,7 @@ pub const ON_DEMAND_WINDOW_MS_DEFAULT: u64 = 60_000;
 pub const STREAM_MODE_CHANGES_PER_WINDOW: usize = 2;
 /// UpdateStreamWarmThroughput and CreateStream's WarmThroughputMiBps: at most 10 GiB/s.
 pub const WARM_THROUGHPUT_MIBPS_MAX: i64 = 10 * 1024;
-/// UpdateMaxRecordSize: a stream's largest record (data and partition key) is 1,024 to
-/// 10,240 KiB; 1,024 KiB until changed.
-pub const MAX_RECORD_SIZE_KIB_MIN: i64 = 1_024;
-pub const MAX_RECORD_SIZE_KIB_MAX: i64 = 10_240;
+/// A stream's largest record until UpdateMaxRecordSize changes it.
 pub const MAX_RECORD_SIZE_KIB_DEFAULT: u32 = 1_024;
 /// Enhanced fan-out consumers one stream may have registered (DELETING ones included).
 pub const CONSUMERS_PER_STREAM_MAX: usize = 20;

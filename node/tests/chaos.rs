@@ -580,6 +580,7 @@ async fn faults_on_real_containers_lose_no_acknowledged_record() {
         // One attempt per call: the producer retries, and counts the failures.
         retry: RetryPolicy::no_retry(),
         jitter_seed: None,
+        split_put_records: false,
     };
     let client = Client::with_config(endpoints.clone(), config).await.expect("client");
     let journal = Journal::new();

@@ -3,6 +3,7 @@
 //! # Layout
 //! - `v1`: the public `Kinesis` and `Admin` services and their messages.
 //! - `v1::peer`: node-to-node RPCs (Raft messages, forwarded proposals and reads).
+//! - `limits`: the Kinesis limits of a PutRecords request, shared by the node and the client.
 //! - `FILE_DESCRIPTOR_SET`: the encoded descriptors, served by gRPC reflection.
 //! - `ERROR_METADATA_KEY`: where a status carries its Kinesis error name;
 //!   `RETRY_AFTER_METADATA_KEY`: how long an overloaded node asks callers to wait.
@@ -27,3 +28,4 @@ pub const ERROR_METADATA_KEY: &str = "x-kinesis-error";
 pub const RETRY_AFTER_METADATA_KEY: &str = "x-runnel-retry-after-ms";
 
 pub mod hash_key;
+pub mod limits;

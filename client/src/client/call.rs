@@ -257,6 +257,32 @@ impl Client {
         }
     }
 
+    /// The records of a write grouped by the leader of their shard, by `map`: one part
+    /// per leader, each with a shard of that leader to route it by and the indexes of its
+    /// records, in request order. `None` when a record's shard or leader is unknown, or
+    /// when one leader has them all (then `write_route` sends the write whole).
+    pub(crate) async fn leader_parts<'a>(
+        &self,
+        stream: &str,
+        map: Option<&ShardMap>,
+        keys: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Option<Vec<(ShardId, Vec<usize>)>> {
+        let map = map?;
+        self.ensure_cluster_view().await;
+        let routing = self.routing();
+        // As many parts as leaders: a handful, so a linear search is the cheapest.
+        let mut parts: Vec<(&NodeAddress, &ShardId, Vec<usize>)> = Vec::new();
+        for (i, (partition_key, explicit_hash_key)) in keys.into_iter().enumerate() {
+            let shard = map.shard_for_record(partition_key, explicit_hash_key)?;
+            let leader = routing.leader(stream, shard)?;
+            match parts.iter_mut().find(|(l, _, _)| *l == leader) {
+                Some((_, _, indexes)) => indexes.push(i),
+                None => parts.push((leader, shard, vec![i])),
+            }
+        }
+        (parts.len() > 1).then(|| parts.into_iter().map(|(_, shard, indexes)| (shard.clone(), indexes)).collect())
+    }
+
     /// Drops the shard map a write was routed by when the server stored a record in
     /// another shard than the map predicted (a reshard closed it), so the next write
     /// fetches the children. `stored` is (partition key, explicit hash key, shard stored in).

@@ -44,6 +44,11 @@ pub struct ClientConfig {
     /// Seed of the backoff jitter: `None` draws it from the OS; `Some` makes the delays a
     /// function of the seed (and the order of failures), for deterministic simulation.
     pub jitter_seed: Option<u64>,
+    /// Split a PutRecords whose records belong to shards of different leaders into one call
+    /// per leader, sent at once, instead of sending it whole to a node that forwards the
+    /// other leaders' parts. Only a request Kinesis would take as a whole is split (see
+    /// `put_records`). Off by default.
+    pub split_put_records: bool,
 }
 
 impl Default for ClientConfig {
@@ -53,6 +58,7 @@ impl Default for ClientConfig {
             request_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             jitter_seed: None,
+            split_put_records: false,
         }
     }
 }
