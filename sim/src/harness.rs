@@ -102,6 +102,8 @@ pub struct SimConfig {
     /// Forces what the faults exercise; `None` draws everything from the seed.
     pub focus: Option<Focus>,
     pub bug: Option<Bug>,
+    /// The client producers split PutRecords per leader (`ClientConfig::split_put_records`).
+    pub split_put_records: bool,
 }
 
 impl SimConfig {
@@ -116,6 +118,7 @@ impl SimConfig {
             safety: Duration::from_secs(15),
             focus: None,
             bug: None,
+            split_put_records: false,
         }
     }
 }
@@ -339,6 +342,7 @@ pub fn run(cfg: &SimConfig) -> Outcome {
         left_down: swarm.leave_down,
         final_reads_skip_down: cfg.focus == Some(Focus::ManyGroups),
         reshards: swarm.reshards,
+        split_put_records: cfg.split_put_records,
     };
     let mut clients = vec!["driver".to_string()];
     sim.client("driver", workload::driver(ctx.clone()));

@@ -82,5 +82,8 @@ pub fn replay_command(cfg: &SimConfig) -> String {
     if let Some(bug) = cfg.bug {
         cmd.push_str(&format!(" --bug {}", bug.flag()));
     }
+    if cfg.split_put_records {
+        cmd.push_str(" --split-put-records");
+    }
     cmd
 }

@@ -10,6 +10,7 @@
 //! cargo run -p runnel-sim -- --seed 0 --focus fan-out --bug continuation-off-by-one
 //! cargo run -p runnel-sim -- --seed 0 --focus fan-out --bug continuation-repeats
 //! cargo run -p runnel-sim -- --seed 0 --focus many-groups --bug quiet-followers
+//! cargo run -p runnel-sim -- --seeds 0..12 --split-put-records   # the client splits PutRecords
 //! ```
 
 use anyhow::bail;
@@ -43,6 +44,9 @@ struct Args {
     /// Run each seed twice and require identical histories.
     #[arg(long)]
     check_determinism: bool,
+    /// The client producers split PutRecords per leader (`ClientConfig::split_put_records`).
+    #[arg(long)]
+    split_put_records: bool,
 }
 
 fn parse_range(s: &str) -> anyhow::Result<std::ops::Range<u64>> {
@@ -77,6 +81,7 @@ fn main() -> anyhow::Result<()> {
         cfg.nodes = args.nodes;
         cfg.bug = args.bug.as_deref().and_then(Bug::parse);
         cfg.focus = args.focus.as_deref().and_then(parse_focus);
+        cfg.split_put_records = args.split_put_records;
         let outcome = run(&cfg);
         if args.check_determinism {
             let again = run(&cfg);

@@ -7,12 +7,21 @@ pub fn run_seeds(seeds: impl IntoIterator<Item = u64>, nodes: usize) -> Vec<Outc
 
 /// Like `run_seeds`, with the fault `focus` given.
 pub fn run_focused(seeds: impl IntoIterator<Item = u64>, nodes: usize, focus: Option<Focus>) -> Vec<Outcome> {
+    run_with(seeds, nodes, |cfg| cfg.focus = focus)
+}
+
+/// Like `run_seeds`, each seed's configuration changed by `configure` first.
+pub fn run_with(
+    seeds: impl IntoIterator<Item = u64>,
+    nodes: usize,
+    configure: impl Fn(&mut SimConfig),
+) -> Vec<Outcome> {
     let mut failures = Vec::new();
     let mut outcomes = Vec::new();
     for seed in seeds {
         let mut cfg = SimConfig::new(seed);
         cfg.nodes = nodes;
-        cfg.focus = focus;
+        configure(&mut cfg);
         let outcome = run(&cfg);
         println!(
             "seed {seed} ({nodes} nodes): {} violations, sim {:.1} s, wall {:.2} s, {:?}",

@@ -1,5 +1,6 @@
 //! The fixed seed set CI runs: 100 seeds on 3 nodes (half of them with a fan-out
-//! subscriber), 11 on 5, a few focused on retention, on fan-out and on many quiet groups, and the regression
+//! subscriber), 11 on 5, a few focused on retention, on fan-out and on many quiet groups, 12 with
+//! the client splitting PutRecords per leader, and the regression
 //! seeds of bugs the simulation found (seeds found in the ranges are run there already). Each seed
 //! draws its own swarm options (which faults, how often and how hard; see `swarm.rs`), and
 //! `swarm::tests` checks that across 100 seeds every fault kind is drawn. Split in parts
@@ -7,7 +8,7 @@
 
 mod common;
 
-use common::{run_focused, run_seeds};
+use common::{run_focused, run_seeds, run_with};
 use runnel_sim::{Focus, MANY_GROUPS_SHARDS};
 
 /// Seeds that found bugs, kept forever. 3 and 1002 were found under the fault profiles the
@@ -33,6 +34,8 @@ const REGRESSION_SEEDS: [u64; 1] = [3];
 ///   times out is now a `ConnectError` in the simulation as in production
 ///   (`sim/src/net.rs`), and the node moves on to the next replica.
 const REGRESSION_SEEDS_5_NODES: [u64; 1] = [1_002];
+/// Seeds run with the client producer splitting PutRecords per leader, 0 up to this.
+const SPLIT_PUT_RECORDS_SEEDS: u64 = 12;
 /// Fan-out focused seeds, 0 up to this. In them:
 /// - 2: a shard closed before it took any record never ended its subscriptions (they
 ///   waited to read past an EndingSequenceNumber no record had), so subscribers never took
@@ -97,6 +100,14 @@ fn many_groups_seeds() {
         let half = MANY_GROUPS_SHARDS as usize / 2;
         assert!(o.stats.quiet_groups_max >= half, "seed {}: groups never went quiet: {:?}", o.seed, o.stats);
     }
+}
+
+/// The client producer splits its PutRecords per leader (`ClientConfig::split_put_records`):
+/// the parts go to different nodes at once under the seeds' faults, and the answers merged
+/// from them must say exactly what was stored.
+#[test]
+fn seeds_with_put_records_split_per_leader() {
+    run_with(0..SPLIT_PUT_RECORDS_SEEDS, 3, |cfg| cfg.split_put_records = true);
 }
 
 #[test]

@@ -84,7 +84,8 @@ impl Client {
         let calls = parts.iter().map(|(shard, indexes)| {
             let part = PutRecordsRequest {
                 records: indexes.iter().map(|i| request.records[*i].clone()).collect(),
-                ..request.clone()
+                stream_name: request.stream_name.clone(),
+                stream_arn: request.stream_arn.clone(),
             };
             let route = Route::Leader { stream: stream.to_string(), shard: shard.clone() };
             async move {
@@ -181,6 +182,9 @@ impl Client {
 /// A malformed explicit hash key finds no shard, so `leader_parts` sends such a request
 /// whole. What only the node knows (the stream, its state) fails every part alike.
 fn splittable(request: &PutRecordsRequest) -> bool {
+    if !(PUT_RECORDS_COUNT_MIN..=PUT_RECORDS_COUNT_MAX).contains(&request.records.len()) {
+        return false;
+    }
     let record_bytes_max = MAX_RECORD_SIZE_KIB_MIN as usize * 1024;
     let mut total = 0usize;
     for r in &request.records {
@@ -191,7 +195,7 @@ fn splittable(request: &PutRecordsRequest) -> bool {
         }
         total += bytes;
     }
-    (PUT_RECORDS_COUNT_MIN..=PUT_RECORDS_COUNT_MAX).contains(&request.records.len()) && total <= PUT_RECORDS_BYTES_MAX
+    total <= PUT_RECORDS_BYTES_MAX
 }
 
 /// Fails the records at `indexes` with `error`: not written when a node refused them, else

@@ -74,6 +74,8 @@ pub struct Ctx {
     /// The final reads ask only the nodes that are up (many-groups runs: with hundreds of
     /// shards, calls to the node left down would take most of the run's simulated time).
     pub final_reads_skip_down: bool,
+    /// Client producers split PutRecords per leader.
+    pub split_put_records: bool,
 }
 
 fn now() -> Duration {
@@ -93,6 +95,7 @@ async fn sim_client(ctx: &Ctx, budget: Duration, seed: u64) -> Result<Client, Cl
         request_timeout: CLIENT_REQUEST_TIMEOUT,
         retry: RetryPolicy { max_elapsed: budget, ..RetryPolicy::default() },
         jitter_seed: Some(seed),
+        split_put_records: ctx.split_put_records,
         ..ClientConfig::default()
     };
     Client::with_connector(endpoints, config, client_connector()).await
