@@ -30,6 +30,16 @@ pub(crate) enum Route {
     Leader { stream: String, shard: ShardId },
 }
 
+impl Route {
+    /// The leader of `parts` (from `leader_parts`) when there is one part, else any node.
+    pub(crate) fn of_parts(stream: &str, parts: &[(ShardId, Vec<usize>)]) -> Route {
+        match parts {
+            [(shard, _)] => Route::Leader { stream: stream.to_string(), shard: shard.clone() },
+            _ => Route::Any,
+        }
+    }
+}
+
 impl Client {
     /// Runs `op` against a node chosen by `route`, retrying per the client's policy.
     pub(crate) async fn call<T, F, Fut>(&self, route: Route, op: F) -> Result<T, ClientError>
@@ -232,35 +242,13 @@ impl Client {
         map: Option<&ShardMap>,
         keys: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
     ) -> Route {
-        let Some(map) = map else {
-            return Route::Any;
-        };
-        self.ensure_cluster_view().await;
-        let routing = self.routing();
-        let mut chosen: Option<(&ShardId, &NodeAddress)> = None;
-        for (partition_key, explicit_hash_key) in keys {
-            let Some(shard) = map.shard_for_record(partition_key, explicit_hash_key) else {
-                return Route::Any;
-            };
-            let Some(leader) = routing.leader(stream, shard) else {
-                return Route::Any;
-            };
-            match chosen {
-                None => chosen = Some((shard, leader)),
-                Some((_, first)) if first == leader => {}
-                Some(_) => return Route::Any,
-            }
-        }
-        match chosen {
-            Some((shard, _)) => Route::Leader { stream: stream.to_string(), shard: shard.clone() },
-            None => Route::Any,
-        }
+        let parts = self.leader_parts(stream, map, keys).await.unwrap_or_default();
+        Route::of_parts(stream, &parts)
     }
 
     /// The records of a write grouped by the leader of their shard, by `map`: one part
     /// per leader, each with a shard of that leader to route it by and the indexes of its
-    /// records, in request order. `None` when a record's shard or leader is unknown, or
-    /// when one leader has them all (then `write_route` sends the write whole).
+    /// records, in request order. `None` when a record's shard or leader is unknown.
     pub(crate) async fn leader_parts<'a>(
         &self,
         stream: &str,
@@ -280,7 +268,7 @@ impl Client {
                 None => parts.push((leader, shard, vec![i])),
             }
         }
-        (parts.len() > 1).then(|| parts.into_iter().map(|(_, shard, indexes)| (shard.clone(), indexes)).collect())
+        Some(parts.into_iter().map(|(_, shard, indexes)| (shard.clone(), indexes)).collect())
     }
 
     /// Drops the shard map a write was routed by when the server stored a record in

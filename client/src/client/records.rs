@@ -55,12 +55,11 @@ impl Client {
         let stream = request.stream_name.as_str();
         let keys = request.records.iter().map(|r| (r.partition_key.as_str(), r.explicit_hash_key.as_deref()));
         let map = self.shard_map(stream).await;
-        if self.config().split_put_records && splittable(&request) {
-            if let Some(parts) = self.leader_parts(stream, map.as_deref(), keys.clone()).await {
-                return self.put_records_split(&request, parts, map.as_ref()).await;
-            }
+        let parts = self.leader_parts(stream, map.as_deref(), keys).await.unwrap_or_default();
+        if parts.len() > 1 && self.config().split_put_records && splittable(&request) {
+            return self.put_records_split(&request, parts, map.as_ref()).await;
         }
-        let route = self.write_route(stream, map.as_deref(), keys).await;
+        let route = Route::of_parts(stream, &parts);
         let response = self
             .call(route, |channel| {
                 let request = request.clone();
